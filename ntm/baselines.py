@@ -1,0 +1,32 @@
+"""Recurrent baselines behind the NTM's interface: inputs [B,T,in] -> logits [B,T,out].
+
+The paper's LSTM is a stack of 3 layers (SPEC section 5); GRU and plain RNN
+are the other cells people compare against, at the LSTM's sizes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+
+_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+class RecurrentBaseline(nn.Module):
+    def __init__(self, input_width: int, output_width: int, config: ModelConfig):
+        super().__init__()
+        if config.hidden_size < 1 or config.layers < 1:
+            raise ValueError("baseline hidden_size and layers must be at least 1")
+        self.config = config
+        self.input_width, self.output_width = input_width, output_width
+        self.rnn = _CELLS[config.name](input_width, config.hidden_size, config.layers, batch_first=True)
+        self.output = nn.Linear(config.hidden_size, output_width)
+
+    def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False) -> torch.Tensor:
+        """memory_size and trace exist for the shared interface; a baseline has neither."""
+        if trace:
+            raise ValueError(f"a {self.config.name} baseline has no memory to trace; only NTM models do")
+        hidden, _ = self.rnn(inputs)  # [B, T, hidden]
+        return self.output(hidden)

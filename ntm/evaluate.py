@@ -1,0 +1,169 @@
+"""Evaluation on fixed-seed sets of exact sizes: what `ntm eval` reports.
+
+The set for a size is drawn from a seed made of the evaluation seed and the
+size itself, so a length's figures do not depend on which other lengths were
+asked for in the same run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+import tasks
+
+from . import checkpoint as ckpt
+from .config import RunConfig
+from .metrics import per_sequence_bit_errors, per_sequence_cost_bits
+from .models import build_model, has_memory
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "copy-ntm"
+
+# The paper's generalisation tests (SPEC section 6), evaluated when no size is given.
+_GENERALISATION = {
+    "copy": [{"length": n} for n in (10, 20, 30, 50, 100, 120)],
+    "repeat-copy": [{"length": 10, "repeats": 10}, {"length": 20, "repeats": 10}, {"length": 10, "repeats": 20}],
+    "associative-recall": [{"items": n} for n in (6, 10, 12, 15, 20)],
+    "dynamic-ngrams": [{"length": n} for n in (200, 1000)],
+    "priority-sort": [{"length": 20, "outputs": 16}, {"length": 40, "outputs": 32}],
+}
+
+
+def generalisation_sizes(task_name: str) -> list[dict[str, int]]:
+    """The sizes SPEC section 6 tests a task at."""
+    return [dict(size) for size in _GENERALISATION[task_name]]
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    model: torch.nn.Module
+    config: RunConfig
+    task: tasks.Task
+    checkpoint: Path  # the weights file that was loaded
+    info: dict  # the checkpoint's metadata (step, sequences, validation...)
+
+
+def load_model(path: Path | str, which: str = "best", device: str = "cpu") -> LoadedModel:
+    """A trained model from a run directory (best weights by default) or a weights file."""
+    run_dir, weights = ckpt.resolve_weights(Path(path), which)
+    config = ckpt.load_config(run_dir)
+    task = tasks.get(config.task, **config.task_options)
+    model = build_model(config.model, task.input_width, task.output_width)
+    loaded = ckpt.Checkpoint(weights)
+    loaded.load_model(model)
+    model.to(device).eval()
+    return LoadedModel(model, config, task, weights, loaded.info)
+
+
+@torch.no_grad()
+def evaluate_batches(model, batches: Iterable, memory_size: int | None = None) -> dict[str, float]:
+    """Mean cost_bits, bit_errors and seq_accuracy over a list of batches."""
+    was_training = model.training
+    model.eval()
+    costs, errors = [], []
+    for batch in batches:
+        logits = model(batch.inputs, memory_size=memory_size)
+        costs.append(per_sequence_cost_bits(logits, batch.targets, batch.mask))
+        errors.append(per_sequence_bit_errors(logits, batch.targets, batch.mask))
+    model.train(was_training)
+    cost, error = torch.cat(costs), torch.cat(errors)
+    return {
+        "cost_bits": cost.mean().item(),
+        "bit_errors": error.mean().item(),
+        "seq_accuracy": (error == 0).float().mean().item(),
+    }
+
+
+@torch.no_grad()
+def evaluate_size(
+    model,
+    task: tasks.Task,
+    size: dict[str, int],
+    samples: int = 500,
+    seed: int = 0,
+    batch_size: int = 100,
+    memory_size: int | None = None,
+    device: str | torch.device = "cpu",
+) -> dict:
+    """Figures for `samples` sequences of one exact size."""
+    size = task.check_size(**size)
+    rng = np.random.default_rng([seed, *size.values()])
+    model.eval()
+    costs, errors, optimal = [], [], []
+    remaining = samples
+    while remaining > 0:
+        batch = task.sample(min(batch_size, remaining), rng, **size)
+        remaining -= batch.batch_size
+        logits = model(batch.inputs.to(device), memory_size=memory_size).cpu()
+        costs.append(per_sequence_cost_bits(logits, batch.targets, batch.mask))
+        errors.append(per_sequence_bit_errors(logits, batch.targets, batch.mask))
+        if hasattr(task, "optimal_cost_bits"):
+            optimal.append(np.asarray(task.optimal_cost_bits(batch.targets, batch.mask)))
+    cost, error = torch.cat(costs), torch.cat(errors)
+    result = {
+        "length": size[task.size_names[0]],
+        **{k: v for k, v in size.items() if k != task.size_names[0]},
+        "samples": samples,
+        "cost_bits": cost.mean().item(),
+        "bit_errors": error.mean().item(),
+        "seq_accuracy": (error == 0).float().mean().item(),
+    }
+    if optimal:
+        result["optimal_cost_bits"] = float(np.concatenate(optimal).mean())
+    return result
+
+
+def memory_warning(loaded: LoadedModel, size: dict[str, int], memory_size: int | None) -> str | None:
+    """A sentence if an episode of this size needs more locations than the memory has."""
+    if not has_memory(loaded.config.model):
+        return None
+    available = memory_size or loaded.config.model.memory_size
+    needed = loaded.task.memory_needed(**loaded.task.check_size(**size))
+    if needed <= available:
+        return None
+    return (f"size {size} needs about {needed} memory locations but the memory has {available}; "
+            f"the heads will wrap around. Try --memory-size {_round_up(needed)}")
+
+
+def _round_up(value: int) -> int:
+    return 1 << max(int(value) - 1, 1).bit_length()
+
+
+def evaluate_checkpoint(
+    path: Path | str,
+    sizes: list[dict[str, int]] | None = None,
+    samples: int = 500,
+    seed: int = 0,
+    memory_size: int | None = None,
+    batch_size: int = 100,
+    device: str = "cpu",
+    which: str = "best",
+    on_size: Callable[[dict], None] | None = None,
+) -> dict:
+    """The object `ntm eval --json` prints: task, model, checkpoint, results, warnings."""
+    loaded = load_model(path, which, device)
+    if sizes is None:
+        sizes = [loaded.task.default_size()]
+    if memory_size is not None and memory_size < 1:
+        raise ValueError(f"--memory-size must be a positive integer, got {memory_size}")
+    results, warnings = [], []
+    for size in sizes:
+        warning = memory_warning(loaded, size, memory_size)
+        if warning:
+            warnings.append(warning)
+        result = evaluate_size(loaded.model, loaded.task, size, samples, seed, batch_size, memory_size, device)
+        results.append(result)
+        if on_size:
+            on_size(result)
+    return {
+        "task": loaded.config.task,
+        "model": loaded.config.model.name,
+        "checkpoint": str(loaded.checkpoint),
+        "memory_size": (memory_size or loaded.config.model.memory_size) if has_memory(loaded.config.model) else None,
+        "results": results,
+        "warnings": warnings,
+    }

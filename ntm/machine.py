@@ -1,0 +1,125 @@
+"""The Neural Turing Machine: controller, heads and memory wired for one step,
+then unrolled over a sequence (Graves et al. 2014, figure 1).
+
+This is the reference path: it reads like the paper, one equation per
+function in `addressing.py`. `inputs [B,T,in] -> logits [B,T,out]`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from . import addressing
+from .config import ModelConfig
+from .controller import FeedforwardController, LSTMController
+
+
+class NTMState(NamedTuple):
+    memory: torch.Tensor  # [B, N, M]
+    controller: tuple[torch.Tensor, ...]  # LSTM (h, c) per layer; empty for feedforward
+    reads: torch.Tensor  # [B, R, M] read vectors of the last step
+    read_weights: torch.Tensor  # [B, R, N]
+    write_weights: torch.Tensor  # [B, W, N]
+
+
+@dataclasses.dataclass
+class Trace:
+    """What the heads did at every step, for pictures. Index [sample, step, head, ...]."""
+
+    read_weights: torch.Tensor  # [B, T, R, N]
+    write_weights: torch.Tensor  # [B, T, W, N]
+    erase: torch.Tensor  # [B, T, W, M]
+    add: torch.Tensor  # [B, T, W, M]
+    reads: torch.Tensor  # [B, T, R, M]
+    memory: torch.Tensor  # [B, T, N, M] after each step's write
+
+
+class NTM(nn.Module):
+    def __init__(self, input_width: int, output_width: int, config: ModelConfig, feedforward: bool = False):
+        super().__init__()
+        self.config = config
+        self.input_width, self.output_width = input_width, output_width
+        R, W, M = config.read_heads, config.write_heads, config.memory_width
+        if min(R, W, M, config.hidden_size, config.layers, config.memory_size) < 1:
+            raise ValueError("NTM sizes (heads, memory, hidden_size, layers) must all be at least 1")
+        controller_cls = FeedforwardController if feedforward else LSTMController
+        self.controller = controller_cls(input_width + R * M, config.hidden_size, config.layers)
+        per_head = M + addressing.ADDRESS_PARAMETERS_EXTRA
+        # One projection for every head parameter: addressing for all R + W
+        # heads, then erase and add vectors for the W write heads.
+        self.head_parameters = nn.Linear(config.hidden_size, (R + W) * per_head + 2 * W * M)
+        self.output = nn.Linear(config.hidden_size + R * M, output_width)
+
+    def initial_state(self, batch_size: int, memory_size: int | None = None, device=None) -> NTMState:
+        """Memory at a small constant; every head starts focused on location 0."""
+        cfg = self.config
+        n = memory_size or cfg.memory_size
+        memory = torch.full((batch_size, n, cfg.memory_width), cfg.memory_init, device=device)
+        focus = torch.zeros(batch_size, 1, n, device=device)
+        focus[:, :, 0] = 1.0
+        read_weights = focus.expand(-1, cfg.read_heads, -1).contiguous()
+        write_weights = focus.expand(-1, cfg.write_heads, -1).contiguous()
+        return NTMState(
+            memory=memory,
+            controller=self.controller.initial_state(batch_size, device),
+            reads=addressing.read(memory, read_weights),
+            read_weights=read_weights,
+            write_weights=write_weights,
+        )
+
+    def step(self, x: torch.Tensor, state: NTMState) -> tuple[torch.Tensor, NTMState, dict]:
+        """One time step: x [B, in] -> logits [B, out], the new state, and what the heads emitted."""
+        cfg = self.config
+        R, W, M = cfg.read_heads, cfg.write_heads, cfg.memory_width
+        batch = x.shape[0]
+        hidden, controller_state = self.controller(torch.cat([x, state.reads.flatten(1)], dim=1), state.controller)
+        raw = self.head_parameters(hidden).clamp(-cfg.clip, cfg.clip)
+        per_head = M + addressing.ADDRESS_PARAMETERS_EXTRA
+        addressing_raw = raw[:, : (R + W) * per_head].view(batch, R + W, per_head)
+        erase_add = raw[:, (R + W) * per_head :].view(batch, W, 2 * M)
+        read_params = addressing.head_activations(addressing_raw[:, :R], M)
+        write_params = addressing.head_activations(addressing_raw[:, R:], M)
+        erase = torch.sigmoid(erase_add[..., :M])
+        add = erase_add[..., M:]
+
+        # Write first, then read, so the reads this step see this step's write.
+        write_weights = addressing.address(state.memory, state.write_weights, **write_params)
+        memory = addressing.write(state.memory, write_weights, erase, add)
+        read_weights = addressing.address(memory, state.read_weights, **read_params)
+        reads = addressing.read(memory, read_weights)
+
+        logits = self.output(torch.cat([hidden, reads.flatten(1)], dim=1))
+        new_state = NTMState(memory, controller_state, reads, read_weights, write_weights)
+        return logits, new_state, {"erase": erase, "add": add}
+
+    def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False):
+        """inputs [B, T, in] -> logits [B, T, out]; with trace=True also a `Trace`."""
+        state = self.initial_state(inputs.shape[0], memory_size, inputs.device)
+        outputs, steps = [], []
+        for t in range(inputs.shape[1]):
+            logits, state, emitted = self.step(inputs[:, t], state)
+            outputs.append(logits)
+            if trace:
+                steps.append((state, emitted))
+        logits = torch.stack(outputs, dim=1)
+        if not trace:
+            return logits
+        return logits, _stack_trace(steps)
+
+
+def _stack_trace(steps: list[tuple[NTMState, dict]]) -> Trace:
+    def stack(get):
+        return torch.stack([get(state, emitted).detach() for state, emitted in steps], dim=1)
+
+    return Trace(
+        read_weights=stack(lambda s, e: s.read_weights),
+        write_weights=stack(lambda s, e: s.write_weights),
+        erase=stack(lambda s, e: e["erase"]),
+        add=stack(lambda s, e: e["add"]),
+        reads=stack(lambda s, e: s.reads),
+        memory=stack(lambda s, e: s.memory),
+    )

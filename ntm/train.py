@@ -1,0 +1,275 @@
+"""Training: the loop, validation on a fixed set, checkpoints and resuming.
+
+`train(config, run_dir)` is the whole of `ntm train`; the CLI only builds the
+config and draws the progress bar from the events this function reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+import tasks
+
+from . import checkpoint as ckpt
+from .config import RunConfig
+from .evaluate import evaluate_batches
+from .metrics import SOLVED_BIT_ERRORS, summarise, training_loss
+from .models import build_model
+from .runlock import RunLock
+
+# After this many non-finite steps in a row the run goes back to its last checkpoint.
+MAX_BAD_STEPS_IN_A_ROW = 10
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C: a checkpoint was saved; the message says how to resume."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    sequences: int
+    seconds: float
+    validation: dict[str, float]  # cost_bits, bit_errors, seq_accuracy on the fixed set
+    solved_at: dict | None  # step, sequences, seconds when validation first counted as solved
+    skipped_steps: int
+
+
+@dataclasses.dataclass
+class _Progress:
+    """Counters that survive a resume (stored in last.safetensors' metadata)."""
+
+    step: int = 0
+    sequences: int = 0
+    seconds: float = 0.0
+    best_validation: float = math.inf
+    skipped_steps: int = 0
+    rollbacks: int = 0
+    solved_at: dict | None = None
+
+
+def build_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    name, lr = config.train.optimizer, config.train.lr
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(model.parameters(), lr=lr, momentum=0.9)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam or rmsprop")
+
+
+def validate(model, batches, memory_size=None) -> dict[str, float]:
+    return evaluate_batches(model, batches, memory_size=memory_size)
+
+
+def train(
+    config: RunConfig,
+    run_dir: Path | str,
+    resume: bool = False,
+    on_event: Callable[[str, dict], None] | None = None,
+) -> TrainResult:
+    """Train (or resume) the run in `run_dir`. `on_event(kind, data)` receives
+    "start", "log", "validate", "checkpoint" and "rollback" events."""
+    run_dir = Path(run_dir)
+    emit = on_event or (lambda kind, data: None)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        return _train_locked(config, run_dir, resume, emit)
+
+
+def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit) -> TrainResult:
+    last_path = run_dir / ckpt.LAST_FILE
+    if not resume and (last_path.exists() or (run_dir / ckpt.CONFIG_FILE).exists()):
+        raise ckpt.CheckpointError(
+            f"{run_dir} already holds a run; continue it with --resume or choose another --out"
+        )
+    train_cfg = config.train
+    if train_cfg.threads > 0:
+        torch.set_num_threads(train_cfg.threads)
+    device = torch.device(train_cfg.device)
+    task = tasks.get(config.task, **config.task_options)
+
+    torch.manual_seed(train_cfg.seed)
+    model = build_model(config.model, task.input_width, task.output_width).to(device)
+    optimizer = build_optimizer(config, model)
+    data_rng = np.random.default_rng(train_cfg.seed)
+    progress = _Progress()
+
+    if resume and last_path.exists():
+        progress, data_rng = _restore(last_path, model, optimizer, device)
+        _truncate_curve(run_dir / ckpt.CURVE_FILE, progress.step)
+    else:
+        (run_dir / ckpt.CURVE_FILE).unlink(missing_ok=True)
+    ckpt.save_config(run_dir, config)
+
+    validation_batches = _validation_set(task, train_cfg, device)
+
+    def save_last():
+        _save(last_path, model, optimizer, progress, data_rng)
+        emit("checkpoint", {"step": progress.step})
+
+    emit("start", {"step": progress.step, "steps": train_cfg.steps, "batch_size": train_cfg.batch_size})
+    window = _Window()
+    bad_in_a_row = 0
+    started = time.perf_counter() - progress.seconds
+    curve = open(run_dir / ckpt.CURVE_FILE, "a")
+    try:
+        while progress.step < train_cfg.steps:
+            batch = task.sample(train_cfg.batch_size, data_rng).to(device)
+            model.train()
+            logits = model(batch.inputs)
+            loss = training_loss(logits, batch.targets, batch.mask)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.clip_grad_norm)
+            progress.step += 1
+            progress.sequences += batch.batch_size
+            if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
+                # Skip the update so NaN never reaches the weights, and count it.
+                progress.skipped_steps += 1
+                bad_in_a_row += 1
+                if bad_in_a_row >= MAX_BAD_STEPS_IN_A_ROW and last_path.exists():
+                    progress, data_rng = _rollback(last_path, model, optimizer, device, progress, emit)
+                    bad_in_a_row = 0
+                continue
+            bad_in_a_row = 0
+            optimizer.step()
+            window.add(summarise(logits.detach(), batch.targets, batch.mask))
+            progress.seconds = time.perf_counter() - started
+
+            record = None
+            if progress.step % train_cfg.log_every == 0 or progress.step == train_cfg.steps:
+                record = {"step": progress.step, "sequences": progress.sequences, **window.mean(),
+                          "seconds": round(progress.seconds, 3), "skipped_steps": progress.skipped_steps}
+                window = _Window()
+            if progress.step % train_cfg.validate_every == 0 or progress.step == train_cfg.steps:
+                result = validate(model, validation_batches)
+                record = (record or {"step": progress.step, "sequences": progress.sequences,
+                                     "seconds": round(progress.seconds, 3)})
+                record.update({f"val_{k}": v for k, v in result.items()})
+                _after_validation(result, model, progress, run_dir, emit)
+            if record is not None:
+                curve.write(json.dumps(record) + "\n")
+                curve.flush()
+                emit("log", record)
+            if progress.step % train_cfg.checkpoint_every == 0:
+                save_last()
+            if train_cfg.stop_when_solved and progress.solved_at is not None:
+                break
+    except KeyboardInterrupt:
+        save_last()
+        raise TrainingInterrupted(
+            f"interrupted at step {progress.step}; checkpoint saved. Resume with: ntm train --resume --out {run_dir}"
+        ) from None
+    finally:
+        curve.close()
+    progress.seconds = time.perf_counter() - started
+    save_last()
+    final = validate(model, validation_batches)
+    return TrainResult(run_dir, progress.step, progress.sequences, progress.seconds, final,
+                       progress.solved_at, progress.skipped_steps)
+
+
+def _after_validation(result, model, progress: _Progress, run_dir: Path, emit) -> None:
+    score = result["bit_errors"] + 1e-6 * result["cost_bits"]  # bit errors first, cost breaks ties
+    if score < progress.best_validation:
+        progress.best_validation = score
+        info = {"step": progress.step, "sequences": progress.sequences, "validation": result}
+        ckpt.save_checkpoint(run_dir / ckpt.BEST_FILE, model, info=info)
+    if progress.solved_at is None and result["bit_errors"] < SOLVED_BIT_ERRORS:
+        progress.solved_at = {"step": progress.step, "sequences": progress.sequences,
+                              "seconds": round(progress.seconds, 3)}
+    emit("validate", {"step": progress.step, **result})
+
+
+class _Window:
+    """Running mean of the training metrics between two log points."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+
+    def mean(self) -> dict[str, float]:
+        return {key: value / max(self.count, 1) for key, value in self.sums.items()}
+
+
+def _validation_set(task, train_cfg, device, chunk: int = 128) -> list:
+    rng = np.random.default_rng(train_cfg.validation_seed)
+    batches, remaining = [], train_cfg.validation_samples
+    while remaining > 0:
+        size = min(chunk, remaining)
+        batches.append(task.sample(size, rng).to(device))
+        remaining -= size
+    return batches
+
+
+def _save(path: Path, model, optimizer, progress: _Progress, data_rng: np.random.Generator) -> None:
+    info = {"progress": dataclasses.asdict(progress), "data_rng": data_rng.bit_generator.state}
+    info["progress"]["best_validation"] = _finite_or_none(progress.best_validation)
+    ckpt.save_checkpoint(path, model, optimizer, info=info, extra_tensors={"torch_rng": torch.get_rng_state()})
+
+
+def _restore(path: Path, model, optimizer, device) -> tuple[_Progress, np.random.Generator]:
+    loaded = ckpt.Checkpoint(path)
+    loaded.load_model(model)
+    if loaded.optimizer_state is None:
+        raise ckpt.CheckpointError(f"{path} has no optimiser state to resume from")
+    optimizer.load_state_dict(loaded.optimizer_state)
+    _move_optimizer_state(optimizer, device)
+    values = dict(loaded.info["progress"])
+    if values.get("best_validation") is None:
+        values["best_validation"] = math.inf
+    progress = _Progress(**values)
+    data_rng = np.random.default_rng()
+    data_rng.bit_generator.state = loaded.info["data_rng"]
+    if "torch_rng" in loaded.extra:
+        torch.set_rng_state(loaded.extra["torch_rng"])
+    return progress, data_rng
+
+
+def _rollback(path, model, optimizer, device, progress: _Progress, emit):
+    skipped, rollbacks = progress.skipped_steps, progress.rollbacks + 1
+    restored, data_rng = _restore(path, model, optimizer, device)
+    restored.skipped_steps, restored.rollbacks = skipped, rollbacks
+    # Draw different data from here on than the stretch that failed.
+    data_rng = np.random.default_rng([restored.step, rollbacks, int(data_rng.integers(2**31))])
+    emit("rollback", {"step": restored.step, "from_step": progress.step})
+    return restored, data_rng
+
+
+def _move_optimizer_state(optimizer, device) -> None:
+    for state in optimizer.state.values():
+        for key, value in state.items():
+            if torch.is_tensor(value) and key != "step":
+                state[key] = value.to(device)
+
+
+def _truncate_curve(path: Path, step: int) -> None:
+    """Drop curve points logged after the checkpoint we resume from."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError):
+            break  # a line cut by a crash ends the usable curve
+    ckpt.atomic_write_bytes(path, "".join(line + "\n" for line in kept).encode())
+
+
+def _finite_or_none(value: float):
+    return value if math.isfinite(value) else None

@@ -1,0 +1,62 @@
+"""The five algorithmic tasks of Graves et al. (2014) behind one registry.
+
+    >>> import tasks
+    >>> task = tasks.get("copy", max_length=30)
+    >>> batch = task.sample(32, rng=0)            # training distribution
+    >>> batch = task.sample(8, rng=0, length=100)  # one exact size
+
+Adding a task: one module defining a `Task` dataclass, and one line in
+`_REGISTRY` below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .associative_recall import AssociativeRecallTask
+from .base import Batch, Task, as_generator
+from .copy import CopyTask
+from .dynamic_ngrams import DynamicNGramsTask
+from .priority_sort import PrioritySortTask
+from .repeat_copy import RepeatCopyTask
+
+_REGISTRY: dict[str, type[Task]] = {
+    "copy": CopyTask,
+    "repeat-copy": RepeatCopyTask,
+    "associative-recall": AssociativeRecallTask,
+    "dynamic-ngrams": DynamicNGramsTask,
+    "priority-sort": PrioritySortTask,
+}
+
+__all__ = ["Batch", "Task", "as_generator", "get", "names", "options"]
+
+
+def names() -> list[str]:
+    """The registered task names, in the paper's order."""
+    return list(_REGISTRY)
+
+
+def options(name: str) -> dict[str, object]:
+    """The overridable fields of a task and their defaults."""
+    cls = _lookup(name)
+    return {f.name: f.default for f in dataclasses.fields(cls)}
+
+
+def get(name: str, **overrides) -> Task:
+    """The task `name` with the paper's defaults, changed by `overrides`."""
+    cls = _lookup(name)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise ValueError(
+            f"task {name!r} has no option {', '.join(sorted(unknown))}; "
+            f"its options are {', '.join(sorted(known))}"
+        )
+    return cls(**overrides)
+
+
+def _lookup(name: str) -> type[Task]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(_REGISTRY)}") from None

@@ -1,0 +1,135 @@
+"""The task contract (SPEC section 1): a task draws batches of (inputs, targets, mask).
+
+A concrete task is a dataclass whose fields describe its training distribution
+(so `tasks.get("copy", max_length=30)` is just `CopyTask(max_length=30)`). It
+implements two things:
+
+- `draw_sizes(rng, n)`: the sizes of n sequences from the training distribution,
+  as a dict of integer arrays (one entry per size argument, e.g. {"length": [...]}).
+- `generate(rng, n, **size)`: n sequences of one exact size, as NumPy arrays
+  inputs [n, T, input_width], targets [n, T, output_width], mask [n, T].
+
+`sample` (shared here) turns those into a padded `Batch`. Sequences of different
+sizes share a batch: each is padded at the end with zero steps whose mask is
+false. Padding at the end is harmless because every model is causal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+
+@dataclasses.dataclass
+class Batch:
+    """One batch of episodes. All tensors share the time axis T."""
+
+    inputs: torch.Tensor  # [B, T, input_width] float32
+    targets: torch.Tensor  # [B, T, output_width] float32
+    mask: torch.Tensor  # [B, T] bool, true on the scored steps
+
+    @property
+    def batch_size(self) -> int:
+        return self.inputs.shape[0]
+
+    @property
+    def steps(self) -> int:
+        return self.inputs.shape[1]
+
+    def to(self, device: torch.device | str) -> "Batch":
+        return Batch(self.inputs.to(device), self.targets.to(device), self.mask.to(device))
+
+
+def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """Accept a Generator (used as is, so its state advances) or an int seed."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy Generator or an int seed, not {type(rng).__name__}")
+
+
+class Task:
+    """Base class of the five paper tasks; see the module docstring."""
+
+    name: ClassVar[str]
+    input_width: ClassVar[int]
+    output_width: ClassVar[int]
+    # Names of the size arguments `sample` accepts, the first being the one
+    # that `ntm eval --length` sets (the task's natural size).
+    size_names: ClassVar[tuple[str, ...]]
+
+    def draw_sizes(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def generate(self, rng: np.random.Generator, n: int, **size: int):
+        raise NotImplementedError
+
+    def default_size(self, **size: int) -> dict[str, int]:
+        """Complete a partial size (e.g. only `length` of repeat copy) with
+        training-typical values for the missing arguments."""
+        return dict(size)
+
+    def memory_needed(self, **size: int) -> int:
+        """Memory locations an NTM needs to hold one episode of this size."""
+        raise NotImplementedError
+
+    def check_size(self, **size: int) -> dict[str, int]:
+        unknown = set(size) - set(self.size_names)
+        if unknown:
+            raise ValueError(
+                f"task {self.name!r} takes sizes {', '.join(self.size_names)}; "
+                f"got {', '.join(sorted(unknown))}"
+            )
+        full = self.default_size(**size)
+        for key, value in full.items():
+            if int(value) != value or value < 1:
+                raise ValueError(f"{self.name}: {key} must be a positive integer, got {value!r}")
+        return {key: int(value) for key, value in full.items()}
+
+    def sample(self, batch_size: int, rng: np.random.Generator | int | None = None, **size: int) -> Batch:
+        """A batch from the training distribution, or of one exact size if given."""
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        rng = as_generator(rng)
+        if size:
+            arrays = self.generate(rng, batch_size, **self.check_size(**size))
+            return _to_batch(*arrays)
+        sizes = self.draw_sizes(rng, batch_size)
+        return self._sample_mixed(rng, batch_size, sizes)
+
+    def _sample_mixed(self, rng: np.random.Generator, batch_size: int, sizes: dict[str, np.ndarray]) -> Batch:
+        # Group equal sizes so each group is generated in one vectorised call;
+        # groups are visited in sorted order so the batch is a function of rng.
+        keys = np.stack([sizes[k] for k in self.size_names], axis=1)  # [B, n_sizes]
+        groups = []
+        for combo in np.unique(keys, axis=0):
+            rows = np.flatnonzero((keys == combo).all(axis=1))
+            size = {k: int(v) for k, v in zip(self.size_names, combo)}
+            groups.append((rows, self.generate(rng, len(rows), **size)))
+        steps = max(arrays[0].shape[1] for _, arrays in groups)
+        inputs = np.zeros((batch_size, steps, self.input_width), np.float32)
+        targets = np.zeros((batch_size, steps, self.output_width), np.float32)
+        mask = np.zeros((batch_size, steps), bool)
+        for rows, (x, y, m) in groups:
+            t = x.shape[1]
+            inputs[rows, :t] = x
+            targets[rows, :t] = y
+            mask[rows, :t] = m
+        return _to_batch(inputs, targets, mask)
+
+
+def _to_batch(inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> Batch:
+    return Batch(
+        torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)),
+        torch.from_numpy(np.ascontiguousarray(targets, dtype=np.float32)),
+        torch.from_numpy(np.ascontiguousarray(mask, dtype=bool)),
+    )
+
+
+def random_bits(rng: np.random.Generator, shape) -> np.ndarray:
+    """Uniform random 0/1 values as float32."""
+    return rng.integers(0, 2, size=shape).astype(np.float32)
