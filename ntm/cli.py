@@ -18,7 +18,7 @@ from rich.table import Table
 import tasks
 
 from .config import MODEL_NAMES, apply_overrides, default_config
-from .checkpoint import load_config
+from .checkpoint import load_config, resolve_weights
 
 app = typer.Typer(
     add_completion=False,
@@ -141,8 +141,9 @@ class _TrainingProgress:
             TimeRemainingColumn(),
             console=console,
             transient=False,
-            disable=not console.is_terminal and False,
         )
+        # Without a terminal (nohup, CI logs) the bar cannot redraw: print a line per validation instead.
+        self.plain = not console.is_terminal
         self.bar = None
         self.start_seconds = None
 
@@ -171,6 +172,10 @@ class _TrainingProgress:
                                  cost=data["cost_bits"], errors=data["bit_errors"], rate=rate)
         elif kind == "validate":
             self.progress.update(self.bar, completed=data["step"], val=f"{data['bit_errors']:.3f}")
+            if self.plain:
+                self.progress.console.print(
+                    f"step {data['step']}: validation cost {data['cost_bits']:.3f} bits, "
+                    f"bit errors {data['bit_errors']:.3f} per sequence", highlight=False)
         elif kind == "rollback":
             self.progress.console.print(
                 f"[yellow]non-finite steps in a row at step {data['from_step']}: rolled back to the checkpoint of step {data['step']}[/yellow]"
@@ -206,7 +211,8 @@ def eval_(
     _positive("--batch-size", batch_size)
     if weights not in ("best", "last"):
         raise ValueError(f"--weights must be best or last, got {weights!r}")
-    config = load_config(checkpoint if checkpoint.is_dir() else checkpoint.parent)
+    run_dir, _ = resolve_weights(checkpoint, weights)
+    config = load_config(run_dir)
     task = tasks.get(config.task, **config.task_options)
     if length is not None and lengths is not None:
         raise ValueError("give --length or --lengths, not both")

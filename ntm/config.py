@@ -32,6 +32,7 @@ class ModelConfig:
 class TrainConfig:
     steps: int = 5000  # optimiser steps; sequences seen = steps * batch_size
     batch_size: int = 32  # Collier & Beel's batch; the paper does not state one
+    same_size_batches: bool = False  # True: one sequence size per batch (less padding, faster steps)
     lr: float = 1e-3  # Adam at 1e-3 (Collier & Beel) converges far faster than the paper's RMSProp 1e-4
     optimizer: str = "adam"  # "adam" or "rmsprop" (the paper's, momentum 0.9)
     clip_grad_norm: float = 50.0  # global-norm clipping as in Collier & Beel

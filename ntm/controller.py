@@ -20,8 +20,8 @@ class LSTMController(nn.Module):
         self.cells = nn.ModuleList(nn.LSTMCell(size, hidden_size) for size in sizes)
         self.hidden_size = hidden_size
 
-    def initial_state(self, batch_size: int, device=None) -> tuple[torch.Tensor, ...]:
-        zeros = torch.zeros(batch_size, self.hidden_size, device=device)
+    def initial_state(self, batch_size: int, device=None, dtype=None) -> tuple[torch.Tensor, ...]:
+        zeros = torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)
         # (h, c) per layer, flattened: h0, c0, h1, c1, ...
         return tuple(zeros for _ in range(2 * len(self.cells)))
 
@@ -43,7 +43,7 @@ class FeedforwardController(nn.Module):
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.hidden_size = hidden_size
 
-    def initial_state(self, batch_size: int, device=None) -> tuple[torch.Tensor, ...]:
+    def initial_state(self, batch_size: int, device=None, dtype=None) -> tuple[torch.Tensor, ...]:
         return ()
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]):

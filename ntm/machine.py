@@ -57,15 +57,18 @@ class NTM(nn.Module):
     def initial_state(self, batch_size: int, memory_size: int | None = None, device=None) -> NTMState:
         """Memory at a small constant; every head starts focused on location 0."""
         cfg = self.config
-        n = memory_size or cfg.memory_size
-        memory = torch.full((batch_size, n, cfg.memory_width), cfg.memory_init, device=device)
-        focus = torch.zeros(batch_size, 1, n, device=device)
+        n = cfg.memory_size if memory_size is None else memory_size
+        if n < 1:
+            raise ValueError(f"memory_size must be a positive integer, got {n}")
+        dtype = self.output.weight.dtype  # follow .double() / .half() of the model
+        memory = torch.full((batch_size, n, cfg.memory_width), cfg.memory_init, device=device, dtype=dtype)
+        focus = torch.zeros(batch_size, 1, n, device=device, dtype=dtype)
         focus[:, :, 0] = 1.0
         read_weights = focus.expand(-1, cfg.read_heads, -1).contiguous()
         write_weights = focus.expand(-1, cfg.write_heads, -1).contiguous()
         return NTMState(
             memory=memory,
-            controller=self.controller.initial_state(batch_size, device),
+            controller=self.controller.initial_state(batch_size, device, dtype),
             reads=addressing.read(memory, read_weights),
             read_weights=read_weights,
             write_weights=write_weights,

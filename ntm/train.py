@@ -66,6 +66,14 @@ def build_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Op
     raise ValueError(f"unknown optimizer {name!r}; choose adam or rmsprop")
 
 
+def draw_training_batch(task, train_cfg, rng: np.random.Generator):
+    """Sizes drawn per sequence (padded), or one size for the whole batch."""
+    if train_cfg.same_size_batches:
+        size = {name: int(values[0]) for name, values in task.draw_sizes(rng, 1).items()}
+        return task.sample(train_cfg.batch_size, rng, **size)
+    return task.sample(train_cfg.batch_size, rng)
+
+
 def validate(model, batches, memory_size=None) -> dict[str, float]:
     return evaluate_batches(model, batches, memory_size=memory_size)
 
@@ -123,7 +131,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit) -> Train
     curve = open(run_dir / ckpt.CURVE_FILE, "a")
     try:
         while progress.step < train_cfg.steps:
-            batch = task.sample(train_cfg.batch_size, data_rng).to(device)
+            batch = draw_training_batch(task, train_cfg, data_rng).to(device)
             model.train()
             logits = model(batch.inputs)
             loss = training_loss(logits, batch.targets, batch.mask)

@@ -1,0 +1,291 @@
+"""Learning curves and generalisation plots (what `ntm plot` draws), and saving figures.
+
+Every figure is a `matplotlib.figure.Figure` built without pyplot, so nothing
+needs a display and nothing leaks from one call to the next; `save_figure`
+writes PNG, SVG or PDF by the file's extension. The attention figure and the
+memory animation of `ntm viz` live in `plots_attention.py`.
+
+    >>> from ntm import plots
+    >>> fig = plots.learning_curves_figure(["runs/copy-ntm-s0", "runs/copy-ntm-s1", "runs/copy-lstm-s0"])
+    >>> plots.save_figure(fig, "curves.png")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter, MaxNLocator
+
+import tasks
+
+from . import checkpoint as ckpt
+from .config import RunConfig
+
+FORMATS = ("png", "svg", "pdf")
+DPI = 150  # PNG resolution: sharp on a slide, a few hundred kB
+
+# The paper's cost per sequence in bits (SPEC section 6) as (label, low, high);
+# low < high where the paper's plot only gives a range.
+PAPER_LEVELS: dict[str, list[tuple[str, float, float]]] = {
+    "copy": [("paper NTM ≈0", 0.0, 0.0), ("paper LSTM ≈0.5", 0.5, 0.5)],
+    "repeat-copy": [("paper NTM and LSTM ≈0", 0.0, 0.0)],
+    "associative-recall": [("paper NTM ≈0", 0.0, 0.0), ("paper LSTM ≈0.5", 0.5, 0.5)],
+    "dynamic-ngrams": [("Bayes optimum 133.1", 133.1, 133.1), ("paper NTM ≈133.5–134", 133.5, 134.0),
+                       ("paper LSTM ≈136", 136.0, 136.0)],
+    "priority-sort": [("paper NTM ≈18–20", 18.0, 20.0), ("paper LSTM ≈58", 58.0, 58.0)],
+}
+
+SOLVED_LEVEL = 0.1  # bit errors per sequence below which a size counts as solved (SPEC section 3)
+_REFERENCE_STYLE = {"color": "0.35", "linestyle": ":", "linewidth": 1.2}
+# Config fields that do not change what a run learns: runs that differ only in
+# these (and the seed) are repeats of one setup and are drawn as one median.
+_NOT_THE_SETUP = {"train.seed", "train.device", "train.threads", "train.steps", "train.checkpoint_every",
+                  "train.stop_when_solved", "train.log_every", "train.validate_every"}
+
+
+def save_figure(fig: Figure, path: Path | str, dpi: int = DPI) -> Path:
+    """Write `fig` as PNG, SVG or PDF, chosen by the file's extension."""
+    path = Path(path)
+    fmt = figure_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format=fmt, dpi=dpi)
+    return path
+
+
+def figure_format(path: Path | str) -> str:
+    """png, svg or pdf from a file name; a clear error for anything else."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ValueError(f"cannot tell the image format of {str(path)!r}: the file name must end in .png, .svg or .pdf")
+    return suffix
+
+
+# --- learning curves -------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Run:
+    """A run directory's config and learning curve."""
+
+    path: Path
+    config: RunConfig
+    curve: list[dict]  # curve.jsonl, one dict per logged step
+
+
+def load_run(run_dir: Path | str) -> Run:
+    run_dir = Path(run_dir)
+    config = ckpt.load_config(run_dir)
+    path = run_dir / ckpt.CURVE_FILE
+    if not path.is_file():
+        raise ckpt.CheckpointError(f"{run_dir} has no {ckpt.CURVE_FILE} yet; has training logged a step?")
+    curve = []
+    for line in path.read_text().splitlines():
+        try:
+            curve.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a line cut by a crash ends the usable curve
+    return Run(run_dir, config, curve)
+
+
+def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False) -> Figure:
+    """Cost (bits) and bit errors per sequence against sequences seen, one row per task.
+
+    Runs that differ only in their seed are drawn as the median with the range
+    shaded; the paper's levels (PAPER_LEVELS) are drawn on the cost axes.
+    `validation` plots the fixed validation set instead of the training batches.
+    """
+    if not run_dirs:
+        raise ValueError("give at least one run directory")
+    runs = [load_run(path) for path in run_dirs]
+    prefix = "val_" if validation else ""
+    task_names = list(dict.fromkeys(run.config.task for run in runs))
+    fig = Figure(figsize=(11, 3.6 * len(task_names) + 0.4), layout="constrained")
+    axes = fig.subplots(len(task_names), 2, squeeze=False)
+    source = "validation set" if validation else "training batches (mean between log points)"
+    fig.suptitle(f"Learning curves · {source}", fontsize=12)
+    for row, task_name in enumerate(task_names):
+        cost_ax, error_ax = axes[row]
+        groups = _group_by_setup([run for run in runs if run.config.task == task_name])
+        for colour, (label, members) in enumerate(groups.items()):
+            for ax, metric in ((cost_ax, "cost_bits"), (error_ax, "bit_errors")):
+                _draw_runs(ax, members, prefix + metric, f"C{colour}", label)
+        for low, high, text in ((lo, hi, t) for t, lo, hi in PAPER_LEVELS.get(task_name, [])):
+            _reference(cost_ax, low, high, text)
+        cost_ax.set_ylabel("cost per sequence (bits)")
+        error_ax.set_ylabel("bit errors per sequence")
+        for ax in (cost_ax, error_ax):
+            ax.set_title(task_name, loc="left", fontsize=11, fontweight="bold")
+            ax.set_xlabel("sequences seen")
+            ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+            ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+            ax.grid(alpha=0.25)
+        handles, labels = cost_ax.get_legend_handles_labels()
+        error_ax.legend(handles, labels, fontsize=8, loc="upper right")
+    return fig
+
+
+def _group_by_setup(runs: list[Run]) -> dict[str, list[Run]]:
+    """{label: runs}: runs of one setup (everything but the seed) share a label."""
+    flat = [_flatten(dataclasses.asdict(run.config)) for run in runs]
+    keys = [json.dumps({k: v for k, v in f.items() if k not in _NOT_THE_SETUP}, sort_keys=True) for f in flat]
+    setups = list(dict.fromkeys(keys))
+    # Fields that tell two setups apart (beyond the model name) go into the labels.
+    first_of = [flat[keys.index(key)] for key in setups]
+    differing = sorted(k for k in first_of[0] if k != "model.name" and k not in _NOT_THE_SETUP
+                       and len({json.dumps(f.get(k)) for f in first_of}) > 1)
+    groups = {}
+    for key, fields in zip(setups, first_of):
+        members = [run for run, k in zip(runs, keys) if k == key]
+        label = fields["model.name"]
+        label += "".join(f", {k.split('.', 1)[1]}={fields[k]}" for k in differing)
+        label += f" · median of {len(members)} seeds" if len(members) > 1 else f" · {members[0].path.name}"
+        groups[label] = members
+    return groups
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "task_options":
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _series(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    points = [(p["sequences"], p[metric]) for p in run.curve if metric in p]
+    if not points:
+        return np.empty(0), np.empty(0)
+    x, y = np.array(points, dtype=float).T
+    return x, y
+
+
+def _draw_runs(ax, runs: list[Run], metric: str, colour: str, label: str) -> None:
+    series = [s for s in (_series(run, metric) for run in runs) if len(s[0])]
+    if not series:
+        return
+    if len(series) == 1:
+        ax.plot(*series[0], color=colour, label=label, linewidth=1.4)
+        return
+    # Each run interpolated onto the union of logged points it covers; the
+    # median and range are over the runs that reached a point.
+    grid = np.unique(np.concatenate([x for x, _ in series]))
+    values = np.full((len(series), len(grid)), np.nan)
+    for i, (x, y) in enumerate(series):
+        inside = (grid >= x[0]) & (grid <= x[-1])
+        values[i, inside] = np.interp(grid[inside], x, y)
+    ax.fill_between(grid, np.nanmin(values, 0), np.nanmax(values, 0), color=colour, alpha=0.2, linewidth=0)
+    ax.plot(grid, np.nanmedian(values, 0), color=colour, label=label + " (shaded: range)", linewidth=1.4)
+
+
+def _reference(ax, low: float, high: float, text: str) -> None:
+    if high > low:
+        ax.axhspan(low, high, color="0.5", alpha=0.18, linewidth=0)
+    ax.axhline((low + high) / 2, **_REFERENCE_STYLE)
+    ax.annotate(text, xy=(1.0, (low + high) / 2), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                textcoords="offset points", ha="right", va="bottom", fontsize=8, color="0.3")
+
+
+# --- generalisation ----------------------------------------------------------
+
+
+def training_range(config: RunConfig) -> tuple[int, int]:
+    """The smallest and largest natural size (copy length, recall items...) a run trained on."""
+    task = tasks.get(config.task, **config.task_options)
+    name = task.size_names[0]
+    fixed = getattr(task, name, None)  # tasks trained at one size (N-grams, priority sort)
+    low = getattr(task, f"min_{name}", fixed)
+    high = getattr(task, f"max_{name}", fixed)
+    return int(low), int(high)
+
+
+def generalisation_figure(reports: list[dict], training: tuple[int, int] | None = None) -> Figure:
+    """Cost and bit errors per sequence against size, one line per report of
+    `evaluate.evaluate_checkpoint`; the training range `(low, high)` shaded."""
+    if not reports:
+        raise ValueError("give at least one evaluation report")
+    task_names = {report["task"] for report in reports}
+    if len(task_names) > 1:
+        raise ValueError(f"a generalisation plot compares models on one task; got {', '.join(sorted(task_names))}")
+    task_name = task_names.pop()
+    positions, tick_labels, numeric = _size_axis(reports)
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    cost_ax, error_ax = fig.subplots(1, 2)
+    fig.suptitle(f"Generalisation · {task_name}", fontsize=12)
+    for colour, report in enumerate(reports):
+        xs = [positions[_size_key(r)] for r in report["results"]]
+        label = f"{report['model']} · {_run_name(report['checkpoint'])}"
+        for ax, metric in ((cost_ax, "cost_bits"), (error_ax, "bit_errors")):
+            ax.plot(xs, [r[metric] for r in report["results"]], "o-", color=f"C{colour}", label=label,
+                    linewidth=1.6, markersize=4)
+    optimal = [(positions[_size_key(r)], r["optimal_cost_bits"]) for r in reports[0]["results"] if "optimal_cost_bits" in r]
+    if optimal:
+        cost_ax.plot(*zip(*optimal), color="0.3", linestyle="--", linewidth=1.2, label="Bayes-optimal predictor")
+    error_ax.axhline(SOLVED_LEVEL, **_REFERENCE_STYLE)
+    error_ax.annotate(f"solved (< {SOLVED_LEVEL})", xy=(0.0, SOLVED_LEVEL), xycoords=("axes fraction", "data"),
+                      xytext=(4, 3), textcoords="offset points", fontsize=8, color="0.3")
+    size_name = _size_label(task_name)
+    for ax in (cost_ax, error_ax):
+        if training is not None:
+            _shade_training(ax, training, positions, numeric)
+        ax.set_xlabel(size_name)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.25)
+        if not numeric:
+            ax.set_xticks(list(positions.values()), tick_labels)
+    cost_ax.set_ylabel("cost per sequence (bits)")
+    error_ax.set_ylabel("bit errors per sequence")
+    cost_ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+_MEASURES = {"samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits"}
+
+
+def _size_key(result: dict) -> tuple:
+    """(("length", 20), ("repeats", 10)): the size of one result, natural size first."""
+    return tuple((k, v) for k, v in result.items() if k not in _MEASURES)
+
+
+def _size_axis(reports: list[dict]) -> tuple[dict[tuple, float], list[str], bool]:
+    """x positions of the sizes: the natural size itself when the other size
+    arguments are fixed, else evenly spaced categories such as `10×20`."""
+    keys = sorted({_size_key(r) for report in reports for r in report["results"]})
+    extras = {key[1:] for key in keys}
+    primaries = [dict(key)["length"] for key in keys]
+    if len(extras) == 1 and len(set(primaries)) == len(keys):
+        return {key: float(dict(key)["length"]) for key in keys}, [], True
+    labels = ["×".join(str(v) for _, v in key) for key in keys]
+    return {key: float(i) for i, key in enumerate(keys)}, labels, False
+
+
+def _shade_training(ax, training: tuple[int, int], positions: dict[tuple, float], numeric: bool) -> None:
+    low, high = training
+    if numeric:
+        ax.axvspan(low - 0.5, high + 0.5, color="C2", alpha=0.12, linewidth=0, label="training range")
+        return
+    inside = [x for key, x in positions.items() if low <= dict(key)["length"] <= high]
+    if inside:
+        ax.axvspan(min(inside) - 0.4, max(inside) + 0.4, color="C2", alpha=0.12, linewidth=0, label="training range")
+
+
+def _size_label(task_name: str) -> str:
+    return {
+        "copy": "sequence length",
+        "repeat-copy": "sequence length × repeats",
+        "associative-recall": "items",
+        "dynamic-ngrams": "sequence length (bits)",
+        "priority-sort": "input vectors",
+    }.get(task_name, "size")
+
+
+def _run_name(checkpoint: str) -> str:
+    """`runs/copy-ntm-s0/best.safetensors` -> `copy-ntm-s0`."""
+    path = Path(checkpoint)
+    return path.parent.name if path.suffix == ".safetensors" else path.name

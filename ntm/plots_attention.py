@@ -1,0 +1,328 @@
+"""What an NTM's heads did on one sequence: the figure and animation of `ntm viz`.
+
+`trace_episode` runs one sequence through a trained NTM and keeps everything
+the pictures need as NumPy arrays. `attention_figure` draws it in the layout
+of the paper's copy figure (Graves et al. 2014, figure 6): inputs, targets and
+outputs on top, then for every write head its weighting, erase and add
+vectors, and for every read head its weighting and read vector, all on one
+time axis with the delimiter marked. `animate_episode` writes a GIF of the
+memory contents and the head positions step by step.
+
+    >>> from ntm.evaluate import load_model
+    >>> episode = trace_episode(load_model("runs/copy"), {"length": 20})
+    >>> save_figure(attention_figure(episode), "copy.png")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib import animation
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from .evaluate import LoadedModel
+from .models import has_memory
+
+USED_WEIGHT = 0.01  # a location counts as used once a head puts this much weight on it
+DATA_CMAP = "Greys"  # bits, output probabilities and erase vectors, 0 (white) to 1 (black)
+WEIGHT_CMAP = "viridis"  # weightings, always on the fixed 0-1 scale
+VECTOR_CMAP = "RdBu_r"  # add vectors, read vectors and memory: signed, centred on 0
+UNSCORED = "#dfe6ee"  # targets and outputs on steps that are not scored
+DELIMITER_COLOUR = "#ff5a36"
+
+# Input channels whose steps mark the change of phase (SPEC section 2): the
+# delimiter of copy, repeat copy and priority sort, the query delimiter of
+# associative recall. Other tasks mark the step before the first scored one.
+PHASE_CHANNELS = {"copy": (8,), "repeat-copy": (8,), "associative-recall": (7,), "priority-sort": (9,)}
+
+
+@dataclasses.dataclass
+class Episode:
+    """One sequence through an NTM. Arrays are NumPy with time first."""
+
+    task: str
+    model: str
+    size: dict[str, int]
+    source: str  # which checkpoint, for the figure's title
+    inputs: np.ndarray  # [T, in]
+    targets: np.ndarray  # [T, out]
+    mask: np.ndarray  # [T] bool, true on scored steps
+    outputs: np.ndarray  # [T, out] sigmoid of the logits
+    read_weights: np.ndarray  # [T, R, N]
+    write_weights: np.ndarray  # [T, W, N]
+    erase: np.ndarray  # [T, W, M]
+    add: np.ndarray  # [T, W, M]
+    reads: np.ndarray  # [T, R, M]
+    memory: np.ndarray  # [T, N, M] after each step's write
+
+    @property
+    def steps(self) -> int:
+        return self.inputs.shape[0]
+
+    def phase_steps(self) -> list[int]:
+        """The delimiter steps that separate the input from the output phase."""
+        channels = PHASE_CHANNELS.get(self.task)
+        if channels is not None:
+            return [int(t) for t in np.flatnonzero((self.inputs[:, list(channels)] != 0).any(1))]
+        scored = np.flatnonzero(self.mask)
+        return [int(scored[0]) - 1] if len(scored) and scored[0] > 0 else []
+
+
+def default_size(loaded: LoadedModel) -> dict[str, int]:
+    """The largest natural size the model trained on (copy: length 20), completed by the task."""
+    task = loaded.task
+    name = task.size_names[0]
+    value = getattr(task, f"max_{name}", getattr(task, name, None))
+    return task.check_size(**{name: int(value)})
+
+
+@torch.no_grad()
+def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed: int = 0,
+                  memory_size: int | None = None) -> Episode:
+    """Draw one sequence of `size` (default: `default_size`) with `seed` and trace the NTM on it."""
+    config = loaded.config
+    if not has_memory(config.model):
+        raise ValueError(f"{loaded.checkpoint} is a {config.model.name} model; only NTM models have heads and memory to draw")
+    size = loaded.task.check_size(**size) if size else default_size(loaded)
+    batch = loaded.task.sample(1, np.random.default_rng(seed), **size)
+    device = next(loaded.model.parameters()).device
+    logits, trace = loaded.model(batch.inputs.to(device), memory_size=memory_size, trace=True)
+    info = loaded.info.get("progress", loaded.info)  # last.safetensors keeps counters under "progress"
+    source = str(loaded.checkpoint)
+    if "step" in info:
+        source += f" (step {info['step']:,}, {info['sequences']:,} sequences)"
+
+    def first(tensor):
+        return tensor[0].float().cpu().numpy()
+
+    return Episode(
+        task=config.task, model=config.model.name, size=size, source=source,
+        inputs=first(batch.inputs), targets=first(batch.targets), mask=batch.mask[0].numpy(),
+        outputs=first(torch.sigmoid(logits)),
+        read_weights=first(trace.read_weights), write_weights=first(trace.write_weights),
+        erase=first(trace.erase), add=first(trace.add), reads=first(trace.reads), memory=first(trace.memory),
+    )
+
+
+def used_locations(weights: np.ndarray, margin: int = 1) -> np.ndarray:
+    """The shortest run of locations, going round the memory, that holds every
+    weight above USED_WEIGHT, widened by `margin` each side: [..., N] -> indices.
+
+    Heads that move backwards from location 0 wrap round to N - 1, so the run
+    may cross the end of the memory: e.g. [126, 127, 0, 1, 2].
+    """
+    n = weights.shape[-1]
+    used = np.flatnonzero((weights.reshape(-1, n) > USED_WEIGHT).any(0))
+    if len(used) == 0:
+        return np.arange(n)
+    gaps = np.diff(np.append(used, used[0] + n))  # distance to the next used location, circularly
+    widest = int(np.argmax(gaps))
+    start = used[(widest + 1) % len(used)] - margin
+    span = n - gaps[widest] + 1 + 2 * margin
+    if span >= n:
+        return np.arange(n)
+    return (start + np.arange(span)) % n
+
+
+def describe_crop(rows: np.ndarray, n: int) -> str:
+    """`locations 0–24 of 128` (or `126–127, 0–22`), the crop stated on the figures."""
+    if len(rows) == n:
+        return f"all {n} locations"
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    runs = np.split(rows, breaks)
+    return "locations " + ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs) + f" of {n}"
+
+
+def attention_figure(episode: Episode, crop: bool = True) -> Figure:
+    """The paper's copy figure for any task and any number of heads."""
+    e = episode
+    T, n = e.steps, e.memory.shape[1]
+    rows = used_locations(np.concatenate([e.read_weights, e.write_weights], axis=1)) if crop else np.arange(n)
+    crop_text = describe_crop(rows, n) + " shown" + (f"; no weight above {USED_WEIGHT} elsewhere" if len(rows) < n else "")
+    vector_limit = _symmetric_limit(e.add, e.reads)
+    scored = np.where(e.mask[:, None], 1.0, np.nan)
+
+    # (title, [T, rows] array, kind, y label, y tick labels or None)
+    panels = [("inputs", e.inputs, "data", "channel", None),
+              ("targets", e.targets * scored, "data", "channel", None),
+              ("outputs σ(logits)", e.outputs * scored, "data", "channel", None)]
+    W, R = e.write_weights.shape[1], e.read_weights.shape[1]
+    for h in range(W):
+        head = f" · write head {h + 1}" if W > 1 else ""
+        panels += [(f"write weighting{head}", e.write_weights[:, h, rows], "weight", "location", rows),
+                   (f"erase vector{head}", e.erase[:, h], "data", "element", None),
+                   (f"add vector{head}", e.add[:, h], "vector", "element", None)]
+    for h in range(R):
+        head = f" · read head {h + 1}" if R > 1 else ""
+        panels += [(f"read weighting{head}", e.read_weights[:, h, rows], "weight", "location", rows),
+                   (f"read vector{head}", e.reads[:, h], "vector", "element", None)]
+
+    heights = [_panel_height(values.shape[1], kind) for _, values, kind, _, _ in panels]
+    fig = Figure(figsize=(float(np.clip(3.5 + 0.14 * T, 9, 22)), 1.5 + 0.42 * len(panels) + 0.055 * sum(heights)),
+                 layout="constrained")
+    grid = fig.add_gridspec(len(panels) + 1, 1, height_ratios=[*heights, 12])
+    norms = {"data": Normalize(0, 1), "weight": Normalize(0, 1), "vector": Normalize(-vector_limit, vector_limit)}
+    cmaps = {"data": _cmap(DATA_CMAP), "weight": _cmap(WEIGHT_CMAP), "vector": _cmap(VECTOR_CMAP)}
+    images, axes = {}, []
+    for i, (title, values, kind, ylabel, ticks) in enumerate(panels):
+        ax = fig.add_subplot(grid[i], sharex=axes[0] if axes else None)
+        axes.append(ax)
+        images[kind] = ax.imshow(values.T, cmap=cmaps[kind], norm=norms[kind], aspect="auto",
+                                 interpolation="nearest", extent=(-0.5, T - 0.5, values.shape[1] - 0.5, -0.5))
+        ax.set_title(title, loc="left", fontsize=9, pad=3)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.tick_params(labelsize=7, labelbottom=False)
+        if ticks is not None:
+            _location_ticks(ax, ticks)
+            ax.set_title(crop_text, loc="right", fontsize=8, color="0.35", pad=3)
+        if title == "targets":
+            ax.set_title("blue-grey: steps not scored", loc="right", fontsize=8, color="0.35", pad=3)
+        for t in e.phase_steps():
+            ax.axvline(t, color=DELIMITER_COLOUR, linestyle="--", linewidth=1.1)
+    if e.phase_steps():
+        axes[0].set_title("dashed line: delimiter", loc="right", fontsize=8, color=DELIMITER_COLOUR, pad=3)
+    axes[-1].tick_params(labelbottom=True)
+    axes[-1].set_xlabel("time step")
+    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+
+    bars = grid[-1].subgridspec(1, 3, wspace=0.25)
+    labels = {"data": "bits, output probability, erase", "weight": "weighting (fixed 0–1 scale)",
+              "vector": "add and read vectors"}
+    for column, kind in enumerate(("data", "weight", "vector")):
+        bar = fig.colorbar(images.get(kind) or _orphan(cmaps[kind], norms[kind]), cax=fig.add_subplot(bars[column]),
+                           orientation="horizontal")
+        bar.set_label(labels[kind], fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    size = " · ".join(f"{k} {v}" for k, v in e.size.items())
+    fig.suptitle(f"{e.task} · {e.model} · {size}\n{e.source}", fontsize=10)
+    return fig
+
+
+def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int = 80, crop: bool = True) -> Path:
+    """A GIF of the memory and the heads step by step; the last frame is held for a second."""
+    path = Path(path)
+    if path.suffix.lower() != ".gif":
+        raise ValueError(f"the animation is written as a GIF; name the file *.gif, not {path.name}")
+    e = episode
+    T, n = e.steps, e.memory.shape[1]
+    rows = used_locations(np.concatenate([e.read_weights, e.write_weights], axis=1)) if crop else np.arange(n)
+    W, R = e.write_weights.shape[1], e.read_weights.shape[1]
+    memory_limit = _symmetric_limit(e.memory[:, rows])
+    outputs = e.outputs * np.where(e.mask[:, None], 1.0, np.nan)
+    phases = e.phase_steps()
+
+    fig = Figure(figsize=(9, 2.6 + 0.05 * len(rows) + 0.9), layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(3, 3, height_ratios=[e.inputs.shape[1], e.outputs.shape[1], max(len(rows), 8) * 1.2],
+                            width_ratios=[1, 3, 1])
+    strips = []
+    for i, (title, values) in enumerate((("inputs", e.inputs), ("outputs σ(logits), scored steps", outputs))):
+        ax = fig.add_subplot(grid[i, :])
+        ax.imshow(values.T, cmap=_cmap(DATA_CMAP), vmin=0, vmax=1, aspect="auto", interpolation="nearest",
+                  extent=(-0.5, T - 0.5, values.shape[1] - 0.5, -0.5))
+        ax.set_title(title, loc="left", fontsize=9, pad=2)
+        ax.set_yticks([])
+        ax.tick_params(labelsize=7, labelbottom=i == 1)
+        for t in phases:
+            ax.axvline(t, color=DELIMITER_COLOUR, linestyle="--", linewidth=1)
+        strips.append((ax, ax.axvspan(-0.5, 0.5, facecolor="none", edgecolor="C1", linewidth=2)))
+    strips[1][0].set_xlabel("time step", fontsize=8)
+    output_image = strips[1][0].images[0]
+
+    write_ax, memory_ax, read_ax = (fig.add_subplot(grid[2, c]) for c in range(3))
+    memory_image = memory_ax.imshow(e.memory[0, rows], cmap=_cmap(VECTOR_CMAP), vmin=-memory_limit, vmax=memory_limit,
+                                    aspect="auto", interpolation="nearest")
+    memory_ax.set_title(f"memory · {describe_crop(rows, n)}", fontsize=9, pad=2)
+    memory_ax.set_xlabel("element", fontsize=8)
+    memory_ax.set_yticks([])
+    memory_ax.tick_params(labelsize=7)
+    fig.colorbar(memory_image, ax=memory_ax, location="bottom", shrink=0.6, pad=0.02).ax.tick_params(labelsize=7)
+    positions = np.arange(len(rows))
+    write_bars = _head_bars(write_ax, W, positions, "write")
+    read_bars = _head_bars(read_ax, R, positions, "read")
+    write_ax.invert_xaxis()  # bars grow towards the memory from both sides
+    _location_ticks(write_ax, rows)
+    read_ax.yaxis.tick_right()
+    _location_ticks(read_ax, rows)
+    title = fig.suptitle("", fontsize=10)
+
+    def draw(t: int):
+        for ax, cursor in strips:
+            cursor.set_x(t - 0.5)
+        output_image.set_data(np.where(np.arange(T)[:, None] <= t, outputs, np.nan).T)
+        memory_image.set_data(e.memory[t, rows])
+        for bars, weights in ((write_bars, e.write_weights[t]), (read_bars, e.read_weights[t])):
+            for head, head_bars in enumerate(bars):
+                for bar, w in zip(head_bars, weights[head, rows]):
+                    bar.set_width(w)
+        phase = "output" if e.mask[t] else ("delimiter" if t in phases else "input")
+        title.set_text(f"{e.task} · {e.model} · step {t} of {T - 1} · {phase}")
+        return []
+
+    frames = list(range(T)) + [T - 1] * fps
+    movie = animation.FuncAnimation(fig, draw, frames=frames, blit=False, repeat=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    movie.save(path, writer=animation.PillowWriter(fps=fps), dpi=dpi)
+    return path
+
+
+def _head_bars(ax, heads: int, positions: np.ndarray, kind: str) -> list:
+    """Horizontal bars, one row per location, side by side when there are several heads."""
+    height = 0.85 / heads
+    bars = []
+    for h in range(heads):
+        offset = (h - (heads - 1) / 2) * height
+        label = f"{kind} head {h + 1}" if heads > 1 else None
+        bars.append(ax.barh(positions + offset, np.zeros(len(positions)), height=height,
+                            color=f"C{h}" if heads > 1 else ("C3" if kind == "write" else "C0"), label=label))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(len(positions) - 0.5, -0.5)
+    ax.set_title(f"{kind} weighting", fontsize=9, pad=2)
+    ax.set_xlabel("weight", fontsize=8)
+    ax.tick_params(labelsize=7)
+    if heads > 1:
+        ax.legend(fontsize=6, loc="lower center")
+    return bars
+
+
+def _panel_height(rows: int, kind: str) -> float:
+    """Relative panel heights: memory panels taller, but never swamping the rest."""
+    if kind == "weight":
+        return float(np.clip(rows, 14, 48))
+    return float(np.clip(0.7 * rows, 7, 14))
+
+
+def _location_ticks(ax, rows: np.ndarray) -> None:
+    """Label cropped rows with their true location numbers, a few round ones."""
+    step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000, 10**9) if len(rows) / s <= 6)
+    where = [i for i, r in enumerate(rows) if r % step == 0] or [0]
+    ax.set_yticks(where, [str(rows[i]) for i in where])
+
+
+def _symmetric_limit(*arrays: np.ndarray) -> float:
+    """A round colour limit covering 99% of the magnitudes (outliers saturate)."""
+    values = np.abs(np.concatenate([a.ravel() for a in arrays]))
+    limit = float(np.percentile(values, 99)) if values.size else 0.0
+    if limit <= 0 or not np.isfinite(limit):
+        return 1.0
+    magnitude = 10 ** np.floor(np.log10(limit))
+    return float(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= limit))
+
+
+def _cmap(name: str):
+    from matplotlib import colormaps
+
+    cmap = colormaps[name].copy()
+    cmap.set_bad(UNSCORED)
+    return cmap
+
+
+def _orphan(cmap, norm):
+    from matplotlib.cm import ScalarMappable
+
+    return ScalarMappable(norm=norm, cmap=cmap)

@@ -1,0 +1,109 @@
+"""Recurrent baselines (SPEC section 4) behind the NTM's interface:
+inputs [B, T, in] -> logits [B, T, out], chosen by name through `build_model`.
+"""
+
+import pytest
+import torch
+from torch import nn
+
+from ntm.baselines import RecurrentBaseline
+from ntm.config import MODEL_NAMES, ModelConfig, default_config
+from ntm.models import build_model, has_memory
+
+BASELINES = ["lstm", "gru", "rnn"]
+IN, OUT = 4, 3
+
+
+def small_baseline(name, **fields):
+    torch.manual_seed(0)
+    sizes = dict(name=name, hidden_size=8, layers=2)
+    sizes.update(fields)
+    return build_model(ModelConfig(**sizes), IN, OUT)
+
+
+def inputs(batch=3, steps=5):
+    return torch.randn(batch, steps, IN, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.mark.parametrize("name, cell", [("lstm", nn.LSTM), ("gru", nn.GRU), ("rnn", nn.RNN)])
+def test_build_model_picks_the_named_cell(name, cell):
+    model = small_baseline(name)
+    assert isinstance(model, RecurrentBaseline)
+    assert type(model.rnn) is cell
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_output_has_shape_batch_steps_output_width(name):
+    assert small_baseline(name)(inputs(batch=3, steps=5)).shape == (3, 5, OUT)
+
+
+@pytest.mark.parametrize("name", BASELINES)
+@pytest.mark.parametrize("layers", [1, 3])
+def test_stacking_depth_and_width_come_from_the_config(name, layers):
+    model = small_baseline(name, layers=layers, hidden_size=6)
+    assert model.rnn.num_layers == layers
+    assert model.rnn.hidden_size == 6
+    assert model.output.in_features == 6 and model.output.out_features == OUT
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_trace_raises_a_value_error_because_a_baseline_has_no_memory(name):
+    with pytest.raises(ValueError, match="only NTM models"):
+        small_baseline(name)(inputs(), trace=True)
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_memory_size_is_accepted_and_ignored(name):
+    model, x = small_baseline(name), inputs()
+    assert torch.equal(model(x, memory_size=500), model(x))
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_a_batch_gives_the_same_outputs_as_each_sample_alone(name):
+    model, x = small_baseline(name), inputs(batch=3)
+    together = model(x)
+    for b in range(3):
+        torch.testing.assert_close(together[b : b + 1], model(x[b : b + 1]), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_every_parameter_gets_a_finite_gradient(name):
+    model = small_baseline(name)
+    model(inputs()).sum().backward()
+    for key, parameter in model.named_parameters():
+        assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), key
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_baselines_have_no_memory(name):
+    assert not has_memory(ModelConfig(name=name))
+
+
+@pytest.mark.parametrize("name", ["ntm", "ntm-ff"])
+def test_ntms_have_memory(name):
+    assert has_memory(ModelConfig(name=name))
+
+
+def test_sizes_below_one_are_rejected():
+    with pytest.raises(ValueError, match="at least 1"):
+        build_model(ModelConfig(name="lstm", hidden_size=0), IN, OUT)
+
+
+def test_build_model_rejects_an_unknown_name_listing_the_valid_ones():
+    with pytest.raises(ValueError, match="transformer") as error:
+        build_model(ModelConfig(name="transformer"), IN, OUT)
+    for name in MODEL_NAMES:
+        assert name in str(error.value)
+
+
+def test_default_config_rejects_an_unknown_model_listing_the_valid_ones():
+    with pytest.raises(ValueError, match="transformer") as error:
+        default_config("copy", "transformer")
+    for name in MODEL_NAMES:
+        assert name in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["gru", "rnn"])
+def test_gru_and_rnn_defaults_take_the_lstm_baselines_sizes(name):
+    lstm, other = default_config("copy", "lstm").model, default_config("copy", name).model
+    assert (other.hidden_size, other.layers) == (lstm.hidden_size, lstm.layers) == (256, 3)

@@ -1,0 +1,113 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import ntm.evaluate
+from ntm.cli import app
+
+runner = CliRunner()
+TINY = ["--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",
+        "--set", "train.validation_samples=8", "--set", "train.validate_every=5", "--set", "task.max_length=3"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("cli") / "copy"
+    result = invoke("train", "copy", "--steps", 10, "--batch-size", 4, "--out", run, *TINY)
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_every_option_of_every_command_has_help():
+    command = typer.main.get_command(app)
+    for name, sub in command.commands.items():
+        for param in sub.params:
+            assert getattr(param, "help", None), f"ntm {name}: {param.name} has no help"
+        assert invoke(name, "--help").exit_code == 0
+
+
+def test_python_dash_m_ntm_is_the_same_command():
+    result = subprocess.run([sys.executable, "-m", "ntm", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "train" in result.stdout
+
+
+def test_train_writes_a_run_and_says_how_to_evaluate_it(trained_run):
+    assert (trained_run / "last.safetensors").is_file()
+    assert (trained_run / "curve.jsonl").is_file()
+
+
+def test_eval_json_reports_each_length(trained_run):
+    result = invoke("eval", trained_run, "--lengths", "2,5", "--samples", 6, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["task"] == "copy" and report["model"] == "ntm"
+    assert [r["length"] for r in report["results"]] == [2, 5]
+    for r in report["results"]:
+        assert r["samples"] == 6
+        assert {"cost_bits", "bit_errors", "seq_accuracy"} <= set(r)
+
+
+def test_eval_warns_when_a_sequence_outgrows_the_memory(trained_run):
+    result = invoke("eval", trained_run, "--length", 12, "--samples", 2, "--json")
+    report = json.loads(result.stdout)
+    assert report["warnings"] and "--memory-size 16" in report["warnings"][0]
+    bigger = json.loads(invoke("eval", trained_run, "--length", 12, "--samples", 2, "--memory-size", 16, "--json").stdout)
+    assert bigger["warnings"] == [] and bigger["memory_size"] == 16
+
+
+def test_eval_table_is_printed_by_default(trained_run):
+    result = invoke("eval", trained_run, "--length", 3, "--samples", 4)
+    assert result.exit_code == 0
+    assert "cost_bits" in result.output and "bit_errors" in result.output
+
+
+def test_resume_continues_to_the_new_step_count(trained_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained_run, run)
+    result = invoke("train", "--resume", "--out", run, "--steps", 14)
+    assert result.exit_code == 0, result.output
+    last = json.loads((run / "curve.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == 14
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "kopy"], "copy, repeat-copy, associative-recall, dynamic-ngrams, priority-sort"),
+        (["train", "copy", "--model", "transformer"], "ntm, ntm-ff, lstm, gru, rnn"),
+        (["train", "copy", "--steps", "0"], "--steps must be a positive integer"),
+        (["train", "copy", "--set", "model.memory_size=big"], "model.memory_size must be of type int"),
+        (["train", "copy", "--set", "task.max_length=0"], "max_length"),
+        (["train", "--resume"], "--resume needs the run directory"),
+        (["eval", "/nonexistent/run"], "does not exist"),
+    ],
+)
+def test_bad_input_gives_one_line_and_no_traceback(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_sizes_at_eval_are_explained(trained_run):
+    for args, message in [(["--length", 0], "--length must be a positive integer"),
+                          (["--lengths", "5,x"], "--lengths takes whole numbers"),
+                          (["--repeats", 3], "--repeats applies to repeat-copy")]:
+        result = invoke("eval", trained_run, *args)
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_eval_without_a_shipped_model_says_how_to_train_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(ntm.evaluate, "DEFAULT_CHECKPOINT", tmp_path / "missing")
+    result = invoke("eval")
+    assert result.exit_code == 2 and "ntm train copy" in result.output

@@ -1,0 +1,136 @@
+import json
+
+import pytest
+import torch
+
+import ntm.train as training
+from ntm import checkpoint as ckpt
+from ntm.config import default_config
+from ntm.runlock import RunDirectoryBusy, RunLock
+from ntm.train import TrainingInterrupted, train
+
+
+def weights_of(path):
+    return ckpt.Checkpoint(path).model_state
+
+
+def test_learning_happens_through_the_memory(tmp_path):
+    # A feedforward controller has no memory of its own: copying even 3
+    # vectors needs working gradients through write, read and addressing.
+    config = default_config("copy", "ntm-ff")
+    config.task_options = {"max_length": 3}
+    config.model.hidden_size, config.model.memory_size, config.model.memory_width = 64, 16, 8
+    config.train.lr = 1e-2
+    config.train.steps = 500
+    config.train.validate_every = 50
+    config.train.validation_samples = 128
+    config.train.stop_when_solved = True
+    result = train(config, tmp_path / "run")
+    assert result.solved_at is not None, f"copy of length <= 3 not learnt in 500 steps: {result.validation}"
+    assert result.validation["bit_errors"] < 0.1
+
+
+def test_run_directory_holds_config_weights_curve_and_best(tmp_path, tiny_copy_config):
+    train(tiny_copy_config, tmp_path / "run")
+    run = tmp_path / "run"
+    assert json.loads((run / "config.json").read_text())["model"]["hidden_size"] == 16
+    assert (run / "last.safetensors").is_file() and (run / "best.safetensors").is_file()
+    points = [json.loads(line) for line in (run / "curve.jsonl").read_text().splitlines()]
+    assert [p["step"] for p in points] == [2, 4, 6, 8, 10, 12]
+    assert {"step", "sequences", "cost_bits", "bit_errors", "seconds"} <= set(points[0])
+    assert points[-1]["sequences"] == 12 * 4
+    assert "val_bit_errors" in points[1]
+
+
+def test_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path, tiny_copy_config):
+    train(tiny_copy_config, tmp_path / "straight")
+    tiny_copy_config.train.steps = 8
+    train(tiny_copy_config, tmp_path / "resumed")
+    tiny_copy_config.train.steps = 12
+    train(tiny_copy_config, tmp_path / "resumed", resume=True)
+    straight = weights_of(tmp_path / "straight" / "last.safetensors")
+    resumed = weights_of(tmp_path / "resumed" / "last.safetensors")
+    assert straight.keys() == resumed.keys()
+    for name in straight:
+        assert torch.equal(straight[name], resumed[name]), name
+    steps = [json.loads(line)["step"] for line in (tmp_path / "resumed" / "curve.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6, 8, 10, 12]
+
+
+def test_starting_over_an_existing_run_is_refused(tmp_path, tiny_copy_config):
+    train(tiny_copy_config, tmp_path / "run")
+    before = (tmp_path / "run" / "last.safetensors").read_bytes()
+    with pytest.raises(ckpt.CheckpointError, match="--resume"):
+        train(tiny_copy_config, tmp_path / "run")
+    assert (tmp_path / "run" / "last.safetensors").read_bytes() == before
+
+
+def test_a_second_training_in_the_same_directory_is_refused(tmp_path, tiny_copy_config):
+    run = tmp_path / "run"
+    run.mkdir()
+    with RunLock(run):
+        with pytest.raises(RunDirectoryBusy, match="already writing"):
+            train(tiny_copy_config, run)
+
+
+def test_non_finite_steps_are_skipped_and_never_reach_the_weights(tmp_path, tiny_copy_config, monkeypatch):
+    real_loss = training.training_loss
+    calls = {"n": 0}
+
+    def sometimes_nan(logits, targets, mask):
+        calls["n"] += 1
+        loss = real_loss(logits, targets, mask)
+        return loss * float("nan") if calls["n"] in (3, 7) else loss
+
+    monkeypatch.setattr(training, "training_loss", sometimes_nan)
+    result = train(tiny_copy_config, tmp_path / "run")
+    assert result.skipped_steps == 2
+    for path in ("last.safetensors", "best.safetensors"):
+        for name, tensor in weights_of(tmp_path / "run" / path).items():
+            assert torch.isfinite(tensor).all(), f"{path}:{name}"
+    last = json.loads((tmp_path / "run" / "curve.jsonl").read_text().splitlines()[-1])
+    assert last["skipped_steps"] == 2
+
+
+def test_repeated_non_finite_steps_roll_back_to_the_last_checkpoint(tmp_path, tiny_copy_config, monkeypatch):
+    real_loss = training.training_loss
+    calls = {"n": 0}
+
+    def nan_for_a_while(logits, targets, mask):
+        calls["n"] += 1
+        loss = real_loss(logits, targets, mask)
+        return loss * float("nan") if 6 <= calls["n"] < 6 + training.MAX_BAD_STEPS_IN_A_ROW else loss
+
+    events = []
+    tiny_copy_config.train.steps = 20
+    monkeypatch.setattr(training, "training_loss", nan_for_a_while)
+    result = train(tiny_copy_config, tmp_path / "run", on_event=lambda kind, data: events.append((kind, data)))
+    rollbacks = [data for kind, data in events if kind == "rollback"]
+    assert rollbacks and rollbacks[0]["step"] == 4
+    assert result.step == tiny_copy_config.train.steps
+    assert result.skipped_steps == training.MAX_BAD_STEPS_IN_A_ROW
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path, tiny_copy_config):
+    def interrupt_at_step_6(kind, data):
+        if kind == "log" and data["step"] == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        train(tiny_copy_config, tmp_path / "run", on_event=interrupt_at_step_6)
+    saved = ckpt.Checkpoint(tmp_path / "run" / "last.safetensors")
+    assert saved.info["progress"]["step"] == 6
+    result = train(tiny_copy_config, tmp_path / "run", resume=True)
+    assert result.step == 12
+
+
+def test_same_size_batches_draw_one_size_per_batch(tiny_copy_config):
+    import numpy as np
+    import tasks
+
+    tiny_copy_config.train.same_size_batches = True
+    task = tasks.get("copy", max_length=10)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        batch = training.draw_training_batch(task, tiny_copy_config.train, rng)
+        assert batch.mask.all(dim=0).sum() == batch.mask[0].sum()  # every row scores the same steps
