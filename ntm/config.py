@@ -54,6 +54,28 @@ class RunConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
+    def validate(self) -> "RunConfig":
+        """Raise ValueError, naming the field, for values no run could use."""
+        m, t = self.model, self.train
+        if m.name not in MODEL_NAMES:
+            raise ValueError(f"unknown model {m.name!r}; choose one of {', '.join(MODEL_NAMES)}")
+        for field in ("hidden_size", "layers", "read_heads", "write_heads", "memory_size", "memory_width"):
+            if getattr(m, field) < 1:
+                raise ValueError(f"model.{field} must be at least 1, got {getattr(m, field)}")
+        for field in ("steps", "batch_size", "log_every", "validate_every", "validation_samples", "checkpoint_every"):
+            if getattr(t, field) < 1:
+                raise ValueError(f"train.{field} must be at least 1, got {getattr(t, field)}")
+        for field in ("lr", "clip_grad_norm", "clip"):
+            section = m if field == "clip" else t
+            value = getattr(section, field)
+            if not (value > 0 and value != float("inf")):
+                raise ValueError(f"{'model' if section is m else 'train'}.{field} must be a positive number, got {value}")
+        if t.optimizer not in ("adam", "rmsprop"):
+            raise ValueError(f"train.optimizer must be adam or rmsprop, got {t.optimizer!r}")
+        if t.threads < 0:
+            raise ValueError(f"train.threads must be 0 (torch's default) or more, got {t.threads}")
+        return self
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 

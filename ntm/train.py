@@ -86,6 +86,7 @@ def train(
 ) -> TrainResult:
     """Train (or resume) the run in `run_dir`. `on_event(kind, data)` receives
     "start", "log", "validate", "checkpoint" and "rollback" events."""
+    config.validate()
     run_dir = Path(run_dir)
     emit = on_event or (lambda kind, data: None)
     run_dir.mkdir(parents=True, exist_ok=True)
