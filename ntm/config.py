@@ -45,6 +45,7 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between resumable checkpoints
     stop_when_solved: bool = False  # stop once validation bit errors < 0.1 per sequence
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    fast: bool = False  # NTM steps through torch.compile: same function, ~3x faster after a ~1 min compile
 
 
 @dataclasses.dataclass

@@ -143,9 +143,12 @@ def evaluate_checkpoint(
     device: str = "cpu",
     which: str = "best",
     on_size: Callable[[dict], None] | None = None,
+    fast: bool = False,
 ) -> dict:
     """The object `ntm eval --json` prints: task, model, checkpoint, results, warnings."""
     loaded = load_model(path, which, device)
+    if fast and hasattr(loaded.model, "use_fast_path"):
+        loaded.model.use_fast_path(training=False, inference=True)
     if sizes is None:
         sizes = [loaded.task.default_size()]
     if memory_size is not None and memory_size < 1:

@@ -53,6 +53,25 @@ class NTM(nn.Module):
         # heads, then erase and add vectors for the W write heads.
         self.head_parameters = nn.Linear(config.hidden_size, (R + W) * per_head + 2 * W * M)
         self.output = nn.Linear(config.hidden_size + R * M, output_width)
+        # Compiled versions of `step` for training (grad enabled) and inference,
+        # set by `use_fast_path`; None means the reference path.
+        self._fast_steps: dict[bool, object] = {}
+
+    def use_fast_path(self, training: bool = True, inference: bool = False) -> "NTM":
+        """Run each time step through torch.compile: the same function, with the
+        addressing and memory updates fused into a few generated kernels.
+
+        Each mode compiles on first use (about a minute on 2 cores, cached on
+        disk by torch afterwards), so training enables only the mode it needs:
+        its validation passes then run the reference path instead of paying
+        for a second compilation.
+        """
+        self._fast_steps = {}
+        if training:
+            self._fast_steps[True] = torch.compile(self.step, dynamic=None)
+        if inference:
+            self._fast_steps[False] = torch.compile(self.step, dynamic=None)
+        return self
 
     def initial_state(self, batch_size: int, memory_size: int | None = None, device=None) -> NTMState:
         """Memory at a small constant; every head starts focused on location 0."""
@@ -102,9 +121,10 @@ class NTM(nn.Module):
     def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False):
         """inputs [B, T, in] -> logits [B, T, out]; with trace=True also a `Trace`."""
         state = self.initial_state(inputs.shape[0], memory_size, inputs.device)
+        step = self._fast_steps.get(torch.is_grad_enabled(), self.step)
         outputs, steps = [], []
         for t in range(inputs.shape[1]):
-            logits, state, emitted = self.step(inputs[:, t], state)
+            logits, state, emitted = step(inputs[:, t], state)
             outputs.append(logits)
             if trace:
                 steps.append((state, emitted))

@@ -23,7 +23,7 @@ from matplotlib.ticker import EngFormatter, MaxNLocator
 import tasks
 
 from . import checkpoint as ckpt
-from .config import RunConfig
+from .config import RunConfig, default_config
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 150  # PNG resolution: sharp on a slide, a few hundred kB
@@ -103,7 +103,7 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False)
     runs = [load_run(path) for path in run_dirs]
     prefix = "val_" if validation else ""
     task_names = list(dict.fromkeys(run.config.task for run in runs))
-    fig = Figure(figsize=(11, 3.6 * len(task_names) + 0.4), layout="constrained")
+    fig = Figure(figsize=(13, 3.6 * len(task_names) + 0.4), layout="constrained")
     axes = fig.subplots(len(task_names), 2, squeeze=False)
     source = "validation set" if validation else "training batches (mean between log points)"
     fig.suptitle(f"Learning curves · {source}", fontsize=12)
@@ -113,8 +113,8 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False)
         for colour, (label, members) in enumerate(groups.items()):
             for ax, metric in ((cost_ax, "cost_bits"), (error_ax, "bit_errors")):
                 _draw_runs(ax, members, prefix + metric, f"C{colour}", label)
-        for low, high, text in ((lo, hi, t) for t, lo, hi in PAPER_LEVELS.get(task_name, [])):
-            _reference(cost_ax, low, high, text)
+        for i, (text, low, high) in enumerate(PAPER_LEVELS.get(task_name, [])):
+            _reference(cost_ax, low, high, text, x=1.0 - 0.3 * i)  # labels side by side, not on top of each other
         cost_ax.set_ylabel("cost per sequence (bits)")
         error_ax.set_ylabel("bit errors per sequence")
         for ax in (cost_ax, error_ax):
@@ -123,28 +123,26 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False)
             ax.xaxis.set_major_formatter(EngFormatter(sep=""))
             ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
             ax.grid(alpha=0.25)
-        handles, labels = cost_ax.get_legend_handles_labels()
-        error_ax.legend(handles, labels, fontsize=8, loc="upper right")
+        error_ax.legend(*cost_ax.get_legend_handles_labels(), fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
 
 
 def _group_by_setup(runs: list[Run]) -> dict[str, list[Run]]:
-    """{label: runs}: runs of one setup (everything but the seed) share a label."""
-    flat = [_flatten(dataclasses.asdict(run.config)) for run in runs]
-    keys = [json.dumps({k: v for k, v in f.items() if k not in _NOT_THE_SETUP}, sort_keys=True) for f in flat]
-    setups = list(dict.fromkeys(keys))
-    # Fields that tell two setups apart (beyond the model name) go into the labels.
-    first_of = [flat[keys.index(key)] for key in setups]
-    differing = sorted(k for k in first_of[0] if k != "model.name" and k not in _NOT_THE_SETUP
-                       and len({json.dumps(f.get(k)) for f in first_of}) > 1)
-    groups = {}
-    for key, fields in zip(setups, first_of):
-        members = [run for run, k in zip(runs, keys) if k == key]
-        label = fields["model.name"]
-        label += "".join(f", {k.split('.', 1)[1]}={fields[k]}" for k in differing)
-        label += f" · median of {len(members)} seeds" if len(members) > 1 else f" · {members[0].path.name}"
-        groups[label] = members
-    return groups
+    """{label: runs}: runs of one setup (everything but the seed) share a label,
+    which names the model and whatever the setup changed from its defaults."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        config = dataclasses.asdict(run.config)
+        defaults = dataclasses.asdict(default_config(run.config.task, run.config.model.name))
+        changed = {k: v for k, v in _flatten(config).items()
+                   if k not in _NOT_THE_SETUP and _flatten(defaults).get(k) != v}
+        setup = ", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in sorted(changed.items()))
+        groups.setdefault((run.config.model.name, setup), []).append(run)
+    labels = {}
+    for (model, setup), members in groups.items():
+        which = f"median of {len(members)} seeds, range shaded" if len(members) > 1 else members[0].path.name
+        labels[f"{model} · {which}" + (f"\n{setup}" if setup else "")] = members
+    return labels
 
 
 def _flatten(data: dict, prefix: str = "") -> dict:
@@ -181,14 +179,14 @@ def _draw_runs(ax, runs: list[Run], metric: str, colour: str, label: str) -> Non
         inside = (grid >= x[0]) & (grid <= x[-1])
         values[i, inside] = np.interp(grid[inside], x, y)
     ax.fill_between(grid, np.nanmin(values, 0), np.nanmax(values, 0), color=colour, alpha=0.2, linewidth=0)
-    ax.plot(grid, np.nanmedian(values, 0), color=colour, label=label + " (shaded: range)", linewidth=1.4)
+    ax.plot(grid, np.nanmedian(values, 0), color=colour, label=label, linewidth=1.4)
 
 
-def _reference(ax, low: float, high: float, text: str) -> None:
+def _reference(ax, low: float, high: float, text: str, x: float = 1.0) -> None:
     if high > low:
         ax.axhspan(low, high, color="0.5", alpha=0.18, linewidth=0)
     ax.axhline((low + high) / 2, **_REFERENCE_STYLE)
-    ax.annotate(text, xy=(1.0, (low + high) / 2), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+    ax.annotate(text, xy=(x, (low + high) / 2), xycoords=("axes fraction", "data"), xytext=(-4, 3),
                 textcoords="offset points", ha="right", va="bottom", fontsize=8, color="0.3")
 
 

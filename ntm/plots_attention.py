@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib import animation
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
@@ -139,62 +139,71 @@ def describe_crop(rows: np.ndarray, n: int) -> str:
 
 
 def attention_figure(episode: Episode, crop: bool = True) -> Figure:
-    """The paper's copy figure for any task and any number of heads."""
+    """The paper's copy figure for any task: inputs, targets and outputs across
+    the top, then one column per head of weightings and vectors over time."""
     e = episode
     T, n = e.steps, e.memory.shape[1]
-    rows = used_locations(np.concatenate([e.read_weights, e.write_weights], axis=1)) if crop else np.arange(n)
-    crop_text = describe_crop(rows, n) + " shown" + (f"; no weight above {USED_WEIGHT} elsewhere" if len(rows) < n else "")
-    vector_limit = _symmetric_limit(e.add, e.reads)
-    scored = np.where(e.mask[:, None], 1.0, np.nan)
-
-    # (title, [T, rows] array, kind, y label, y tick labels or None)
-    panels = [("inputs", e.inputs, "data", "channel", None),
-              ("targets", e.targets * scored, "data", "channel", None),
-              ("outputs σ(logits)", e.outputs * scored, "data", "channel", None)]
     W, R = e.write_weights.shape[1], e.read_weights.shape[1]
-    for h in range(W):
-        head = f" · write head {h + 1}" if W > 1 else ""
-        panels += [(f"write weighting{head}", e.write_weights[:, h, rows], "weight", "location", rows),
-                   (f"erase vector{head}", e.erase[:, h], "data", "element", None),
-                   (f"add vector{head}", e.add[:, h], "vector", "element", None)]
-    for h in range(R):
-        head = f" · read head {h + 1}" if R > 1 else ""
-        panels += [(f"read weighting{head}", e.read_weights[:, h, rows], "weight", "location", rows),
-                   (f"read vector{head}", e.reads[:, h], "vector", "element", None)]
+    heads = max(W, R)
+    rows = used_locations(np.concatenate([e.read_weights, e.write_weights], axis=1)) if crop else np.arange(n)
+    crop_text = describe_crop(rows, n) + " shown"
+    scored = np.where(e.mask[:, None], 1.0, np.nan)
+    top = [("inputs", e.inputs), ("targets", e.targets * scored), ("outputs σ(logits)", e.outputs * scored)]
+    # (title, kind, y label, one [T, rows] array per head)
+    per_head = [("write weighting", "weight", "location", [e.write_weights[:, h, rows] for h in range(W)]),
+                ("erase vector", "data", "element", [e.erase[:, h] for h in range(W)]),
+                ("add vector", "vector", "element", [e.add[:, h] for h in range(W)]),
+                ("read weighting", "weight", "location", [e.read_weights[:, h, rows] for h in range(R)]),
+                ("read vector", "vector", "element", [e.reads[:, h] for h in range(R)])]
 
-    heights = [_panel_height(values.shape[1], kind) for _, values, kind, _, _ in panels]
-    fig = Figure(figsize=(float(np.clip(3.5 + 0.14 * T, 9, 22)), 1.5 + 0.42 * len(panels) + 0.055 * sum(heights)),
+    heights = ([_panel_height(values.shape[1], "data") for _, values in top]
+               + [_panel_height(arrays[0].shape[1], kind) for _, kind, _, arrays in per_head])
+    panels = len(top) + len(per_head)
+    fig = Figure(figsize=(float(np.clip(1.2 + heads * (0.6 + 0.1 * T), 9, 30)), 1.5 + 0.42 * panels + 0.055 * sum(heights)),
                  layout="constrained")
-    grid = fig.add_gridspec(len(panels) + 1, 1, height_ratios=[*heights, 12])
-    norms = {"data": Normalize(0, 1), "weight": Normalize(0, 1), "vector": Normalize(-vector_limit, vector_limit)}
+    grid = fig.add_gridspec(panels + 1, heads, height_ratios=[*heights, 12])
+    limit = _symmetric_limit(e.add, e.reads)
+    norms = {"data": Normalize(0, 1), "weight": Normalize(0, 1), "vector": Normalize(-limit, limit)}
     cmaps = {"data": _cmap(DATA_CMAP), "weight": _cmap(WEIGHT_CMAP), "vector": _cmap(VECTOR_CMAP)}
-    images, axes = {}, []
-    for i, (title, values, kind, ylabel, ticks) in enumerate(panels):
-        ax = fig.add_subplot(grid[i], sharex=axes[0] if axes else None)
-        axes.append(ax)
-        images[kind] = ax.imshow(values.T, cmap=cmaps[kind], norm=norms[kind], aspect="auto",
-                                 interpolation="nearest", extent=(-0.5, T - 0.5, values.shape[1] - 0.5, -0.5))
+    phases = e.phase_steps()
+    first = None
+
+    def heatmap(cell, values, kind, title, ylabel):
+        nonlocal first
+        ax = fig.add_subplot(cell, sharex=first)
+        first = first or ax
+        ax.imshow(values.T, cmap=cmaps[kind], norm=norms[kind], aspect="auto", interpolation="nearest",
+                  extent=(-0.5, T - 0.5, values.shape[1] - 0.5, -0.5))
         ax.set_title(title, loc="left", fontsize=9, pad=3)
         ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7, labelbottom=False)
-        if ticks is not None:
-            _location_ticks(ax, ticks)
-            ax.set_title(crop_text, loc="right", fontsize=8, color="0.35", pad=3)
-        if title == "targets":
-            ax.set_title("blue-grey: steps not scored", loc="right", fontsize=8, color="0.35", pad=3)
-        for t in e.phase_steps():
+        for t in phases:
             ax.axvline(t, color=DELIMITER_COLOUR, linestyle="--", linewidth=1.1)
-    if e.phase_steps():
-        axes[0].set_title("dashed line: delimiter", loc="right", fontsize=8, color=DELIMITER_COLOUR, pad=3)
-    axes[-1].tick_params(labelbottom=True)
-    axes[-1].set_xlabel("time step")
-    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+        return ax
 
-    bars = grid[-1].subgridspec(1, 3, wspace=0.25)
+    for i, (title, values) in enumerate(top):
+        ax = heatmap(grid[i, :], values, "data", title, "channel")
+        note = {"inputs": "dashed line: delimiter" if phases else "", "targets": "blue-grey: steps not scored"}.get(title)
+        if note:
+            ax.set_title(note, loc="right", fontsize=8, color=DELIMITER_COLOUR if title == "inputs" else "0.35", pad=3)
+    for i, (title, kind, ylabel, arrays) in enumerate(per_head, start=len(top)):
+        for h, values in enumerate(arrays):
+            ax = heatmap(grid[i, h], values, kind, title + (f" · head {h + 1}" if heads > 1 else ""),
+                         ylabel if h == 0 else "")
+            if kind == "weight":
+                _location_ticks(ax, rows)
+                if h == heads - 1:
+                    ax.set_title(crop_text, loc="right", fontsize=8, color="0.35", pad=3)
+            if i == panels - 1 or (title.startswith("add") and R < h + 1):
+                ax.tick_params(labelbottom=True)
+                ax.set_xlabel("time step", fontsize=9)
+    first.xaxis.get_major_locator().set_params(integer=True)
+
+    bars = grid[-1, :].subgridspec(1, 3, wspace=0.25)
     labels = {"data": "bits, output probability, erase", "weight": "weighting (fixed 0–1 scale)",
               "vector": "add and read vectors"}
     for column, kind in enumerate(("data", "weight", "vector")):
-        bar = fig.colorbar(images.get(kind) or _orphan(cmaps[kind], norms[kind]), cax=fig.add_subplot(bars[column]),
+        bar = fig.colorbar(ScalarMappable(norms[kind], cmaps[kind]), cax=fig.add_subplot(bars[column]),
                            orientation="horizontal")
         bar.set_label(labels[kind], fontsize=8)
         bar.ax.tick_params(labelsize=7)
@@ -204,10 +213,19 @@ def attention_figure(episode: Episode, crop: bool = True) -> Figure:
 
 
 def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int = 80, crop: bool = True) -> Path:
-    """A GIF of the memory and the heads step by step; the last frame is held for a second."""
+    """A GIF of the memory and the heads step by step; the last frame is held for a second.
+
+    The still parts are drawn once and only the artists that move are redrawn
+    on top of them (blitting), so a length-20 copy takes a second or two;
+    `matplotlib.animation` would redraw the whole figure several times a frame.
+    """
+    from PIL import Image  # a dependency of matplotlib
+
     path = Path(path)
     if path.suffix.lower() != ".gif":
         raise ValueError(f"the animation is written as a GIF; name the file *.gif, not {path.name}")
+    if fps < 1:
+        raise ValueError(f"frames per second must be at least 1, got {fps}")
     e = episode
     T, n = e.steps, e.memory.shape[1]
     rows = used_locations(np.concatenate([e.read_weights, e.write_weights], axis=1)) if crop else np.arange(n)
@@ -216,23 +234,22 @@ def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int =
     outputs = e.outputs * np.where(e.mask[:, None], 1.0, np.nan)
     phases = e.phase_steps()
 
-    fig = Figure(figsize=(9, 2.6 + 0.05 * len(rows) + 0.9), layout="constrained")
-    FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(3, 3, height_ratios=[e.inputs.shape[1], e.outputs.shape[1], max(len(rows), 8) * 1.2],
+    fig = Figure(figsize=(9, 3.5 + 0.05 * len(rows)), dpi=dpi, layout="constrained")
+    canvas = FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(4, 3, height_ratios=[e.inputs.shape[1], e.outputs.shape[1], max(len(rows), 8) * 1.2, 1.2],
                             width_ratios=[1, 3, 1])
     strips = []
     for i, (title, values) in enumerate((("inputs", e.inputs), ("outputs σ(logits), scored steps", outputs))):
         ax = fig.add_subplot(grid[i, :])
-        ax.imshow(values.T, cmap=_cmap(DATA_CMAP), vmin=0, vmax=1, aspect="auto", interpolation="nearest",
-                  extent=(-0.5, T - 0.5, values.shape[1] - 0.5, -0.5))
+        image = ax.imshow(values.T, cmap=_cmap(DATA_CMAP), vmin=0, vmax=1, aspect="auto", interpolation="nearest",
+                          extent=(-0.5, T - 0.5, values.shape[1] - 0.5, -0.5))
         ax.set_title(title, loc="left", fontsize=9, pad=2)
         ax.set_yticks([])
         ax.tick_params(labelsize=7, labelbottom=i == 1)
-        for t in phases:
-            ax.axvline(t, color=DELIMITER_COLOUR, linestyle="--", linewidth=1)
-        strips.append((ax, ax.axvspan(-0.5, 0.5, facecolor="none", edgecolor="C1", linewidth=2)))
+        lines = [ax.axvline(t, color=DELIMITER_COLOUR, linestyle="--", linewidth=1) for t in phases]
+        strips.append((ax, image, ax.axvspan(-0.5, 0.5, facecolor="none", edgecolor="C1", linewidth=2), lines))
     strips[1][0].set_xlabel("time step", fontsize=8)
-    output_image = strips[1][0].images[0]
+    output_image = strips[1][1]
 
     write_ax, memory_ax, read_ax = (fig.add_subplot(grid[2, c]) for c in range(3))
     memory_image = memory_ax.imshow(e.memory[0, rows], cmap=_cmap(VECTOR_CMAP), vmin=-memory_limit, vmax=memory_limit,
@@ -241,7 +258,9 @@ def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int =
     memory_ax.set_xlabel("element", fontsize=8)
     memory_ax.set_yticks([])
     memory_ax.tick_params(labelsize=7)
-    fig.colorbar(memory_image, ax=memory_ax, location="bottom", shrink=0.6, pad=0.02).ax.tick_params(labelsize=7)
+    memory_ax.xaxis.get_major_locator().set_params(integer=True)
+    bar = fig.colorbar(memory_image, cax=fig.add_subplot(grid[3, 1]), orientation="horizontal")
+    bar.ax.tick_params(labelsize=7)
     positions = np.arange(len(rows))
     write_bars = _head_bars(write_ax, W, positions, "write")
     read_bars = _head_bars(read_ax, R, positions, "read")
@@ -249,26 +268,41 @@ def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int =
     _location_ticks(write_ax, rows)
     read_ax.yaxis.tick_right()
     _location_ticks(read_ax, rows)
-    title = fig.suptitle("", fontsize=10)
+    title = fig.suptitle(_frame_title(e, T - 1, phases), fontsize=10)  # the longest text, for the layout
 
-    def draw(t: int):
-        for ax, cursor in strips:
+    # Redrawn every frame, in this order: the outputs grow, so their delimiter lines go on top again.
+    moving = [output_image, *strips[1][3], memory_image, title, *(cursor for _, _, cursor, _ in strips),
+              *(b for head in write_bars + read_bars for b in head)]
+    for artist in moving:
+        artist.set_animated(True)
+    canvas.draw()  # lays the figure out and draws everything that stays still
+    fig.set_layout_engine("none")
+    background = canvas.copy_from_bbox(fig.bbox)
+
+    frames = []
+    for t in range(T):
+        for _, _, cursor, _ in strips:
             cursor.set_x(t - 0.5)
         output_image.set_data(np.where(np.arange(T)[:, None] <= t, outputs, np.nan).T)
         memory_image.set_data(e.memory[t, rows])
         for bars, weights in ((write_bars, e.write_weights[t]), (read_bars, e.read_weights[t])):
             for head, head_bars in enumerate(bars):
-                for bar, w in zip(head_bars, weights[head, rows]):
-                    bar.set_width(w)
-        phase = "output" if e.mask[t] else ("delimiter" if t in phases else "input")
-        title.set_text(f"{e.task} · {e.model} · step {t} of {T - 1} · {phase}")
-        return []
-
-    frames = list(range(T)) + [T - 1] * fps
-    movie = animation.FuncAnimation(fig, draw, frames=frames, blit=False, repeat=False)
+                for b, w in zip(head_bars, weights[head, rows]):
+                    b.set_width(w)
+        title.set_text(_frame_title(e, t, phases))
+        canvas.restore_region(background)
+        for artist in moving:
+            fig.draw_artist(artist)
+        frames.append(Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy()))
+    durations = [round(1000 / fps)] * (T - 1) + [1000 + round(1000 / fps)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    movie.save(path, writer=animation.PillowWriter(fps=fps), dpi=dpi)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
     return path
+
+
+def _frame_title(e: Episode, t: int, phases: list[int]) -> str:
+    phase = "output" if e.mask[t] else ("delimiter" if t in phases else "input")
+    return f"{e.task} · {e.model} · step {t} of {e.steps - 1} · {phase} phase"
 
 
 def _head_bars(ax, heads: int, positions: np.ndarray, kind: str) -> list:
@@ -320,9 +354,3 @@ def _cmap(name: str):
     cmap = colormaps[name].copy()
     cmap.set_bad(UNSCORED)
     return cmap
-
-
-def _orphan(cmap, norm):
-    from matplotlib.cm import ScalarMappable
-
-    return ScalarMappable(norm=norm, cmap=cmap)

@@ -108,6 +108,8 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit) -> Train
 
     torch.manual_seed(train_cfg.seed)
     model = build_model(config.model, task.input_width, task.output_width).to(device)
+    if train_cfg.fast and hasattr(model, "use_fast_path"):
+        model.use_fast_path(training=True)
     optimizer = build_optimizer(config, model)
     data_rng = np.random.default_rng(train_cfg.seed)
     progress = _Progress()

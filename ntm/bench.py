@@ -1,0 +1,163 @@
+"""Benchmarks: training and evaluation throughput, and time to solve copy.
+
+Not tests: they time things, so they live here and run from `ntm bench`.
+Every figure is measured inside one process so paths compare as ratios.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+import tasks
+
+from .config import default_config
+from .metrics import training_loss
+from .models import build_model
+from .train import draw_training_batch, train
+
+PATHS = ("reference", "fast")
+
+
+def machine_description() -> str:
+    return (f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} torch threads, "
+            f"torch {torch.__version__}, python {platform.python_version()}").replace("  ", " ")
+
+
+def _copy_model(path: str, seed: int = 0):
+    config = default_config("copy", "ntm")
+    torch.manual_seed(seed)
+    task = tasks.get("copy")
+    model = build_model(config.model, task.input_width, task.output_width)
+    if path == "fast":
+        model.use_fast_path(training=True, inference=True)
+    return config, task, model
+
+
+def train_throughput(path: str, batch_size: int, seconds: float = 10.0, warmup_steps: int = 3) -> dict:
+    """Sequences per second of full training steps (forward, backward, Adam) on
+    copy with the paper's NTM, lengths 1-20 as in training."""
+    config, task, model = _copy_model(path)
+    config.train.batch_size = batch_size
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+    rng = np.random.default_rng(0)
+
+    def one_step() -> int:
+        batch = draw_training_batch(task, config.train, rng)
+        loss = training_loss(model(batch.inputs), batch.targets, batch.mask)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_grad_norm)
+        optimizer.step()
+        return batch.batch_size
+
+    started = time.perf_counter()
+    for _ in range(warmup_steps):  # includes compiling the fast path
+        one_step()
+    warmup = time.perf_counter() - started
+    sequences, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds or sequences == 0:
+        sequences += one_step()
+    elapsed = time.perf_counter() - started
+    return {"path": path, "batch_size": batch_size, "seq_per_s": sequences / elapsed, "warmup_s": warmup}
+
+
+@torch.no_grad()
+def eval_throughput(path: str, length: int = 100, batch_size: int = 100, seconds: float = 10.0) -> dict:
+    """Sequences per second of evaluation (forward only) at one length."""
+    _, task, model = _copy_model(path)
+    model.eval()
+    batch = task.sample(batch_size, 0, length=length)
+    started = time.perf_counter()
+    model(batch.inputs)
+    warmup = time.perf_counter() - started
+    sequences, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds or sequences == 0:
+        model(batch.inputs)
+        sequences += batch_size
+    elapsed = time.perf_counter() - started
+    return {"path": path, "length": length, "batch_size": batch_size, "seq_per_s": sequences / elapsed, "warmup_s": warmup}
+
+
+def throughput(batch_sizes=(1, 32, 128), paths=PATHS, seconds: float = 10.0,
+               on_result: Callable[[str, dict], None] | None = None) -> dict:
+    """All of `ntm bench`: train at each batch size and path, eval at length 100."""
+    report = {"machine": machine_description(), "train": [], "eval": []}
+    for batch_size in batch_sizes:
+        for path in paths:
+            result = train_throughput(path, batch_size, seconds)
+            report["train"].append(result)
+            if on_result:
+                on_result("train", result)
+    for path in paths:
+        result = eval_throughput(path, seconds=seconds)
+        report["eval"].append(result)
+        if on_result:
+            on_result("eval", result)
+    report["speedups"] = _speedups(report)
+    return report
+
+
+def _speedups(report: dict) -> dict:
+    def rate(kind, path, key, value):
+        for r in report[kind]:
+            if r["path"] == path and r[key] == value:
+                return r["seq_per_s"]
+        return math.nan
+
+    speedups = {}
+    for r in report["train"]:
+        if r["path"] == "fast":
+            speedups[f"train_b{r['batch_size']}"] = r["seq_per_s"] / rate("train", "reference", "batch_size", r["batch_size"])
+    for r in report["eval"]:
+        if r["path"] == "fast":
+            speedups[f"eval_l{r['length']}"] = r["seq_per_s"] / rate("eval", "reference", "length", r["length"])
+    return speedups
+
+
+def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", fast: bool = True,
+                  max_steps: int = 20000, on_event: Callable[[str, dict], None] | None = None) -> dict:
+    """Train copy with the default settings until validation bit errors < 0.1,
+    then keep training for as many sequences again and record the worst
+    validation bit errors seen after the first solve (a solved model must stay
+    solved)."""
+    runs = []
+    for seed in seeds:
+        config = default_config("copy", "ntm")
+        config.train.seed = seed
+        config.train.steps = max_steps
+        config.train.stop_when_solved = True
+        config.train.fast = fast
+        config.train.validate_every = 50
+        run_dir = Path(out_dir) / f"seed{seed}"
+        solve = train(config, run_dir, resume=(run_dir / "last.safetensors").exists(), on_event=on_event)
+        entry = {"seed": seed, "solved": solve.solved_at is not None}
+        if solve.solved_at is not None:
+            entry.update(seconds=solve.solved_at["seconds"], sequences=solve.solved_at["sequences"])
+            config.train.stop_when_solved = False
+            config.train.steps = 2 * solve.solved_at["step"]
+            worst = {"value": 0.0}
+
+            def watch(kind, data, worst=worst):
+                if kind == "validate":
+                    worst["value"] = max(worst["value"], data["bit_errors"])
+                if on_event:
+                    on_event(kind, data)
+
+            train(config, run_dir, resume=True, on_event=watch)
+            entry["worst_bit_errors_after_solve"] = worst["value"]
+        runs.append(entry)
+    solved = [r for r in runs if r["solved"]]
+    summary = {"machine": machine_description(), "runs": runs, "solved": len(solved), "seeds": len(runs)}
+    if solved:
+        summary["median_seconds"] = statistics.median(r["seconds"] for r in solved)
+        summary["median_sequences"] = statistics.median(r["sequences"] for r in solved)
+        summary["worst_bit_errors_after_solve"] = max(r["worst_bit_errors_after_solve"] for r in solved)
+    return summary

@@ -1,0 +1,182 @@
+"""Pictures: `ntm viz` and `ntm plot` write readable images of sensible size,
+and the traced weightings they draw are distributions over memory locations."""
+
+import numpy as np
+import pytest
+import typer
+from matplotlib.image import imread
+from PIL import Image
+from typer.testing import CliRunner
+
+import tasks
+from ntm import plots
+from ntm.config import default_config
+from ntm.evaluate import evaluate_checkpoint, load_model
+from ntm.plots_attention import attention_figure, describe_crop, trace_episode, used_locations
+from ntm.train import train
+from ntm.viz_cli import register
+
+
+def _tiny_run(root, name, model="ntm", seed=0):
+    """A copy run of 20 steps with a small model: seconds, not minutes."""
+    config = default_config("copy", model)
+    config.model.hidden_size = 16
+    config.model.layers = 1
+    config.model.memory_size = 32
+    config.model.memory_width = 6
+    if model == "ntm":
+        config.model.read_heads = config.model.write_heads = 2  # so "per head" is tested
+    config.train.steps, config.train.batch_size, config.train.seed = 20, 4, seed
+    config.train.log_every, config.train.validate_every, config.train.validation_samples = 5, 10, 8
+    train(config, root / name)
+    return root / name
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return {"ntm0": _tiny_run(root, "copy-ntm-s0"), "ntm1": _tiny_run(root, "copy-ntm-s1", seed=1),
+            "lstm": _tiny_run(root, "copy-lstm-s0", model="lstm")}
+
+
+@pytest.fixture(scope="module")
+def cli():
+    from ntm.cli import console, friendly_errors
+
+    app = typer.Typer()
+    register(app, console, friendly_errors)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [str(a) for a in args])
+
+
+def _png_size(path):
+    image = imread(path)
+    assert image.ndim == 3 and image.shape[2] in (3, 4)
+    assert image[..., :3].std() > 0.01, "the image is blank"
+    return image.shape[1], image.shape[0]  # width, height
+
+
+def _sensible(width, height):
+    return 400 <= width <= 6000 and 300 <= height <= 6000
+
+
+# --- the trace behind the pictures ------------------------------------------
+
+
+def test_traced_weightings_are_non_negative_and_sum_to_one_per_head_and_step(runs):
+    episode = trace_episode(load_model(runs["ntm0"]), {"length": 5}, seed=3)
+    for weights in (episode.read_weights, episode.write_weights):  # [T, heads, N]
+        assert weights.shape == (11, 2, 32)
+        assert (weights >= 0).all()
+        np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+
+
+def test_trace_keeps_the_sequence_and_one_row_per_step(runs):
+    episode = trace_episode(load_model(runs["ntm0"]), {"length": 5})
+    assert episode.inputs.shape == (11, 9) and episode.outputs.shape == (11, 8)
+    assert episode.erase.shape == episode.add.shape == (11, 2, 6)
+    assert episode.memory.shape == (11, 32, 6)
+    assert ((episode.outputs >= 0) & (episode.outputs <= 1)).all()
+    assert episode.phase_steps() == [5]  # the delimiter
+
+
+def test_tracing_a_baseline_says_only_ntms_have_memory(runs):
+    with pytest.raises(ValueError, match="only NTM"):
+        trace_episode(load_model(runs["lstm"]))
+
+
+def test_crop_keeps_the_used_locations_across_the_wrap_around():
+    weights = np.zeros((3, 1, 32))
+    weights[0, 0, 0] = weights[1, 0, 31] = weights[2, 0, 30] = 1.0  # a head moving backwards from 0
+    weights[2, 0, 1] = 0.5
+    rows = used_locations(weights, margin=0)
+    assert rows.tolist() == [30, 31, 0, 1]
+    assert describe_crop(rows, 32) == "locations 30–31, 0–1 of 32"
+    assert used_locations(weights, margin=1).tolist() == [29, 30, 31, 0, 1, 2]
+
+
+def test_crop_shows_everything_when_weight_is_spread_or_absent():
+    assert used_locations(np.full((2, 1, 16), 1 / 16)).tolist() == list(range(16))
+    assert used_locations(np.zeros((2, 1, 16))).tolist() == list(range(16))
+    assert describe_crop(np.arange(16), 16) == "all 16 locations"
+
+
+# --- ntm viz ------------------------------------------------------------------
+
+
+def test_attention_figure_is_a_readable_png(runs, tmp_path):
+    episode = trace_episode(load_model(runs["ntm0"]), {"length": 6})
+    path = plots.save_figure(attention_figure(episode), tmp_path / "viz.png")
+    assert _sensible(*_png_size(path))
+
+
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<svg"), (".pdf", b"%PDF")])
+def test_viz_writes_svg_or_pdf_by_extension(runs, cli, tmp_path, suffix, magic):
+    out = tmp_path / f"viz{suffix}"
+    result = cli("viz", runs["ntm0"], "--length", 4, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert magic in out.read_bytes()[:2000]
+
+
+def test_viz_writes_a_png_and_a_gif_with_a_frame_per_step(runs, cli, tmp_path):
+    out, gif = tmp_path / "viz.png", tmp_path / "viz.gif"
+    result = cli("viz", runs["ntm0"], "--length", 4, "--seed", 2, "--out", out, "--animate", gif)
+    assert result.exit_code == 0, result.output
+    assert _sensible(*_png_size(out))
+    with Image.open(gif) as movie:
+        assert movie.n_frames == 2 * 4 + 1
+        assert 300 <= movie.size[0] <= 2000
+
+
+def test_viz_of_an_lstm_fails_with_one_readable_line(runs, cli, tmp_path):
+    result = cli("viz", runs["lstm"], "--out", tmp_path / "x.png")
+    assert result.exit_code == 2
+    assert "only NTM models" in result.output
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_viz_rejects_an_image_format_it_cannot_write(runs, cli, tmp_path):
+    result = cli("viz", runs["ntm0"], "--out", tmp_path / "x.bmp")
+    assert result.exit_code == 2
+    assert ".png, .svg or .pdf" in result.output
+
+
+# --- ntm plot -----------------------------------------------------------------
+
+
+def test_curves_draw_seeds_of_one_setup_as_one_median(runs):
+    fig = plots.learning_curves_figure([runs["ntm0"], runs["ntm1"], runs["lstm"]])
+    labels = [text.get_text() for text in fig.axes[1].get_legend().get_texts()]
+    assert len(labels) == 2
+    assert labels[0].startswith("ntm · median of 2 seeds")
+    assert labels[1].startswith("lstm · copy-lstm-s0")
+
+
+def test_plot_curves_writes_a_png_with_the_paper_levels(runs, cli, tmp_path):
+    out = tmp_path / "curves.png"
+    result = cli("plot", "curves", runs["ntm0"], runs["ntm1"], runs["lstm"], "--out", out)
+    assert result.exit_code == 0, result.output
+    assert _sensible(*_png_size(out))
+    assert set(plots.PAPER_LEVELS) == set(tasks.names())
+
+
+def test_plot_generalisation_writes_a_png_for_ntm_against_lstm(runs, cli, tmp_path):
+    out = tmp_path / "generalisation.png"
+    result = cli("plot", "generalisation", runs["ntm0"], runs["lstm"], "--lengths", "2,4", "--samples", 4, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert _sensible(*_png_size(out))
+
+
+def test_generalisation_figure_draws_one_line_per_model_and_the_training_range(runs):
+    reports = [evaluate_checkpoint(runs[name], [{"length": 2}, {"length": 4}], samples=4) for name in ("ntm0", "lstm")]
+    fig = plots.generalisation_figure(reports, training=(1, 20))
+    cost_ax = fig.axes[0]
+    assert [line.get_label() for line in cost_ax.get_lines()] == ["ntm · copy-ntm-s0", "lstm · copy-lstm-s0"]
+    assert "training range" in [text.get_text() for text in cost_ax.get_legend().get_texts()]
+
+
+def test_save_figure_refuses_an_unknown_extension(tmp_path):
+    from matplotlib.figure import Figure
+
+    with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
+        plots.save_figure(Figure(), tmp_path / "figure.jpeg")
