@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -106,13 +107,18 @@ def train(
     tasks.get(config.task, **config.task_options)  # validate task options before touching disk
     run_dir = out or Path("runs") / f"{config.task}-{config.model.name}-s{config.train.seed}"
 
-    with _TrainingProgress(config) as progress:
+    # Under torchrun only rank 0 reports; the other ranks train silently.
+    reporting = os.environ.get("RANK", "0") == "0"
+    with _TrainingProgress(config, enabled=reporting) as progress:
         try:
             result = run_training(config, run_dir, resume=resume, on_event=progress.event)
         except TrainingInterrupted as stop:
             progress.stop()
-            console.print(f"[yellow]{stop}[/yellow]", highlight=False)
+            if reporting:
+                console.print(f"[yellow]{stop}[/yellow]", highlight=False)
             raise typer.Exit(130) from None
+    if not reporting:
+        return
     v = result.validation
     console.print(
         f"done: {result.step} steps, {result.sequences:,} sequences in {result.seconds:.0f} s; "
@@ -130,7 +136,7 @@ def train(
 class _TrainingProgress:
     """A rich progress bar fed by the training loop's events."""
 
-    def __init__(self, config):
+    def __init__(self, config, enabled: bool = True):
         self.batch_size = config.train.batch_size
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -144,9 +150,10 @@ class _TrainingProgress:
             TimeRemainingColumn(),
             console=console,
             transient=False,
+            disable=not enabled,
         )
         # Without a terminal (nohup, CI logs) the bar cannot redraw: print a line per validation instead.
-        self.plain = not console.is_terminal
+        self.plain = enabled and not console.is_terminal
         self.bar = None
         self.start_seconds = None
 

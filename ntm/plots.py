@@ -149,7 +149,7 @@ def _flatten(data: dict, prefix: str = "") -> dict:
     out = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and key != "task_options":
+        if isinstance(value, dict):
             out.update(_flatten(value, name + "."))
         else:
             out[name] = value

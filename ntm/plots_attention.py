@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -349,8 +350,5 @@ def _symmetric_limit(*arrays: np.ndarray) -> float:
 
 
 def _cmap(name: str):
-    from matplotlib import colormaps
-
-    cmap = colormaps[name].copy()
-    cmap.set_bad(UNSCORED)
-    return cmap
+    """A colour map whose missing values (NaN: steps not scored) show as UNSCORED."""
+    return colormaps[name].with_extremes(bad=UNSCORED)

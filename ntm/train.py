@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -23,6 +24,7 @@ from .config import RunConfig
 from .evaluate import evaluate_batches
 from .metrics import SOLVED_BIT_ERRORS, summarise, training_loss
 from .models import build_model
+from .distributed import World
 from .runlock import RunLock
 
 # After this many non-finite steps in a row the run goes back to its last checkpoint.
@@ -85,25 +87,40 @@ def train(
     on_event: Callable[[str, dict], None] | None = None,
 ) -> TrainResult:
     """Train (or resume) the run in `run_dir`. `on_event(kind, data)` receives
-    "start", "log", "validate", "checkpoint" and "rollback" events."""
+    "start", "log", "validate", "checkpoint" and "rollback" events.
+
+    Under torchrun every rank calls this; rank 0 alone locks the directory,
+    writes files and reports events.
+    """
     config.validate()
     run_dir = Path(run_dir)
-    emit = on_event or (lambda kind, data: None)
+    device = torch.device(config.train.device)
+    world = World.from_environment(device)
+    if device.type == "cuda" and world.size > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if not world.is_main:
+        world.barrier()  # let rank 0 check and prepare the directory first
+        return _train_locked(config, run_dir, resume, lambda kind, data: None, world, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
-        return _train_locked(config, run_dir, resume, emit)
+        return _train_locked(config, run_dir, resume, on_event or (lambda kind, data: None), world, device)
 
 
-def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit) -> TrainResult:
+def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: World, device) -> TrainResult:
     last_path = run_dir / ckpt.LAST_FILE
-    if not resume and (last_path.exists() or (run_dir / ckpt.CONFIG_FILE).exists()):
-        raise ckpt.CheckpointError(
-            f"{run_dir} already holds a run; continue it with --resume or choose another --out"
-        )
     train_cfg = config.train
+    if world.is_main:
+        try:
+            if not resume and (last_path.exists() or (run_dir / ckpt.CONFIG_FILE).exists()):
+                raise ckpt.CheckpointError(
+                    f"{run_dir} already holds a run; continue it with --resume or choose another --out")
+            if not (resume and last_path.exists()):
+                (run_dir / ckpt.CURVE_FILE).unlink(missing_ok=True)
+            ckpt.save_config(run_dir, config)
+        finally:
+            world.barrier()
     if train_cfg.threads > 0:
         torch.set_num_threads(train_cfg.threads)
-    device = torch.device(train_cfg.device)
     task = tasks.get(config.task, **config.task_options)
 
     torch.manual_seed(train_cfg.seed)
@@ -111,44 +128,45 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit) -> Train
     if train_cfg.fast and hasattr(model, "use_fast_path"):
         model.use_fast_path(training=True)
     optimizer = build_optimizer(config, model)
-    data_rng = np.random.default_rng(train_cfg.seed)
     progress = _Progress()
-
     if resume and last_path.exists():
-        progress, data_rng = _restore(last_path, model, optimizer, device)
-        _truncate_curve(run_dir / ckpt.CURVE_FILE, progress.step)
-    else:
-        (run_dir / ckpt.CURVE_FILE).unlink(missing_ok=True)
-    ckpt.save_config(run_dir, config)
+        progress = _restore(last_path, model, optimizer, device)
+        if world.is_main:
+            _truncate_curve(run_dir / ckpt.CURVE_FILE, progress.step)
 
     validation_batches = _validation_set(task, train_cfg, device)
 
     def save_last():
-        _save(last_path, model, optimizer, progress, data_rng)
-        emit("checkpoint", {"step": progress.step})
+        if world.is_main:
+            _save(last_path, model, optimizer, progress)
+            emit("checkpoint", {"step": progress.step})
 
-    emit("start", {"step": progress.step, "steps": train_cfg.steps, "batch_size": train_cfg.batch_size})
+    emit("start", {"step": progress.step, "steps": train_cfg.steps, "batch_size": train_cfg.batch_size * world.size})
     window = _Window()
     bad_in_a_row = 0
     started = time.perf_counter() - progress.seconds
-    curve = open(run_dir / ckpt.CURVE_FILE, "a")
+    curve = open(run_dir / ckpt.CURVE_FILE, "a") if world.is_main else None
     try:
         while progress.step < train_cfg.steps:
-            batch = draw_training_batch(task, train_cfg, data_rng).to(device)
+            # Each step's data comes from its own seed, so a resumed run draws
+            # exactly what the interrupted one would have, on every rank.
+            rng = np.random.default_rng([train_cfg.seed, world.rank, progress.rollbacks, progress.step])
+            batch = draw_training_batch(task, train_cfg, rng).to(device)
             model.train()
             logits = model(batch.inputs)
             loss = training_loss(logits, batch.targets, batch.mask)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            world.average_gradients(model.parameters())
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.clip_grad_norm)
             progress.step += 1
-            progress.sequences += batch.batch_size
-            if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
+            progress.sequences += batch.batch_size * world.size
+            if not world.all_agree(bool(torch.isfinite(loss) and torch.isfinite(grad_norm))):
                 # Skip the update so NaN never reaches the weights, and count it.
                 progress.skipped_steps += 1
                 bad_in_a_row += 1
                 if bad_in_a_row >= MAX_BAD_STEPS_IN_A_ROW and last_path.exists():
-                    progress, data_rng = _rollback(last_path, model, optimizer, device, progress, emit)
+                    progress = _rollback(last_path, model, optimizer, device, progress, emit)
                     bad_in_a_row = 0
                 continue
             bad_in_a_row = 0
@@ -162,12 +180,14 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit) -> Train
                           "seconds": round(progress.seconds, 3), "skipped_steps": progress.skipped_steps}
                 window = _Window()
             if progress.step % train_cfg.validate_every == 0 or progress.step == train_cfg.steps:
+                # Every rank validates the same weights on the same set, so all
+                # reach the same decisions (e.g. stop when solved) without talking.
                 result = validate(model, validation_batches)
                 record = (record or {"step": progress.step, "sequences": progress.sequences,
                                      "seconds": round(progress.seconds, 3)})
                 record.update({f"val_{k}": v for k, v in result.items()})
-                _after_validation(result, model, progress, run_dir, emit)
-            if record is not None:
+                _after_validation(result, model, progress, run_dir, emit, world)
+            if record is not None and curve is not None:
                 curve.write(json.dumps(record) + "\n")
                 curve.flush()
                 emit("log", record)
@@ -181,7 +201,8 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit) -> Train
             f"interrupted at step {progress.step}; checkpoint saved. Resume with: ntm train --resume --out {run_dir}"
         ) from None
     finally:
-        curve.close()
+        if curve is not None:
+            curve.close()
     progress.seconds = time.perf_counter() - started
     save_last()
     final = validate(model, validation_batches)
@@ -189,12 +210,13 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit) -> Train
                        progress.solved_at, progress.skipped_steps)
 
 
-def _after_validation(result, model, progress: _Progress, run_dir: Path, emit) -> None:
+def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, world: World) -> None:
     score = result["bit_errors"] + 1e-6 * result["cost_bits"]  # bit errors first, cost breaks ties
     if score < progress.best_validation:
         progress.best_validation = score
-        info = {"step": progress.step, "sequences": progress.sequences, "validation": result}
-        ckpt.save_checkpoint(run_dir / ckpt.BEST_FILE, model, info=info)
+        if world.is_main:
+            info = {"step": progress.step, "sequences": progress.sequences, "validation": result}
+            ckpt.save_checkpoint(run_dir / ckpt.BEST_FILE, model, info=info)
     if progress.solved_at is None and result["bit_errors"] < SOLVED_BIT_ERRORS:
         progress.solved_at = {"step": progress.step, "sequences": progress.sequences,
                               "seconds": round(progress.seconds, 3)}
@@ -227,13 +249,13 @@ def _validation_set(task, train_cfg, device, chunk: int = 128) -> list:
     return batches
 
 
-def _save(path: Path, model, optimizer, progress: _Progress, data_rng: np.random.Generator) -> None:
-    info = {"progress": dataclasses.asdict(progress), "data_rng": data_rng.bit_generator.state}
+def _save(path: Path, model, optimizer, progress: _Progress) -> None:
+    info = {"progress": dataclasses.asdict(progress)}
     info["progress"]["best_validation"] = _finite_or_none(progress.best_validation)
     ckpt.save_checkpoint(path, model, optimizer, info=info, extra_tensors={"torch_rng": torch.get_rng_state()})
 
 
-def _restore(path: Path, model, optimizer, device) -> tuple[_Progress, np.random.Generator]:
+def _restore(path: Path, model, optimizer, device) -> _Progress:
     loaded = ckpt.Checkpoint(path)
     loaded.load_model(model)
     if loaded.optimizer_state is None:
@@ -243,22 +265,18 @@ def _restore(path: Path, model, optimizer, device) -> tuple[_Progress, np.random
     values = dict(loaded.info["progress"])
     if values.get("best_validation") is None:
         values["best_validation"] = math.inf
-    progress = _Progress(**values)
-    data_rng = np.random.default_rng()
-    data_rng.bit_generator.state = loaded.info["data_rng"]
     if "torch_rng" in loaded.extra:
         torch.set_rng_state(loaded.extra["torch_rng"])
-    return progress, data_rng
+    return _Progress(**values)
 
 
 def _rollback(path, model, optimizer, device, progress: _Progress, emit):
-    skipped, rollbacks = progress.skipped_steps, progress.rollbacks + 1
-    restored, data_rng = _restore(path, model, optimizer, device)
-    restored.skipped_steps, restored.rollbacks = skipped, rollbacks
-    # Draw different data from here on than the stretch that failed.
-    data_rng = np.random.default_rng([restored.step, rollbacks, int(data_rng.integers(2**31))])
+    restored = _restore(path, model, optimizer, device)
+    # Counting the rollback changes the data seeds from here on, so the run
+    # does not replay the stretch that failed.
+    restored.skipped_steps, restored.rollbacks = progress.skipped_steps, progress.rollbacks + 1
     emit("rollback", {"step": restored.step, "from_step": progress.step})
-    return restored, data_rng
+    return restored
 
 
 def _move_optimizer_state(optimizer, device) -> None:

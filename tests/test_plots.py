@@ -3,6 +3,7 @@ and the traced weightings they draw are distributions over memory locations."""
 
 import numpy as np
 import pytest
+import torch
 import typer
 from matplotlib.image import imread
 from PIL import Image
@@ -20,6 +21,7 @@ from ntm.viz_cli import register
 def _tiny_run(root, name, model="ntm", seed=0):
     """A copy run of 20 steps with a small model: seconds, not minutes."""
     config = default_config("copy", model)
+    config.task_options["max_length"] = 5  # short episodes keep the unrolled NTM cheap
     config.model.hidden_size = 16
     config.model.layers = 1
     config.model.memory_size = 32
@@ -28,6 +30,7 @@ def _tiny_run(root, name, model="ntm", seed=0):
         config.model.read_heads = config.model.write_heads = 2  # so "per head" is tested
     config.train.steps, config.train.batch_size, config.train.seed = 20, 4, seed
     config.train.log_every, config.train.validate_every, config.train.validation_samples = 5, 10, 8
+    config.train.threads = 1  # tiny tensors: more threads only wait on each other
     train(config, root / name)
     return root / name
 
@@ -35,8 +38,12 @@ def _tiny_run(root, name, model="ntm", seed=0):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    return {"ntm0": _tiny_run(root, "copy-ntm-s0"), "ntm1": _tiny_run(root, "copy-ntm-s1", seed=1),
-            "lstm": _tiny_run(root, "copy-lstm-s0", model="lstm")}
+    threads = torch.get_num_threads()  # training sets it process-wide; give it back for other tests
+    try:
+        return {"ntm0": _tiny_run(root, "copy-ntm-s0"), "ntm1": _tiny_run(root, "copy-ntm-s1", seed=1),
+                "lstm": _tiny_run(root, "copy-lstm-s0", model="lstm")}
+    finally:
+        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

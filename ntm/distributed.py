@@ -1,0 +1,58 @@
+"""Data-parallel training under torchrun, with plain torch.distributed.
+
+`torchrun --nproc_per_node K -m ntm train ...` sets RANK and WORLD_SIZE; each
+rank then trains on its own data stream and the gradients are averaged after
+every backward pass, so all ranks hold the same weights at every step. Only
+rank 0 writes files and reports progress. Without torchrun this is a world of
+one and every call is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+
+
+class World:
+    def __init__(self, rank: int = 0, size: int = 1):
+        self.rank, self.size = rank, size
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_environment(cls, device: torch.device) -> "World":
+        size = int(os.environ.get("WORLD_SIZE", "1"))
+        if size == 1:
+            return cls()
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        return cls(dist.get_rank(), dist.get_world_size())
+
+    def average_gradients(self, parameters) -> None:
+        """All-reduce every gradient as one flat buffer: one message per step, not one per tensor."""
+        if self.size == 1:
+            return
+        grads = [p.grad for p in parameters if p.grad is not None]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.size
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    def barrier(self) -> None:
+        if self.size > 1:
+            dist.barrier()
+
+    def all_agree(self, flag: bool) -> bool:
+        """True only if `flag` is true on every rank."""
+        if self.size == 1:
+            return flag
+        value = torch.tensor([1.0 if flag else 0.0])
+        dist.all_reduce(value, op=dist.ReduceOp.MIN)
+        return bool(value.item())

@@ -1,0 +1,76 @@
+"""Data-parallel training with torch.distributed (gloo on CPU), two processes."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import torch
+from safetensors.torch import load_file
+
+TINY = ["--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",
+        "--set", "train.validation_samples=8", "--set", "train.validate_every=4", "--set", "train.log_every=2",
+        "--set", "task.max_length=3", "--set", "train.threads=1"]
+
+RANK_SCRIPT = textwrap.dedent("""
+    import sys, torch
+    from safetensors.torch import save_file
+    from ntm.config import default_config, apply_overrides
+    from ntm.train import train
+    import ntm.train as training
+
+    captured = {}
+    real_build = training.build_model
+    def build_and_keep(*args):
+        captured["model"] = real_build(*args)
+        return captured["model"]
+    training.build_model = build_and_keep
+
+    config = apply_overrides(default_config("copy"), sys.argv[3:])
+    config.train.steps, config.train.batch_size = 8, 4
+    train(config, sys.argv[1])
+    save_file({k: v.contiguous() for k, v in captured["model"].state_dict().items()}, sys.argv[2])
+""")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_ranks_end_with_identical_weights_and_only_rank_0_writes(tmp_path):
+    env_common = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2"}
+    script = tmp_path / "rank.py"
+    script.write_text(RANK_SCRIPT)
+    run = tmp_path / "run"
+    sets = [item for item in TINY if item != "--set"]
+    processes = [
+        subprocess.Popen([sys.executable, str(script), str(run), str(tmp_path / f"rank{rank}.safetensors"), *sets],
+                         env={**env_common, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for rank in range(2)
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+    rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
+    for name in rank0:
+        assert torch.equal(rank0[name], rank1[name]), name
+    points = [json.loads(line) for line in (run / "curve.jsonl").read_text().splitlines()]
+    assert points[-1]["sequences"] == 8 * 4 * 2  # both ranks' sequences count
+    assert sorted(p.name for p in run.iterdir() if not p.name.startswith(".")) == [
+        "best.safetensors", "config.json", "curve.jsonl", "last.safetensors"]
+
+
+def test_torchrun_runs_the_cli(tmp_path):
+    run = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+         "-m", "ntm", "train", "copy", "--steps", "6", "--batch-size", "2", "--out", str(run), *TINY],
+        capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (run / "last.safetensors").is_file()
+    assert result.stderr.count("done:") == 1  # only rank 0 reports
