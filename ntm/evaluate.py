@@ -129,6 +129,19 @@ def memory_warning(loaded: LoadedModel, size: dict[str, int], memory_size: int |
             f"the heads will wrap around. Try --memory-size {_round_up(needed)}")
 
 
+MAX_MEMORY_BYTES = 4 << 30  # one batch's NTM memory; beyond this, ask for a smaller batch
+
+
+def _check_memory_fits(loaded: LoadedModel, memory_size: int | None, batch_size: int) -> None:
+    if not has_memory(loaded.config.model):
+        return
+    locations = memory_size or loaded.config.model.memory_size
+    needed = batch_size * locations * loaded.config.model.memory_width * 4
+    if needed > MAX_MEMORY_BYTES:
+        raise ValueError(f"a batch of {batch_size} with --memory-size {locations} needs {needed / 2**30:.1f} GiB of memory "
+                         f"for the NTM alone; use a smaller --batch-size or --memory-size")
+
+
 def _round_up(value: int) -> int:
     return 1 << max(int(value) - 1, 1).bit_length()
 
@@ -153,6 +166,7 @@ def evaluate_checkpoint(
         sizes = [loaded.task.default_size()]
     if memory_size is not None and memory_size < 1:
         raise ValueError(f"--memory-size must be a positive integer, got {memory_size}")
+    _check_memory_fits(loaded, memory_size, batch_size)
     results, warnings = [], []
     for size in sizes:
         warning = memory_warning(loaded, size, memory_size)

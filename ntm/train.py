@@ -101,7 +101,12 @@ def train(
     if not world.is_main:
         world.barrier()  # let rank 0 check and prepare the directory first
         return _train_locked(config, run_dir, resume, lambda kind, data: None, world, device)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(run_dir, os.W_OK):
+            raise PermissionError(13, "not writable")
+    except OSError as error:
+        raise ckpt.CheckpointError(f"cannot write the run directory {run_dir} ({error.strerror}); choose another --out") from None
     with RunLock(run_dir):
         return _train_locked(config, run_dir, resume, on_event or (lambda kind, data: None), world, device)
 

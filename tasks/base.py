@@ -52,6 +52,11 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     raise TypeError(f"rng must be a numpy Generator or an int seed, not {type(rng).__name__}")
 
 
+# Sizes past this would need gigabytes for one batch of inputs; a typo such as
+# --length 1000000000 gets an explanation instead of an out-of-memory crash.
+MAX_SIZE = 100_000
+
+
 class Task:
     """Base class of the five paper tasks; see the module docstring."""
 
@@ -88,6 +93,8 @@ class Task:
         for key, value in full.items():
             if int(value) != value or value < 1:
                 raise ValueError(f"{self.name}: {key} must be a positive integer, got {value!r}")
+            if value > MAX_SIZE:
+                raise ValueError(f"{self.name}: {key}={value} is beyond what one episode can hold here (at most {MAX_SIZE:,})")
         return {key: int(value) for key, value in full.items()}
 
     def sample(self, batch_size: int, rng: np.random.Generator | int | None = None, **size: int) -> Batch:

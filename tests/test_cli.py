@@ -90,6 +90,8 @@ def test_resume_continues_to_the_new_step_count(trained_run, tmp_path):
         (["train", "copy", "--set", "task.max_length=0"], "max_length"),
         (["train", "--resume"], "--resume needs the run directory"),
         (["eval", "/nonexistent/run"], "does not exist"),
+        (["train", "copy", "--out", "/proc/ntm-run"], "choose another --out"),
+        (["train", "copy", "--lr", "-1"], "--lr must be positive"),
     ],
 )
 def test_bad_input_gives_one_line_and_no_traceback(args, message):
@@ -111,3 +113,35 @@ def test_eval_without_a_shipped_model_says_how_to_train_one(monkeypatch, tmp_pat
     monkeypatch.setattr(ntm.evaluate, "DEFAULT_CHECKPOINT", tmp_path / "missing")
     result = invoke("eval")
     assert result.exit_code == 2 and "ntm train copy" in result.output
+
+
+def test_absurd_sizes_are_refused_before_allocating(trained_run):
+    for args, message in [(["--length", 10**9], "beyond what one episode can hold"),
+                          (["--memory-size", 10**8], "use a smaller --batch-size or --memory-size")]:
+        result = invoke("eval", trained_run, *args)
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_weights_from_another_model_are_refused_and_left_alone(trained_run, tmp_path):
+    import shutil
+
+    other = tmp_path / "other"
+    assert invoke("train", "copy", "--steps", 2, "--batch-size", 2, "--out", other, *TINY,
+                  "--set", "model.hidden_size=12").exit_code == 0
+    mixed = tmp_path / "mixed"
+    shutil.copytree(trained_run, mixed)
+    shutil.copy(other / "best.safetensors", mixed / "best.safetensors")
+    before = (mixed / "best.safetensors").read_bytes()
+    result = invoke("eval", mixed, "--length", 2)
+    assert result.exit_code == 2 and "does not fit this model" in result.output
+    assert (mixed / "best.safetensors").read_bytes() == before
+
+
+def test_a_file_that_is_not_a_checkpoint_is_refused(trained_run, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_run, broken)
+    (broken / "best.safetensors").write_bytes(b"not a checkpoint at all")
+    result = invoke("eval", broken, "--length", 2)
+    assert result.exit_code == 2 and "not a readable checkpoint" in result.output
