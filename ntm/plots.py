@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,8 @@ import tasks
 
 from . import checkpoint as ckpt
 from .config import RunConfig, default_config
+from .metrics import SOLVED_BIT_ERRORS
+from .models import has_memory
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 150  # PNG resolution: sharp on a slide, a few hundred kB
@@ -39,12 +42,13 @@ PAPER_LEVELS: dict[str, list[tuple[str, float, float]]] = {
     "priority-sort": [("paper NTM ≈18–20", 18.0, 20.0), ("paper LSTM ≈58", 58.0, 58.0)],
 }
 
-SOLVED_LEVEL = 0.1  # bit errors per sequence below which a size counts as solved (SPEC section 3)
-_REFERENCE_STYLE = {"color": "0.35", "linestyle": ":", "linewidth": 1.2}
+_REFERENCE_DASHES = (":", "--", "-.")  # tells apart the paper's levels drawn on one axes
 # Config fields that do not change what a run learns: runs that differ only in
 # these (and the seed) are repeats of one setup and are drawn as one median.
 _NOT_THE_SETUP = {"train.seed", "train.device", "train.threads", "train.steps", "train.checkpoint_every",
                   "train.stop_when_solved", "train.log_every", "train.validate_every"}
+_NTM_ONLY = {"model.read_heads", "model.write_heads", "model.memory_size", "model.memory_width", "model.memory_init",
+             "model.clip"}  # fields a baseline's config carries but does not use
 
 
 def save_figure(fig: Figure, path: Path | str, dpi: int = DPI) -> Path:
@@ -114,14 +118,15 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False)
             for ax, metric in ((cost_ax, "cost_bits"), (error_ax, "bit_errors")):
                 _draw_runs(ax, members, prefix + metric, f"C{colour}", label)
         for i, (text, low, high) in enumerate(PAPER_LEVELS.get(task_name, [])):
-            _reference(cost_ax, low, high, text, x=1.0 - 0.3 * i)  # labels side by side, not on top of each other
+            _reference(cost_ax, low, high, text, _REFERENCE_DASHES[i % len(_REFERENCE_DASHES)])
         cost_ax.set_ylabel("cost per sequence (bits)")
         error_ax.set_ylabel("bit errors per sequence")
+        error_ax.set_ylim(bottom=0)
         for ax in (cost_ax, error_ax):
             ax.set_title(task_name, loc="left", fontsize=11, fontweight="bold")
             ax.set_xlabel("sequences seen")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.xaxis.set_major_formatter(EngFormatter(sep=""))
-            ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
             ax.grid(alpha=0.25)
         error_ax.legend(*cost_ax.get_legend_handles_labels(), fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
@@ -134,9 +139,9 @@ def _group_by_setup(runs: list[Run]) -> dict[str, list[Run]]:
     for run in runs:
         config = dataclasses.asdict(run.config)
         defaults = dataclasses.asdict(default_config(run.config.task, run.config.model.name))
-        changed = {k: v for k, v in _flatten(config).items()
-                   if k not in _NOT_THE_SETUP and _flatten(defaults).get(k) != v}
-        setup = ", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in sorted(changed.items()))
+        ignored = _NOT_THE_SETUP if has_memory(run.config.model) else _NOT_THE_SETUP | _NTM_ONLY
+        changed = {k: v for k, v in _flatten(config).items() if k not in ignored and _flatten(defaults).get(k) != v}
+        setup = textwrap.fill(", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in sorted(changed.items())), 60)
         groups.setdefault((run.config.model.name, setup), []).append(run)
     labels = {}
     for (model, setup), members in groups.items():
@@ -182,60 +187,65 @@ def _draw_runs(ax, runs: list[Run], metric: str, colour: str, label: str) -> Non
     ax.plot(grid, np.nanmedian(values, 0), color=colour, label=label, linewidth=1.4)
 
 
-def _reference(ax, low: float, high: float, text: str, x: float = 1.0) -> None:
+def _reference(ax, low: float, high: float, text: str, dashes: str) -> None:
+    """A paper level as a grey line (a band where it is a range), named in the legend."""
     if high > low:
         ax.axhspan(low, high, color="0.5", alpha=0.18, linewidth=0)
-    ax.axhline((low + high) / 2, **_REFERENCE_STYLE)
-    ax.annotate(text, xy=(x, (low + high) / 2), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-                textcoords="offset points", ha="right", va="bottom", fontsize=8, color="0.3")
+    ax.axhline((low + high) / 2, color="0.3", linestyle=dashes, linewidth=1.2, label=text)
 
 
 # --- generalisation ----------------------------------------------------------
 
 
-def training_range(config: RunConfig) -> tuple[int, int]:
-    """The smallest and largest natural size (copy length, recall items...) a run trained on."""
+def training_range(config: RunConfig) -> dict[str, tuple[int, int]]:
+    """The smallest and largest value of each size argument a run trained on,
+    e.g. {"length": (1, 10), "repeats": (1, 10)} for repeat copy."""
     task = tasks.get(config.task, **config.task_options)
-    name = task.size_names[0]
-    fixed = getattr(task, name, None)  # tasks trained at one size (N-grams, priority sort)
-    low = getattr(task, f"min_{name}", fixed)
-    high = getattr(task, f"max_{name}", fixed)
-    return int(low), int(high)
+    ranges = {}
+    for name in task.size_names:
+        fixed = getattr(task, name, None)  # sizes trained at one value (N-gram length, priority-sort inputs)
+        low, high = getattr(task, f"min_{name}", fixed), getattr(task, f"max_{name}", fixed)
+        if low is not None and high is not None:
+            ranges[name] = (int(low), int(high))
+    return ranges
 
 
-def generalisation_figure(reports: list[dict], training: tuple[int, int] | None = None) -> Figure:
+def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, int]] | None = None) -> Figure:
     """Cost and bit errors per sequence against size, one line per report of
-    `evaluate.evaluate_checkpoint`; the training range `(low, high)` shaded."""
+    `evaluate.evaluate_checkpoint`; the sizes inside `training` (see
+    `training_range`) shaded."""
     if not reports:
         raise ValueError("give at least one evaluation report")
     task_names = {report["task"] for report in reports}
     if len(task_names) > 1:
         raise ValueError(f"a generalisation plot compares models on one task; got {', '.join(sorted(task_names))}")
     task_name = task_names.pop()
-    positions, tick_labels, numeric = _size_axis(reports)
+    positions, xlabel, tick_labels = _size_axis(task_name, reports)
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     cost_ax, error_ax = fig.subplots(1, 2)
     fig.suptitle(f"Generalisation · {task_name}", fontsize=12)
     for colour, report in enumerate(reports):
-        xs = [positions[_size_key(r)] for r in report["results"]]
+        results = sorted(report["results"], key=lambda r: positions[_size_key(r)])
+        xs = [positions[_size_key(r)] for r in results]
         label = f"{report['model']} · {_run_name(report['checkpoint'])}"
         for ax, metric in ((cost_ax, "cost_bits"), (error_ax, "bit_errors")):
-            ax.plot(xs, [r[metric] for r in report["results"]], "o-", color=f"C{colour}", label=label,
+            ax.plot(xs, [r[metric] for r in results], "o-", color=f"C{colour}", label=label,
                     linewidth=1.6, markersize=4)
-    optimal = [(positions[_size_key(r)], r["optimal_cost_bits"]) for r in reports[0]["results"] if "optimal_cost_bits" in r]
+    optimal = sorted((positions[_size_key(r)], r["optimal_cost_bits"])
+                     for r in reports[0]["results"] if "optimal_cost_bits" in r)
     if optimal:
         cost_ax.plot(*zip(*optimal), color="0.3", linestyle="--", linewidth=1.2, label="Bayes-optimal predictor")
-    error_ax.axhline(SOLVED_LEVEL, **_REFERENCE_STYLE)
-    error_ax.annotate(f"solved (< {SOLVED_LEVEL})", xy=(0.0, SOLVED_LEVEL), xycoords=("axes fraction", "data"),
-                      xytext=(4, 3), textcoords="offset points", fontsize=8, color="0.3")
-    size_name = _size_label(task_name)
+    error_ax.axhline(SOLVED_BIT_ERRORS, color="0.3", linestyle=":", linewidth=1.2)
+    error_ax.annotate(f"solved below {SOLVED_BIT_ERRORS}", xy=(0.0, SOLVED_BIT_ERRORS),
+                      xycoords=("axes fraction", "data"), xytext=(4, 3), textcoords="offset points",
+                      fontsize=8, color="0.3")
     for ax in (cost_ax, error_ax):
-        if training is not None:
-            _shade_training(ax, training, positions, numeric)
-        ax.set_xlabel(size_name)
+        if training:
+            _shade_training(ax, training, positions, categorical=bool(tick_labels))
+        ax.set_xlabel(xlabel)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.25)
-        if not numeric:
+        if tick_labels:
             ax.set_xticks(list(positions.values()), tick_labels)
     cost_ax.set_ylabel("cost per sequence (bits)")
     error_ax.set_ylabel("bit errors per sequence")
@@ -251,36 +261,50 @@ def _size_key(result: dict) -> tuple:
     return tuple((k, v) for k, v in result.items() if k not in _MEASURES)
 
 
-def _size_axis(reports: list[dict]) -> tuple[dict[tuple, float], list[str], bool]:
-    """x positions of the sizes: the natural size itself when the other size
-    arguments are fixed, else evenly spaced categories such as `10×20`."""
+def _size_axis(task_name: str, reports: list[dict]) -> tuple[dict[tuple, float], str, list[str]]:
+    """x positions of the sizes, the axis label, and tick labels if categorical.
+
+    The natural size itself when the other size arguments are fixed (copy
+    lengths; repeat-copy lengths at 10 repeats), else evenly spaced
+    categories such as `10×20`."""
     keys = sorted({_size_key(r) for report in reports for r in report["results"]})
+    names = [name for name, _ in keys[0]]
+    base = _SIZE_LABELS.get(task_name, names[0])
     extras = {key[1:] for key in keys}
-    primaries = [dict(key)["length"] for key in keys]
-    if len(extras) == 1 and len(set(primaries)) == len(keys):
-        return {key: float(dict(key)["length"]) for key in keys}, [], True
+    if len(extras) == 1 and len({key[0] for key in keys}) == len(keys):
+        fixed = ", ".join(f"{name} {value}" for name, value in keys[0][1:])
+        return {key: float(key[0][1]) for key in keys}, base + (f" ({fixed})" if fixed else ""), []
     labels = ["×".join(str(v) for _, v in key) for key in keys]
-    return {key: float(i) for i, key in enumerate(keys)}, labels, False
+    return {key: float(i) for i, key in enumerate(keys)}, " × ".join(names), labels
 
 
-def _shade_training(ax, training: tuple[int, int], positions: dict[tuple, float], numeric: bool) -> None:
-    low, high = training
-    if numeric:
-        ax.axvspan(low - 0.5, high + 0.5, color="C2", alpha=0.12, linewidth=0, label="training range")
+def _shade_training(ax, training: dict[str, tuple[int, int]], positions: dict[tuple, float], categorical: bool) -> None:
+    """Shade the training range, or mark the one size a task trains at (N-grams, priority sort)."""
+    def trained(key):
+        return all(training[name][0] <= value <= training[name][1] for name, value in key if name in training)
+
+    style = {"color": "C2", "alpha": 0.12, "linewidth": 0}
+    if categorical:
+        for i, x in enumerate(x for key, x in positions.items() if trained(key)):
+            ax.axvspan(x - 0.4, x + 0.4, **style, label=None if i else "sizes trained on")
         return
-    inside = [x for key, x in positions.items() if low <= dict(key)["length"] <= high]
-    if inside:
-        ax.axvspan(min(inside) - 0.4, max(inside) + 0.4, color="C2", alpha=0.12, linewidth=0, label="training range")
+    primary = next(iter(positions))[0][0]
+    if primary not in training:
+        return
+    low, high = training[primary]
+    if low == high:
+        ax.axvline(low, color="C2", alpha=0.35, linewidth=4, label=f"trained at {low}")
+    else:
+        ax.axvspan(low - 0.5, high + 0.5, **style, label="training range")
 
 
-def _size_label(task_name: str) -> str:
-    return {
-        "copy": "sequence length",
-        "repeat-copy": "sequence length × repeats",
-        "associative-recall": "items",
-        "dynamic-ngrams": "sequence length (bits)",
-        "priority-sort": "input vectors",
-    }.get(task_name, "size")
+_SIZE_LABELS = {
+    "copy": "sequence length",
+    "repeat-copy": "sequence length",
+    "associative-recall": "items",
+    "dynamic-ngrams": "sequence length (bits)",
+    "priority-sort": "input vectors",
+}
 
 
 def _run_name(checkpoint: str) -> str:

@@ -9,6 +9,7 @@ time axis with the delimiter marked. `animate_episode` writes a GIF of the
 memory contents and the head positions step by step.
 
     >>> from ntm.evaluate import load_model
+    >>> from ntm.plots import save_figure
     >>> episode = trace_episode(load_model("runs/copy"), {"length": 20})
     >>> save_figure(attention_figure(episode), "copy.png")
 """
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -34,6 +35,7 @@ DATA_CMAP = "Greys"  # bits, output probabilities and erase vectors, 0 (white) t
 WEIGHT_CMAP = "viridis"  # weightings, always on the fixed 0-1 scale
 VECTOR_CMAP = "RdBu_r"  # add vectors, read vectors and memory: signed, centred on 0
 UNSCORED = "#dfe6ee"  # targets and outputs on steps that are not scored
+BELOW_ZERO, ABOVE_ONE = "#2b83ba", "#d7191c"  # inputs that are not bits: repeat counts, priorities
 DELIMITER_COLOUR = "#ff5a36"
 
 # Input channels whose steps mark the change of phase (SPEC section 2): the
@@ -66,7 +68,7 @@ class Episode:
         return self.inputs.shape[0]
 
     def phase_steps(self) -> list[int]:
-        """The delimiter steps that separate the input from the output phase."""
+        """The steps that mark a change of phase: the delimiter, or associative recall's query delimiters."""
         channels = PHASE_CHANNELS.get(self.task)
         if channels is not None:
             return [int(t) for t in np.flatnonzero((self.inputs[:, list(channels)] != 0).any(1))]
@@ -88,7 +90,8 @@ def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed:
     """Draw one sequence of `size` (default: `default_size`) with `seed` and trace the NTM on it."""
     config = loaded.config
     if not has_memory(config.model):
-        raise ValueError(f"{loaded.checkpoint} is a {config.model.name} model; only NTM models have heads and memory to draw")
+        raise ValueError(f"{loaded.checkpoint} is a {config.model.name} model; "
+                         "only NTM models have heads and memory to draw")
     size = loaded.task.check_size(**size) if size else default_size(loaded)
     batch = loaded.task.sample(1, np.random.default_rng(seed), **size)
     device = next(loaded.model.parameters()).device
@@ -160,12 +163,13 @@ def attention_figure(episode: Episode, crop: bool = True) -> Figure:
     heights = ([_panel_height(values.shape[1], "data") for _, values in top]
                + [_panel_height(arrays[0].shape[1], kind) for _, kind, _, arrays in per_head])
     panels = len(top) + len(per_head)
-    fig = Figure(figsize=(float(np.clip(1.2 + heads * (0.6 + 0.1 * T), 9, 30)), 1.5 + 0.42 * panels + 0.055 * sum(heights)),
-                 layout="constrained")
+    width = float(np.clip(1.2 + heads * (0.6 + 0.1 * T), 9, 30))  # inches: about 0.1 per time step and head
+    fig = Figure(figsize=(width, 1.5 + 0.42 * panels + 0.055 * sum(heights)), layout="constrained")
     grid = fig.add_gridspec(panels + 1, heads, height_ratios=[*heights, 12])
     limit = _symmetric_limit(e.add, e.reads)
     norms = {"data": Normalize(0, 1), "weight": Normalize(0, 1), "vector": Normalize(-limit, limit)}
     cmaps = {"data": _cmap(DATA_CMAP), "weight": _cmap(WEIGHT_CMAP), "vector": _cmap(VECTOR_CMAP)}
+    outside = (e.inputs < 0).any() or (e.inputs > 1).any()
     phases = e.phase_steps()
     first = None
 
@@ -178,24 +182,30 @@ def attention_figure(episode: Episode, crop: bool = True) -> Figure:
         ax.set_title(title, loc="left", fontsize=9, pad=3)
         ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7, labelbottom=False)
+        _row_ticks(ax, np.arange(values.shape[1]))
         for t in phases:
             ax.axvline(t, color=DELIMITER_COLOUR, linestyle="--", linewidth=1.1)
         return ax
 
     for i, (title, values) in enumerate(top):
+        if title == "inputs" and outside:
+            title += " · blue: below 0, red: above 1 (inputs that are not bits)"
         ax = heatmap(grid[i, :], values, "data", title, "channel")
-        note = {"inputs": "dashed line: delimiter" if phases else "", "targets": "blue-grey: steps not scored"}.get(title)
+        note = {0: "dashed line: delimiter" if phases else "",
+                1: "" if e.mask.all() else "blue-grey: steps not scored"}.get(i)
         if note:
-            ax.set_title(note, loc="right", fontsize=8, color=DELIMITER_COLOUR if title == "inputs" else "0.35", pad=3)
+            ax.set_title(note, loc="right", fontsize=8, color=DELIMITER_COLOUR if i == 0 else "0.35", pad=3)
+    # The lowest panel of each head's column gets the time axis (a column may lack read panels).
+    bottom = {h: i for i, (_, _, _, arrays) in enumerate(per_head, start=len(top)) for h in range(len(arrays))}
     for i, (title, kind, ylabel, arrays) in enumerate(per_head, start=len(top)):
         for h, values in enumerate(arrays):
             ax = heatmap(grid[i, h], values, kind, title + (f" · head {h + 1}" if heads > 1 else ""),
                          ylabel if h == 0 else "")
             if kind == "weight":
-                _location_ticks(ax, rows)
+                _row_ticks(ax, rows)
                 if h == heads - 1:
                     ax.set_title(crop_text, loc="right", fontsize=8, color="0.35", pad=3)
-            if i == panels - 1 or (title.startswith("add") and R < h + 1):
+            if i == bottom[h]:
                 ax.tick_params(labelbottom=True)
                 ax.set_xlabel("time step", fontsize=9)
     first.xaxis.get_major_locator().set_params(integer=True)
@@ -204,8 +214,9 @@ def attention_figure(episode: Episode, crop: bool = True) -> Figure:
     labels = {"data": "bits, output probability, erase", "weight": "weighting (fixed 0–1 scale)",
               "vector": "add and read vectors"}
     for column, kind in enumerate(("data", "weight", "vector")):
+        extend = "both" if kind == "data" and outside else "neither"
         bar = fig.colorbar(ScalarMappable(norms[kind], cmaps[kind]), cax=fig.add_subplot(bars[column]),
-                           orientation="horizontal")
+                           orientation="horizontal", extend=extend)
         bar.set_label(labels[kind], fontsize=8)
         bar.ax.tick_params(labelsize=7)
     size = " · ".join(f"{k} {v}" for k, v in e.size.items())
@@ -235,10 +246,11 @@ def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int =
     outputs = e.outputs * np.where(e.mask[:, None], 1.0, np.nan)
     phases = e.phase_steps()
 
-    fig = Figure(figsize=(9, 3.5 + 0.05 * len(rows)), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=(9, 3.8 + 0.05 * len(rows)), dpi=dpi, layout="constrained")
     canvas = FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(4, 3, height_ratios=[e.inputs.shape[1], e.outputs.shape[1], max(len(rows), 8) * 1.2, 1.2],
-                            width_ratios=[1, 3, 1])
+    several = max(W, R) > 1
+    grid = fig.add_gridspec(4, 3, width_ratios=[1, 3, 1], height_ratios=[
+        e.inputs.shape[1], e.outputs.shape[1], max(len(rows) * 1.2, 30), 3.5 if several else 1.2])
     strips = []
     for i, (title, values) in enumerate((("inputs", e.inputs), ("outputs σ(logits), scored steps", outputs))):
         ax = fig.add_subplot(grid[i, :])
@@ -266,9 +278,13 @@ def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int =
     write_bars = _head_bars(write_ax, W, positions, "write")
     read_bars = _head_bars(read_ax, R, positions, "read")
     write_ax.invert_xaxis()  # bars grow towards the memory from both sides
-    _location_ticks(write_ax, rows)
+    _row_ticks(write_ax, rows)
     read_ax.yaxis.tick_right()
-    _location_ticks(read_ax, rows)
+    _row_ticks(read_ax, rows)
+    if several:  # one colour per head number, in both panels
+        key = fig.add_subplot(grid[3, 2])
+        key.axis("off")
+        key.legend(*read_ax.get_legend_handles_labels(), loc="center", ncols=2, fontsize=7, frameon=False)
     title = fig.suptitle(_frame_title(e, T - 1, phases), fontsize=10)  # the longest text, for the layout
 
     # Redrawn every frame, in this order: the outputs grow, so their delimiter lines go on top again.
@@ -312,7 +328,7 @@ def _head_bars(ax, heads: int, positions: np.ndarray, kind: str) -> list:
     bars = []
     for h in range(heads):
         offset = (h - (heads - 1) / 2) * height
-        label = f"{kind} head {h + 1}" if heads > 1 else None
+        label = f"head {h + 1}" if heads > 1 else None
         bars.append(ax.barh(positions + offset, np.zeros(len(positions)), height=height,
                             color=f"C{h}" if heads > 1 else ("C3" if kind == "write" else "C0"), label=label))
     ax.set_xlim(0, 1)
@@ -320,8 +336,6 @@ def _head_bars(ax, heads: int, positions: np.ndarray, kind: str) -> list:
     ax.set_title(f"{kind} weighting", fontsize=9, pad=2)
     ax.set_xlabel("weight", fontsize=8)
     ax.tick_params(labelsize=7)
-    if heads > 1:
-        ax.legend(fontsize=6, loc="lower center")
     return bars
 
 
@@ -332,8 +346,8 @@ def _panel_height(rows: int, kind: str) -> float:
     return float(np.clip(0.7 * rows, 7, 14))
 
 
-def _location_ticks(ax, rows: np.ndarray) -> None:
-    """Label cropped rows with their true location numbers, a few round ones."""
+def _row_ticks(ax, rows: np.ndarray) -> None:
+    """A few round row numbers as y ticks; for cropped memory, the true location numbers."""
     step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000, 10**9) if len(rows) / s <= 6)
     where = [i for i, r in enumerate(rows) if r % step == 0] or [0]
     ax.set_yticks(where, [str(rows[i]) for i in where])
@@ -350,5 +364,7 @@ def _symmetric_limit(*arrays: np.ndarray) -> float:
 
 
 def _cmap(name: str):
-    """A colour map whose missing values (NaN: steps not scored) show as UNSCORED."""
-    return colormaps[name].with_extremes(bad=UNSCORED)
+    """A colour map whose missing values (NaN: steps not scored) show as UNSCORED,
+    and, for the 0-1 data map, values outside 0-1 as BELOW_ZERO and ABOVE_ONE."""
+    cmap = colormaps[name].with_extremes(bad=UNSCORED)
+    return cmap.with_extremes(under=BELOW_ZERO, over=ABOVE_ONE) if name == DATA_CMAP else cmap

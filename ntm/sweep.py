@@ -85,7 +85,8 @@ def parse_axes(assignments: list[str]) -> dict[str, list[str]]:
 
 def plan_sweep(task: str, models: list[str], seeds: int, axes: dict[str, list[str]] | None = None,
                out_dir: Path | str | None = None, steps: int | None = None) -> SweepPlan:
-    """Every combination as a validated RunConfig with its run directory; nothing is written."""
+    """Every combination as a validated RunConfig with its run directory.
+    Nothing is written; a run directory left with other settings is refused."""
     axes = dict(axes or {})
     if not models:
         raise ValueError(f"name at least one model: {', '.join(MODEL_NAMES)}")
@@ -113,13 +114,14 @@ def plan_sweep(task: str, models: list[str], seeds: int, axes: dict[str, list[st
                     config.train.steps = steps
                 apply_overrides(config, [f"{key}={value}" for key, value in {**fixed, **values}.items()])
                 config.validate()
+                tasks.get(task, **config.task_options)  # wrong task options fail here, not in every worker
                 name = run_name(task, model, values, seed)
                 runs.append(PlannedRun(name, model, seed, values, config, out_dir / name))
-    for options in {json.dumps(run.config.task_options, sort_keys=True) for run in runs}:
-        tasks.get(task, **json.loads(options))  # wrong task options fail here, not in every worker
     names = [run.name for run in runs]
     if len(set(names)) < len(names):
         raise ValueError("two runs would share a directory: make the --set values differ in letters, digits or . _ + -")
+    for run in runs:
+        _check_same_run(run)
     return SweepPlan(task, out_dir, list(models), list(range(seeds)), swept, fixed, runs)
 
 
@@ -145,7 +147,6 @@ def run_sweep(plan: SweepPlan, address: str | None = None, num_cpus: int | None 
     emit = on_result or (lambda record: None)
     records, to_train = {}, []
     for run in plan.runs:
-        _check_same_run(run)
         earlier = finished_result(run)
         if earlier is None:
             to_train.append(run)
@@ -225,8 +226,12 @@ def train_run(config: dict, run_dir: str) -> dict:
     torch.set_num_threads(config.train.threads or 1)
     resume = (run_dir / ckpt.LAST_FILE).exists() or (run_dir / ckpt.CONFIG_FILE).exists()
     start = {}
-    result = train(config, run_dir, resume=resume,
-                   on_event=lambda kind, data: start.setdefault("step", data["step"]) if kind == "start" else None)
+
+    def note_start(kind: str, data: dict) -> None:
+        if kind == "start":
+            start["step"] = data["step"]  # 0 for a new run, the checkpoint's step for a resumed one
+
+    result = train(config, run_dir, resume=resume, on_event=note_start)
     stored = {
         "step": result.step,
         "sequences": result.sequences,
@@ -241,7 +246,7 @@ def train_run(config: dict, run_dir: str) -> dict:
 
 
 def _train_on_ray(runs: list[PlannedRun], address, num_cpus, emit):
-    ray = import_ray()
+    ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
         # Workers' output would go to this process's stdout, which --json keeps for the summary.
@@ -274,7 +279,7 @@ def _train_on_ray(runs: list[PlannedRun], address, num_cpus, emit):
             ray.shutdown()
 
 
-def import_ray():
+def _import_ray():
     try:
         import ray
     except ImportError:

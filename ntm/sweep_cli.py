@@ -74,26 +74,31 @@ def _describe_run(record: dict) -> str:
         return f"[red]failed[/red] {record['name']}: {record['error']}"
     v = record["validation"]
     text = (f"{record['status']} {record['name']}: {record['step']} steps, cost {v['cost_bits']:.3f} bits, "
-            f"bit errors {v['bit_errors']:.3f}, {record['seconds']:.0f} s")
+            f"bit errors {v['bit_errors']:.3f}, {record['seconds']:.1f} s")
     if record.get("resumed_from_step") and record["status"] == "trained":
         text += f" (resumed from step {record['resumed_from_step']})"
     return text
 
 
 def _print_summary_table(summary: dict) -> None:
-    table = Table(title=f"{summary['task']} sweep · {len(summary['runs'])} runs · {summary['out_dir']}")
+    table = Table(title=f"{summary['task']} sweep · {len(summary['runs'])} runs · {summary['out_dir']}",
+                  caption="final validation cost and bit errors per sequence: median (min-max) over seeds")
     keys = list(summary["axes"])
-    for column in ["model", *keys, "runs", "solved", "cost bits: median (min-max)", "bit errors: median (min-max)", "median s"]:
+    any_failed = any(group["failed"] for group in summary["groups"])
+    columns = ["model", *keys, "solved", "cost bits", "bit errors", "median s", *(["failed"] if any_failed else [])]
+    for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     for group in summary["groups"]:
-        runs = str(group["runs"]) + (f" ({group['failed']} failed)" if group["failed"] else "")
-        median_seconds = "-" if group["median_seconds"] is None else f"{group['median_seconds']:.0f}"
-        table.add_row(group["model"], *(group["values"][key] for key in keys), runs, f"{group['solved']}/{group['runs']}",
-                      _spread(group["cost_bits"]), _spread(group["bit_errors"]), median_seconds)
+        seconds = "-" if group["median_seconds"] is None else f"{group['median_seconds']:.1f}"
+        row = [group["model"], *(group["values"][key] for key in keys), f"{group['solved']}/{group['runs']}",
+               _spread(group["cost_bits"]), _spread(group["bit_errors"]), seconds]
+        table.add_row(*row, *([str(group["failed"])] if any_failed else []))
     Console().print(table)
 
 
 def _spread(spread: dict) -> str:
     if spread["median"] is None:
         return "-"
+    if spread["min"] == spread["max"]:
+        return f"{spread['median']:.3f}"
     return f"{spread['median']:.3f} ({spread['min']:.3f}-{spread['max']:.3f})"

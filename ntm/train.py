@@ -176,7 +176,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
                 continue
             bad_in_a_row = 0
             optimizer.step()
-            window.add(summarise(logits.detach(), batch.targets, batch.mask))
+            window.add({**summarise(logits.detach(), batch.targets, batch.mask), "grad_norm": grad_norm.item()})
             progress.seconds = time.perf_counter() - started
 
             record = None

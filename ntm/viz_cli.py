@@ -34,7 +34,7 @@ def register(app: typer.Typer, console: Console, friendly_errors) -> None:
         weights: str = typer.Option("best", help="best (by validation, default) or last weights of a run directory."),
     ):
         """Draw what an NTM's heads do on one sequence: weightings, erase/add and read vectors (the paper's copy figure)."""
-        from .evaluate import DEFAULT_CHECKPOINT, load_model
+        from .evaluate import DEFAULT_CHECKPOINT, load_model, memory_warning
         from .plots import figure_format, save_figure
         from .plots_attention import animate_episode, attention_figure, default_size, trace_episode
 
@@ -45,7 +45,8 @@ def register(app: typer.Typer, console: Console, friendly_errors) -> None:
                                  "train one with `ntm train copy --out runs/copy` and run `ntm viz runs/copy`")
         if weights not in ("best", "last"):
             raise ValueError(f"--weights must be best or last, got {weights!r}")
-        for option, value in (("--length", length), ("--repeats", repeats), ("--memory-size", memory_size), ("--fps", fps)):
+        checks = (("--length", length), ("--repeats", repeats), ("--memory-size", memory_size), ("--fps", fps))
+        for option, value in checks:
             if value is not None and value < 1:
                 raise ValueError(f"{option} must be a positive integer, got {value}")
         if out is not None:
@@ -53,16 +54,17 @@ def register(app: typer.Typer, console: Console, friendly_errors) -> None:
         if animate is not None and animate.suffix.lower() != ".gif":
             raise ValueError(f"--animate writes a GIF; name the file *.gif, not {animate.name}")
         loaded = load_model(checkpoint, weights)
-        size = {}
+        size = default_size(loaded)
         if length is not None:
             size[loaded.task.size_names[0]] = length
         if repeats is not None:
             if "repeats" not in loaded.task.size_names:
                 raise ValueError(f"--repeats applies to repeat-copy, not {loaded.config.task}")
             size["repeats"] = repeats
-        if size and loaded.task.size_names[0] not in size:
-            size = {**default_size(loaded), **size}
-        episode = trace_episode(loaded, size or None, seed=seed, memory_size=memory_size)
+        episode = trace_episode(loaded, size, seed=seed, memory_size=memory_size)
+        warning = memory_warning(loaded, episode.size, memory_size)
+        if warning:
+            console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
         if out is None:
             out = Path(f"{episode.task}-{episode.model}-{'-'.join(f'{k}{v}' for k, v in episode.size.items())}.png")
         save_figure(attention_figure(episode, crop=not full_memory), out)
@@ -110,7 +112,8 @@ def register(app: typer.Typer, console: Console, friendly_errors) -> None:
         if weights not in ("best", "last"):
             raise ValueError(f"--weights must be best or last, got {weights!r}")
         saved = [path for path in checkpoints if path.suffix.lower() == ".json"]
-        configs = {path: ckpt.load_config(path if path.is_dir() else path.parent) for path in checkpoints if path not in saved}
+        configs = {path: ckpt.load_config(path if path.is_dir() else path.parent)
+                   for path in checkpoints if path not in saved}
         task_names = {config.task for config in configs.values()}
         if len(task_names) > 1:
             raise ValueError(f"compare models on one task at a time; got {', '.join(sorted(task_names))}")
@@ -124,10 +127,14 @@ def register(app: typer.Typer, console: Console, friendly_errors) -> None:
                     reports.append(_read_report(path))
                     continue
                 task_name = configs[path].task
-                sizes = generalisation_sizes(task_name) if values is None else [{_primary(task_name): v} for v in values]
+                if values is None:
+                    sizes = generalisation_sizes(task_name)
+                else:
+                    sizes = [{_primary(task_name): v} for v in values]
                 bar = progress.add_task(str(path), total=len(sizes))
-                reports.append(evaluate_checkpoint(path, sizes, samples=samples, seed=seed, memory_size=memory_size,
-                                                   which=weights, on_size=lambda result, bar=bar: progress.advance(bar)))
+                reports.append(evaluate_checkpoint(
+                    path, sizes, samples=samples, seed=seed, memory_size=memory_size, which=weights,
+                    on_size=lambda result, bar=bar: progress.advance(bar)))
         for report in reports:
             for warning in report.get("warnings", []):
                 console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
