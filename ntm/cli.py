@@ -376,6 +376,11 @@ def _check_device(device: str) -> str:
     return device
 
 
+from . import sweep_cli  # noqa: E402 - registers onto `app`, needs friendly_errors above
+
+sweep_cli.register(app, console, friendly_errors)
+
+
 def run() -> None:
     """Console-script entry point."""
     app(prog_name="ntm")
