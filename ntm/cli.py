@@ -376,9 +376,10 @@ def _check_device(device: str) -> str:
     return device
 
 
-from . import sweep_cli  # noqa: E402 - registers onto `app`, needs friendly_errors above
+from . import sweep_cli, viz_cli  # noqa: E402 - they register onto `app` and need friendly_errors above
 
 sweep_cli.register(app, console, friendly_errors)
+viz_cli.register(app, console, friendly_errors)
 
 
 def run() -> None:
