@@ -122,9 +122,12 @@ class NTM(nn.Module):
         """inputs [B, T, in] -> logits [B, T, out]; with trace=True also a `Trace`."""
         state = self.initial_state(inputs.shape[0], memory_size, inputs.device)
         step = self._fast_steps.get(torch.is_grad_enabled(), self.step)
+        # Time-major and contiguous, so every step's input has the same strides
+        # whatever T is (a compiled step would otherwise recompile per length).
+        per_step = inputs.transpose(0, 1).contiguous()  # [T, B, in]
         outputs, steps = [], []
-        for t in range(inputs.shape[1]):
-            logits, state, emitted = step(inputs[:, t], state)
+        for x in per_step:
+            logits, state, emitted = step(x, state)
             outputs.append(logits)
             if trace:
                 steps.append((state, emitted))
