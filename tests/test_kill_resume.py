@@ -56,3 +56,22 @@ def test_sigkill_then_resume_gives_the_uninterrupted_weights(tmp_path, uninterru
         assert torch.equal(resumed[name], tensor), name
     steps = [int(line.split('"step": ')[1].split(",")[0]) for line in (run / "curve.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 31))
+
+
+def test_ctrl_c_saves_a_checkpoint_exits_cleanly_and_resumes(tmp_path, uninterrupted):
+    run = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "ntm", *ARGS, "--out", str(run)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while curve_lines(run) < 5 and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in err and f"ntm train --resume --out {run}" in " ".join(err.split())
+    interrupted_at = ckpt.Checkpoint(run / "last.safetensors").info["progress"]["step"]
+    assert interrupted_at >= 5  # the checkpoint was written at the interruption, not at the last interval
+    assert ntm("train", "--resume", "--out", str(run)).returncode == 0
+    resumed = ckpt.Checkpoint(run / "last.safetensors").model_state
+    for name, tensor in uninterrupted.items():
+        assert torch.equal(resumed[name], tensor), name
