@@ -26,7 +26,7 @@ run: install
 	else \
 		echo "no shipped checkpoints/copy-ntm yet: training a short copy model in runs/make-run"; \
 		rm -rf runs/make-run; \
-		$(BIN)/ntm train copy --steps 3000 --until-solved --out runs/make-run && \
+		$(BIN)/ntm train copy --steps 1500 --fast --until-solved --out runs/make-run && \
 		$(BIN)/ntm eval runs/make-run --lengths 20,100; \
 	fi
 
