@@ -36,18 +36,10 @@ class AssociativeRecallTask(Task):
     width: int = 6  # bits per vector (fixed by the channel layout)
 
     def __post_init__(self):
-        if not 2 <= self.min_items <= self.max_items:
-            raise ValueError(
-                f"associative-recall: need 2 <= min_items <= max_items (a query needs an item "
-                f"after it), got min_items={self.min_items}, max_items={self.max_items}"
-            )
+        self.require_range("min_items", "max_items", floor=2, why=" (a query needs an item after it)")
         if self.item_length < 1:
             raise ValueError(f"associative-recall: item_length must be at least 1, got {self.item_length}")
-        if self.width != self.output_width:
-            raise ValueError(
-                f"associative-recall: width is fixed at {self.output_width} by the channel layout, "
-                f"got {self.width}"
-            )
+        self.require_width(self.output_width)
 
     def draw_sizes(self, rng, n):
         return {"items": rng.integers(self.min_items, self.max_items + 1, size=n)}

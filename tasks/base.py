@@ -70,6 +70,17 @@ class Task:
     def draw_sizes(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
+    def require_range(self, low: str, high: str, floor: int = 1, why: str = "") -> None:
+        """Field validation for __post_init__: floor <= self.low <= self.high."""
+        low_value, high_value = getattr(self, low), getattr(self, high)
+        if not floor <= low_value <= high_value:
+            raise ValueError(f"{self.name}: need {floor} <= {low} <= {high}{why}, got {low}={low_value}, {high}={high_value}")
+
+    def require_width(self, expected: int) -> None:
+        """The `width` field exists for documentation; the channel layout fixes it."""
+        if self.width != expected:
+            raise ValueError(f"{self.name}: width is fixed at {expected} by the channel layout, got {self.width}")
+
     def generate(self, rng: np.random.Generator, n: int, **size: int):
         raise NotImplementedError
 

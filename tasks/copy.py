@@ -31,15 +31,8 @@ class CopyTask(Task):
     width: int = 8  # bits per vector (fixed by the channel layout)
 
     def __post_init__(self):
-        if not 1 <= self.min_length <= self.max_length:
-            raise ValueError(
-                f"copy: need 1 <= min_length <= max_length, "
-                f"got min_length={self.min_length}, max_length={self.max_length}"
-            )
-        if self.width != self.output_width:
-            raise ValueError(
-                f"copy: width is fixed at {self.output_width} by the channel layout, got {self.width}"
-            )
+        self.require_range("min_length", "max_length")
+        self.require_width(self.output_width)
 
     def draw_sizes(self, rng, n):
         return {"length": rng.integers(self.min_length, self.max_length + 1, size=n)}

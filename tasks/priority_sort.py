@@ -38,14 +38,8 @@ class PrioritySortTask(Task):
     width: int = 8  # bits per vector (fixed by the channel layout)
 
     def __post_init__(self):
-        if not 1 <= self.outputs <= self.length:
-            raise ValueError(
-                f"priority-sort: need 1 <= outputs <= length, got outputs={self.outputs}, length={self.length}"
-            )
-        if self.width != self.output_width:
-            raise ValueError(
-                f"priority-sort: width is fixed at {self.output_width} by the channel layout, got {self.width}"
-            )
+        self.require_range("outputs", "length")
+        self.require_width(self.output_width)
 
     def draw_sizes(self, rng, n):
         return {"length": np.full(n, self.length), "outputs": np.full(n, self.outputs)}

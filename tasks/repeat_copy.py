@@ -37,17 +37,9 @@ class RepeatCopyTask(Task):
     width: int = 8  # bits per vector (fixed by the channel layout)
 
     def __post_init__(self):
-        for low, high in (("min_length", "max_length"), ("min_repeats", "max_repeats")):
-            if not 1 <= getattr(self, low) <= getattr(self, high):
-                raise ValueError(
-                    f"repeat-copy: need 1 <= {low} <= {high}, "
-                    f"got {low}={getattr(self, low)}, {high}={getattr(self, high)}"
-                )
-        if self.width != self.output_width - 1:
-            raise ValueError(
-                f"repeat-copy: width is fixed at {self.output_width - 1} by the channel layout, "
-                f"got {self.width}"
-            )
+        self.require_range("min_length", "max_length")
+        self.require_range("min_repeats", "max_repeats")
+        self.require_width(self.output_width - 1)  # the last output channel is the end marker
 
     def normalised_repeats(self, repeats: int) -> float:
         """(R - mean)/std of the discrete uniform over the training repeat range,
