@@ -69,7 +69,7 @@ def train_throughput(path: str, batch_size: int, seconds: float = 10.0, warmup_s
     return {"path": path, "batch_size": batch_size, "seq_per_s": sequences / elapsed, "warmup_s": warmup}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def eval_throughput(path: str, length: int = 100, batch_size: int = 100, seconds: float = 10.0) -> dict:
     """Sequences per second of evaluation (forward only) at one length."""
     _, task, model = _copy_model(path)

@@ -59,7 +59,7 @@ def load_model(path: Path | str, which: str = "best", device: str = "cpu") -> Lo
     return LoadedModel(model, config, task, weights, loaded.info)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate_batches(model, batches: Iterable, memory_size: int | None = None) -> dict[str, float]:
     """Mean cost_bits, bit_errors and seq_accuracy over a list of batches."""
     was_training = model.training
@@ -78,7 +78,7 @@ def evaluate_batches(model, batches: Iterable, memory_size: int | None = None) -
     }
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate_size(
     model,
     task: tasks.Task,
