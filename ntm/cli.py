@@ -299,7 +299,11 @@ def bench(
 
     if time_to_solve:
         _positive("--seeds", seeds)
-        summary = benchmarks.time_to_solve(range(seeds), out_dir=out)
+        def report(kind, data):
+            if kind == "validate" and not as_json:
+                console.print(f"step {data['step']}: validation bit errors {data['bit_errors']:.3f}", highlight=False)
+
+        summary = benchmarks.time_to_solve(range(seeds), out_dir=out, on_event=report)
         if as_json:
             print(json.dumps(summary, indent=2))
         else:
