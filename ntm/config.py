@@ -36,6 +36,7 @@ class TrainConfig:
     lr: float = 3e-4  # Adam; 1e-3 (Collier & Beel) learnt copy faster here but collapsed to chance after ~30k sequences
     optimizer: str = "adam"  # "adam" or "rmsprop" (the paper's, momentum 0.9)
     clip_grad_norm: float = 50.0  # global-norm clipping as in Collier & Beel
+    spike_clip: float = 0.0  # if > 0, also clip the norm to this many times its running mean (damps rare huge gradients)
     seed: int = 0  # initial weights and training data
     device: str = "cpu"
     log_every: int = 50  # steps between learning-curve points
@@ -73,6 +74,8 @@ class RunConfig:
                 raise ValueError(f"{'model' if section is m else 'train'}.{field} must be a positive number, got {value}")
         if t.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"train.optimizer must be adam or rmsprop, got {t.optimizer!r}")
+        if t.spike_clip < 0:
+            raise ValueError(f"train.spike_clip must be 0 (off) or positive, got {t.spike_clip}")
         if t.threads < 0:
             raise ValueError(f"train.threads must be 0 (torch's default) or more, got {t.threads}")
         return self

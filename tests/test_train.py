@@ -134,3 +134,29 @@ def test_same_size_batches_draw_one_size_per_batch(tiny_copy_config):
     for _ in range(10):
         batch = training.draw_training_batch(task, tiny_copy_config.train, rng)
         assert batch.mask.all(dim=0).sum() == batch.mask[0].sum()  # every row scores the same steps
+
+
+def test_spike_clip_bounds_a_gradient_far_above_its_running_mean():
+    from ntm.config import TrainConfig
+
+    cfg = TrainConfig(clip_grad_norm=50.0, spike_clip=5.0)
+    progress = training._Progress(step=training.SPIKE_WARMUP_STEPS)
+    for _ in range(200):
+        training._track_grad_norm(progress, 0.2)
+    assert training._clip_threshold(cfg, progress) == pytest.approx(1.0)  # 5 x 0.2
+    cfg.spike_clip = 0.0
+    assert training._clip_threshold(cfg, progress) == 50.0
+
+
+def test_spike_clip_resumes_exactly(tmp_path, tiny_copy_config, monkeypatch):
+    monkeypatch.setattr(training, "SPIKE_WARMUP_STEPS", 2)  # active within the tiny run
+    tiny_copy_config.train.spike_clip = 1.0
+    train(tiny_copy_config, tmp_path / "straight")
+    tiny_copy_config.train.steps = 8
+    train(tiny_copy_config, tmp_path / "resumed")
+    tiny_copy_config.train.steps = 12
+    train(tiny_copy_config, tmp_path / "resumed", resume=True)
+    straight = weights_of(tmp_path / "straight" / "last.safetensors")
+    resumed = weights_of(tmp_path / "resumed" / "last.safetensors")
+    for name in straight:
+        assert torch.equal(straight[name], resumed[name]), name

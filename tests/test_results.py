@@ -1,0 +1,170 @@
+"""RESULTS.md: `ntm results` evaluates the shipped runs, sets them beside the
+paper's figures and SPEC's targets, and draws the pictures of each task."""
+
+import json
+
+import pytest
+import torch
+import typer
+from matplotlib.image import imread
+from typer.testing import CliRunner
+
+from ntm import results
+from ntm.config import default_config
+from ntm.results_cli import register
+from ntm.train import train
+
+SAMPLES = 8  # per size: enough to exercise every path, small enough for seconds
+
+
+def _tiny_run(root, model):
+    """A copy run of a few steps with a small model, named as shipped: copy-MODEL."""
+    config = default_config("copy", model)
+    config.task_options["max_length"] = 3  # short episodes keep training cheap
+    config.model.hidden_size, config.model.layers = 16, 1
+    config.model.memory_size, config.model.memory_width = 16, 6
+    config.train.steps, config.train.batch_size = 8, 4
+    config.train.log_every, config.train.validate_every, config.train.validation_samples = 2, 4, 8
+    config.train.threads = 1  # tiny tensors: more threads only wait on each other
+    train(config, root / f"copy-{model}")
+    return root / f"copy-{model}"
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checkpoints")
+    threads = torch.get_num_threads()  # training sets it process-wide; give it back for other tests
+    try:
+        _tiny_run(root, "ntm")
+        _tiny_run(root, "lstm")
+    finally:
+        torch.set_num_threads(threads)
+    return root
+
+
+@pytest.fixture(scope="module")
+def report(shipped, tmp_path_factory):
+    entries = results.collect(shipped, samples=SAMPLES, seed=0)
+    out = tmp_path_factory.mktemp("report")
+    path = results.write_report(entries, out_dir=out, figures_dir="figures")
+    return entries, path
+
+
+def _section(text, task):
+    return text.split(f"## {task}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_report_has_a_copy_section_with_both_models_and_the_paper_beside_them(report):
+    _, path = report
+    copy = _section(path.read_text(), "copy")
+    assert "| copy-ntm |" in copy and "| copy-lstm |" in copy
+    assert "| model | sequences trained | wall-clock | size | cost_bits | bit_errors | seq_accuracy | paper's figure |" in copy
+    assert "≈0 bits by ≈100k sequences" in copy  # the paper's NTM
+    assert "≈0.5 bits after 600k–1M sequences" in copy  # the paper's LSTM
+    assert "a few errors (memory of 128 wraps)" in copy
+
+
+def test_the_report_states_the_command_machine_and_seed(report):
+    text = report[1].read_text()
+    assert f"--samples {SAMPLES}" in text.splitlines()[2]
+    assert "torch" in text.splitlines()[2]  # the machine description
+    assert "evaluation seed 0" in text
+
+
+def test_each_copy_run_gets_a_sentence_per_spec_target(report):
+    copy = _section(report[1].read_text(), "copy")
+    for name in ("copy-ntm", "copy-lstm"):
+        assert f"- {name} does not meet the target bit errors < 0.1 per sequence at every length 1–20" in copy \
+            or f"- {name} meets the target bit errors < 0.1 per sequence at every length 1–20" in copy
+        assert f"{name} " in copy and "the target bit errors ≤ 1 per sequence at length 100" in copy
+
+
+def test_copy_is_evaluated_at_every_training_length_and_beyond_the_memory(report):
+    entries, _ = report
+    ntm = next(e for e in entries if e["model"] == "ntm")
+    lengths = [r["length"] for r in ntm["results"]]
+    assert lengths[:20] == list(range(1, 21))
+    assert {30, 50, 100, 120} <= set(lengths)
+    beyond = [r for r in ntm["results"] if r["memory_size"] is not None]
+    assert [(r["length"], r["memory_size"]) for r in beyond] == [(200, 256)]
+    assert all(r["samples"] == SAMPLES for r in ntm["results"])
+    assert "length 200, memory N=256 (trained with 16)" in report[1].read_text()
+
+
+def test_the_budget_comes_from_the_learning_curve(report):
+    entries, _ = report
+    for entry in entries:
+        assert entry["budget"]["steps"] == 8 and entry["budget"]["sequences"] == 32
+        assert entry["budget"]["machine"] == results.NOT_RECORDED
+    assert "Trained on: copy-ntm: not recorded; copy-lstm: not recorded." in report[1].read_text()
+
+
+def test_the_three_pictures_exist_as_readable_pngs_and_are_linked(report):
+    _, path = report
+    copy = _section(path.read_text(), "copy")
+    for name in ("copy-curves.png", "copy-generalisation.png", "copy-attention.png"):
+        assert f"](figures/{name})" in copy
+        image = imread(path.parent / "figures" / name)
+        assert image.ndim == 3 and image[..., :3].std() > 0.01, f"{name} is blank"
+
+
+def test_tasks_without_a_checkpoint_are_listed_as_not_shipped(report):
+    text = report[1].read_text()
+    for task in ("repeat-copy", "associative-recall", "dynamic-ngrams", "priority-sort"):
+        assert f"No checkpoint for {task} is shipped yet" in _section(text, task)
+
+
+def test_evaluation_is_reproducible(shipped, report):
+    again = results.collect(shipped, samples=SAMPLES, seed=0)
+    assert [e["results"] for e in again] == [e["results"] for e in report[0]]
+
+
+def test_solved_at_is_the_first_validation_below_a_tenth_of_a_bit():
+    curve = [{"step": 2, "sequences": 64, "seconds": 1.0, "cost_bits": 9.0},
+             {"step": 4, "sequences": 128, "seconds": 2.0, "val_bit_errors": 0.5},
+             {"step": 6, "sequences": 192, "seconds": 3.0, "val_bit_errors": 0.05},
+             {"step": 8, "sequences": 256, "seconds": 4.5, "val_bit_errors": 0.0}]
+    budget = results.training_budget(curve)
+    assert budget == {"steps": 8, "sequences": 256, "seconds": 4.5,
+                      "solved_at": {"step": 6, "sequences": 192, "seconds": 3.0}}
+    assert results.training_budget([])["sequences"] is None
+
+
+def test_a_machine_recorded_in_the_run_is_reported(tmp_path):
+    assert results.recorded_machine(tmp_path, {}, [{"step": 1}]) == results.NOT_RECORDED
+    assert results.recorded_machine(tmp_path, {}, [{"machine": "1x H100"}]) == "1x H100"
+    (tmp_path / results.MACHINE_FILE).write_text("1x NVIDIA H200\n")
+    assert results.recorded_machine(tmp_path, {}, []) == "1x NVIDIA H200"
+
+
+def test_paper_figures_cover_every_task_and_the_paper_models():
+    import tasks
+
+    assert set(results.PAPER_RESULTS) == set(tasks.names())
+    for task, models in results.PAPER_RESULTS.items():
+        assert {"ntm", "ntm-ff", "lstm"} == set(models)
+        assert all("training" in figures for figures in models.values()), task
+
+
+def test_the_command_writes_the_report(shipped, tmp_path):
+    from ntm.cli import console, friendly_errors
+
+    app = typer.Typer()
+    register(app, console, friendly_errors)
+    app.command("noop")(lambda: None)  # a second command keeps `results` a named subcommand
+    result = CliRunner().invoke(app, ["results", "--checkpoints", str(shipped), "--samples", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert f"`ntm results --checkpoints {shipped} --samples 2 --out {tmp_path}`" in text
+    assert (tmp_path / "docs" / "results" / "copy-generalisation.png").is_file()
+
+
+def test_the_command_names_a_missing_checkpoints_folder(tmp_path):
+    from ntm.cli import console, friendly_errors
+
+    app = typer.Typer()
+    register(app, console, friendly_errors)
+    app.command("noop")(lambda: None)
+    result = CliRunner().invoke(app, ["results", "--checkpoints", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "nowhere is not a directory" in result.output
