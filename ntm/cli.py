@@ -380,8 +380,9 @@ def _check_device(device: str) -> str:
     return device
 
 
-from . import sweep_cli, viz_cli  # noqa: E402 - they register onto `app` and need friendly_errors above
+from . import results_cli, sweep_cli, viz_cli  # noqa: E402 - they register onto `app` and need friendly_errors above
 
+results_cli.register(app, console, friendly_errors)
 sweep_cli.register(app, console, friendly_errors)
 viz_cli.register(app, console, friendly_errors)
 
