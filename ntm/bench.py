@@ -7,7 +7,6 @@ Every figure is measured inside one process so paths compare as ratios.
 from __future__ import annotations
 
 import math
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -21,14 +20,10 @@ import tasks
 from .config import default_config
 from .metrics import training_loss
 from .models import build_model
+from .platform_info import machine_description
 from .train import draw_training_batch, train
 
 PATHS = ("reference", "fast")
-
-
-def machine_description() -> str:
-    return (f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} torch threads, "
-            f"torch {torch.__version__}, python {platform.python_version()}").replace("  ", " ")
 
 
 def _copy_model(path: str, seed: int = 0):

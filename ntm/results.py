@@ -25,7 +25,8 @@ import torch
 import tasks
 
 from . import checkpoint as ckpt
-from .bench import machine_description
+from . import train as training
+from .platform_info import machine_description
 from .config import MODEL_NAMES
 from .evaluate import evaluate_size, generalisation_sizes, load_model, memory_warning
 from .metrics import SOLVED_BIT_ERRORS
@@ -38,7 +39,7 @@ REPORT_FILE = "RESULTS.md"
 # (e.g. "1x NVIDIA H100 80GB, torch 2.5, CUDA 12.4"), for runs trained on
 # another machine. A "machine" entry in curve.jsonl or the checkpoint's info
 # is read too.
-MACHINE_FILE = "machine.txt"
+MACHINE_FILE = training.MACHINE_FILE  # written by ntm.train
 NOT_RECORDED = "not recorded"
 
 # The training side of SPEC section 6's targets: copy must be solved at every

@@ -24,6 +24,7 @@ from .config import RunConfig
 from .evaluate import evaluate_batches
 from .metrics import SOLVED_BIT_ERRORS, summarise, training_loss
 from .models import build_model
+from .platform_info import machine_description
 from .distributed import World
 from .runlock import RunLock
 
@@ -123,6 +124,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             if not (resume and last_path.exists()):
                 (run_dir / ckpt.CURVE_FILE).unlink(missing_ok=True)
             ckpt.save_config(run_dir, config)
+            _record_machine(run_dir, resume)
         finally:
             world.barrier()
     if train_cfg.threads > 0:
@@ -318,6 +320,20 @@ def _move_optimizer_state(optimizer, device) -> None:
         for key, value in state.items():
             if torch.is_tensor(value) and key != "step":
                 state[key] = value.to(device)
+
+
+MACHINE_FILE = "machine.txt"
+
+
+def _record_machine(run_dir: Path, resume: bool) -> None:
+    """One line saying where the run trained; a resume elsewhere is appended to it."""
+    path = run_dir / MACHINE_FILE
+    here = machine_description()
+    previous = path.read_text().strip() if resume and path.exists() else ""
+    if previous and here in previous:
+        return
+    text = f"{previous}; resumed on {here}" if previous else here
+    ckpt.atomic_write_bytes(path, (text + "\n").encode())
 
 
 def _truncate_curve(path: Path, step: int) -> None:

@@ -62,7 +62,7 @@ def test_two_ranks_end_with_identical_weights_and_only_rank_0_writes(tmp_path):
     points = [json.loads(line) for line in (run / "curve.jsonl").read_text().splitlines()]
     assert points[-1]["sequences"] == 8 * 4 * 2  # both ranks' sequences count
     assert sorted(p.name for p in run.iterdir() if not p.name.startswith(".")) == [
-        "best.safetensors", "config.json", "curve.jsonl", "last.safetensors"]
+        "best.safetensors", "config.json", "curve.jsonl", "last.safetensors", "machine.txt"]
 
 
 def test_torchrun_runs_the_cli(tmp_path):

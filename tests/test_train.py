@@ -160,3 +160,10 @@ def test_spike_clip_resumes_exactly(tmp_path, tiny_copy_config, monkeypatch):
     resumed = weights_of(tmp_path / "resumed" / "last.safetensors")
     for name in straight:
         assert torch.equal(straight[name], resumed[name]), name
+
+
+def test_the_run_records_the_machine_it_trained_on(tmp_path, tiny_copy_config):
+    from ntm.platform_info import machine_description
+
+    train(tiny_copy_config, tmp_path / "run")
+    assert (tmp_path / "run" / "machine.txt").read_text().strip() == machine_description()
