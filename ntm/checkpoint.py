@@ -39,9 +39,19 @@ class CheckpointError(ValueError):
     """A run directory or checkpoint that cannot be used; the message says why."""
 
 
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A temporary file in the same directory (so the rename is atomic), with
+    the permissions a plain open() would give rather than mkstemp's 0600."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return fd, tmp
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -84,7 +94,7 @@ def save_checkpoint(
     for key, value in (extra_tensors or {}).items():
         tensors[f"extra.{key}"] = value.detach().cpu().contiguous()
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(path)
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)

@@ -116,6 +116,8 @@ def train(
 def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: World, device) -> TrainResult:
     last_path = run_dir / ckpt.LAST_FILE
     train_cfg = config.train
+    if train_cfg.threads > 0:
+        torch.set_num_threads(train_cfg.threads)
     if world.is_main:
         try:
             if not resume and (last_path.exists() or (run_dir / ckpt.CONFIG_FILE).exists()):
@@ -127,8 +129,6 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             _record_machine(run_dir, resume)
         finally:
             world.barrier()
-    if train_cfg.threads > 0:
-        torch.set_num_threads(train_cfg.threads)
     task = tasks.get(config.task, **config.task_options)
 
     torch.manual_seed(train_cfg.seed)
