@@ -19,10 +19,12 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The main job on the shipped default: evaluate the shipped copy model at
-# length 100; without one, train a short copy model and evaluate that.
+# lengths 20 and 100 and draw its attention; without one, train a short copy
+# model and evaluate that.
 run: install
 	@if [ -f checkpoints/copy-ntm/config.json ]; then \
-		$(BIN)/ntm eval --lengths 20,100; \
+		$(BIN)/ntm eval --lengths 20,100 && \
+		mkdir -p runs && $(BIN)/ntm viz --length 20 --out runs/copy-attention.png; \
 	else \
 		echo "no shipped checkpoints/copy-ntm yet: training a short copy model in runs/make-run"; \
 		rm -rf runs/make-run; \

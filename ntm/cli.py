@@ -262,7 +262,10 @@ def eval_(
 
 
 def _print_eval_table(report: dict) -> None:
-    title = f"{report['task']} · {report['model']} · {report['checkpoint']}"
+    checkpoint = Path(report["checkpoint"])
+    if checkpoint.is_relative_to(Path.cwd()):
+        checkpoint = checkpoint.relative_to(Path.cwd())
+    title = f"{report['task']} · {report['model']} · {checkpoint}"
     if report.get("memory_size"):
         title += f" · memory {report['memory_size']}"
     table = Table(title=title)
