@@ -45,10 +45,6 @@ class World:
             g.copy_(flat[offset : offset + g.numel()].view_as(g))
             offset += g.numel()
 
-    def barrier(self) -> None:
-        if self.size > 1:
-            dist.barrier()
-
     def all_agree(self, flag: bool) -> bool:
         """True only if `flag` is true on every rank."""
         if self.size == 1:

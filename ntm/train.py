@@ -101,7 +101,6 @@ def train(
     if device.type == "cuda" and world.size > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     if not world.is_main:
-        world.barrier()  # let rank 0 check and prepare the directory first
         return _train_locked(config, run_dir, resume, lambda kind, data: None, world, device)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -118,17 +117,19 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
     train_cfg = config.train
     if train_cfg.threads > 0:
         torch.set_num_threads(train_cfg.threads)
+    refusal = None
     if world.is_main:
-        try:
-            if not resume and (last_path.exists() or (run_dir / ckpt.CONFIG_FILE).exists()):
-                raise ckpt.CheckpointError(
-                    f"{run_dir} already holds a run; continue it with --resume or choose another --out")
+        if not resume and (last_path.exists() or (run_dir / ckpt.CONFIG_FILE).exists()):
+            refusal = ckpt.CheckpointError(
+                f"{run_dir} already holds a run; continue it with --resume or choose another --out")
+        else:
             if not (resume and last_path.exists()):
                 (run_dir / ckpt.CURVE_FILE).unlink(missing_ok=True)
             ckpt.save_config(run_dir, config)
             _record_machine(run_dir, resume)
-        finally:
-            world.barrier()
+    # Every rank waits here for rank 0 to prepare the directory, and all stop if it refused.
+    if not world.all_agree(refusal is None):
+        raise refusal or ckpt.CheckpointError(f"rank 0 refused the run directory {run_dir}; see its message")
     task = tasks.get(config.task, **config.task_options)
 
     torch.manual_seed(train_cfg.seed)
