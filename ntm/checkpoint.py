@@ -170,6 +170,20 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+def read_curve(run_dir: Path) -> list[dict]:
+    """The learning curve of a run, up to any line a crash cut short ([] if none yet)."""
+    path = Path(run_dir) / CURVE_FILE
+    if not path.is_file():
+        return []
+    curve = []
+    for line in path.read_text().splitlines():
+        try:
+            curve.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a line cut by a crash ends the usable curve
+    return curve
+
+
 def resolve_weights(path: Path, which: str = "best") -> tuple[Path, Path]:
     """(run directory, checkpoint file) for a run directory or a checkpoint file.
 

@@ -13,7 +13,6 @@ memory animation of `ntm viz` live in `plots_attention.py`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import textwrap
 from pathlib import Path
 
@@ -83,16 +82,9 @@ class Run:
 def load_run(run_dir: Path | str) -> Run:
     run_dir = Path(run_dir)
     config = ckpt.load_config(run_dir)
-    path = run_dir / ckpt.CURVE_FILE
-    if not path.is_file():
+    if not (run_dir / ckpt.CURVE_FILE).is_file():
         raise ckpt.CheckpointError(f"{run_dir} has no {ckpt.CURVE_FILE} yet; has training logged a step?")
-    curve = []
-    for line in path.read_text().splitlines():
-        try:
-            curve.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a line cut by a crash ends the usable curve
-    return Run(run_dir, config, curve)
+    return Run(run_dir, config, ckpt.read_curve(run_dir))
 
 
 def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False) -> Figure:

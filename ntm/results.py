@@ -15,7 +15,6 @@ learning-curve, generalisation and attention pictures drawn into
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Callable
@@ -174,7 +173,7 @@ def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: C
         result["memory_wraps"] = memory_warning(loaded, size, memory_size) is not None
         results.append(result)
         advance(f"{run_dir.name} {size_label(config.task, result['size'])}")
-    curve = _read_curve(run_dir)
+    curve = ckpt.read_curve(run_dir)
     return {
         "name": run_dir.name,
         "run_dir": str(run_dir),
@@ -188,19 +187,6 @@ def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: C
         "targets": check_targets(config.task, results),
         "paper": PAPER_RESULTS.get(config.task, {}).get(config.model.name, {}),
     }
-
-
-def _read_curve(run_dir: Path) -> list[dict]:
-    path = Path(run_dir) / ckpt.CURVE_FILE
-    if not path.is_file():
-        return []
-    curve = []
-    for line in path.read_text().splitlines():
-        try:
-            curve.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a line cut by a crash ends the usable curve
-    return curve
 
 
 def training_budget(curve: list[dict]) -> dict:

@@ -341,14 +341,8 @@ def _truncate_curve(path: Path, step: int) -> None:
     """Drop curve points logged after the checkpoint we resume from."""
     if not path.exists():
         return
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                kept.append(line)
-        except (json.JSONDecodeError, KeyError):
-            break  # a line cut by a crash ends the usable curve
-    ckpt.atomic_write_bytes(path, "".join(line + "\n" for line in kept).encode())
+    kept = [point for point in ckpt.read_curve(path.parent) if point.get("step", step + 1) <= step]
+    ckpt.atomic_write_bytes(path, "".join(json.dumps(point) + "\n" for point in kept).encode())
 
 
 def _finite_or_none(value: float):
