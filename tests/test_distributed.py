@@ -74,3 +74,23 @@ def test_torchrun_runs_the_cli(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert (run / "last.safetensors").is_file()
     assert result.stderr.count("done:") == 1  # only rank 0 reports
+
+
+def test_when_rank_0_refuses_the_directory_every_rank_stops(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")  # someone else's run: not to be overwritten
+    env_common = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2"}
+    script = tmp_path / "rank.py"
+    script.write_text(RANK_SCRIPT)
+    sets = [item for item in TINY if item != "--set"]
+    processes = [
+        subprocess.Popen([sys.executable, str(script), str(run), str(tmp_path / f"rank{rank}.safetensors"), *sets],
+                         env={**env_common, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for rank in range(2)
+    ]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert all(process.returncode != 0 for process in processes)
+    assert "already holds a run" in errors[0] and "rank 0 refused" in errors[1]
+    assert (run / "config.json").read_text() == "{}"
