@@ -36,7 +36,7 @@ class TrainConfig:
     lr: float = 3e-4  # Adam; 1e-3 (Collier & Beel) learnt copy faster here but collapsed to chance after ~30k sequences
     optimizer: str = "adam"  # "adam" or "rmsprop" (the paper's, momentum 0.9)
     clip_grad_norm: float = 50.0  # global-norm clipping as in Collier & Beel
-    spike_clip: float = 0.0  # if > 0, also clip the norm to this many times its running mean (damps rare huge gradients)
+    spike_clip: float = 5.0  # also clip the norm to this many times its running mean; 0 turns it off (see _clip_threshold)
     seed: int = 0  # initial weights and training data
     device: str = "cpu"
     log_every: int = 50  # steps between learning-curve points
