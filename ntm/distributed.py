@@ -16,8 +16,9 @@ import torch.distributed as dist
 
 
 class World:
-    def __init__(self, rank: int = 0, size: int = 1):
+    def __init__(self, rank: int = 0, size: int = 1, device: torch.device | None = None):
         self.rank, self.size = rank, size
+        self.device = device or torch.device("cpu")  # NCCL only reduces tensors on the GPU
 
     @property
     def is_main(self) -> bool:
@@ -28,9 +29,12 @@ class World:
         size = int(os.environ.get("WORLD_SIZE", "1"))
         if size == 1:
             return cls()
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
         if not dist.is_initialized():
             dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-        return cls(dist.get_rank(), dist.get_world_size())
+        return cls(dist.get_rank(), dist.get_world_size(), device)
 
     def average_gradients(self, parameters) -> None:
         """All-reduce every gradient as one flat buffer: one message per step, not one per tensor."""
@@ -49,6 +53,6 @@ class World:
         """True only if `flag` is true on every rank."""
         if self.size == 1:
             return flag
-        value = torch.tensor([1.0 if flag else 0.0])
+        value = torch.tensor([1.0 if flag else 0.0], device=self.device)
         dist.all_reduce(value, op=dist.ReduceOp.MIN)
         return bool(value.item())

@@ -98,8 +98,8 @@ def train(
     run_dir = Path(run_dir)
     device = torch.device(config.train.device)
     world = World.from_environment(device)
-    if device.type == "cuda" and world.size > 1:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if world.size > 1:
+        device = world.device  # under torchrun each rank takes the GPU of its LOCAL_RANK
     if not world.is_main:
         return _train_locked(config, run_dir, resume, lambda kind, data: None, world, device)
     try:
