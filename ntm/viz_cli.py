@@ -112,7 +112,7 @@ def register(app: typer.Typer, console: Console, friendly_errors) -> None:
         if weights not in ("best", "last"):
             raise ValueError(f"--weights must be best or last, got {weights!r}")
         saved = [path for path in checkpoints if path.suffix.lower() == ".json"]
-        configs = {path: ckpt.load_config(path if path.is_dir() else path.parent)
+        configs = {path: ckpt.load_config(ckpt.resolve_weights(path, weights)[0])
                    for path in checkpoints if path not in saved}
         task_names = {config.task for config in configs.values()}
         if len(task_names) > 1:
