@@ -130,7 +130,7 @@ def train(
         console.print(f"solved (bit errors < 0.1) after {s['sequences']:,} sequences, {s['seconds']:.0f} s", highlight=False)
     if result.skipped_steps:
         console.print(f"[yellow]{result.skipped_steps} steps skipped for non-finite loss or gradients[/yellow]")
-    console.print(f"run directory: {result.run_dir}   evaluate with: ntm eval {result.run_dir} --length 100", highlight=False)
+    console.print(f"run directory: {result.run_dir}   evaluate with: ntm eval {result.run_dir}", highlight=False)
 
 
 class _TrainingProgress:
