@@ -6,10 +6,13 @@ config and draws the progress bar from the events this function reports.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -108,8 +111,25 @@ def train(
             raise PermissionError(13, "not writable")
     except OSError as error:
         raise ckpt.CheckpointError(f"cannot write the run directory {run_dir} ({error.strerror}); choose another --out") from None
-    with RunLock(run_dir):
+    with RunLock(run_dir), _sigterm_as_interrupt():
         return _train_locked(config, run_dir, resume, on_event or (lambda kind, data: None), world, device)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM (what schedulers and `kill` send) like Ctrl-C: save a checkpoint, then stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: World, device) -> TrainResult:

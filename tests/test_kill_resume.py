@@ -58,14 +58,15 @@ def test_sigkill_then_resume_gives_the_uninterrupted_weights(tmp_path, uninterru
     assert steps == list(range(1, 31))
 
 
-def test_ctrl_c_saves_a_checkpoint_exits_cleanly_and_resumes(tmp_path, uninterrupted):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_exits_cleanly_and_resumes(tmp_path, uninterrupted, stop_signal):
     run = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "ntm", *ARGS, "--out", str(run)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while curve_lines(run) < 5 and process.poll() is None and time.time() < deadline:
         time.sleep(0.005)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "Traceback" not in err and f"ntm train --resume --out {run}" in " ".join(err.split())
