@@ -41,19 +41,23 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_two_ranks_end_with_identical_weights_and_only_rank_0_writes(tmp_path):
+def start_two_ranks(tmp_path, run):
+    """Two processes training the tiny copy run together; each saves its final weights as rankR.safetensors."""
     env_common = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2"}
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT)
-    run = tmp_path / "run"
     sets = [item for item in TINY if item != "--set"]
-    processes = [
+    return [
         subprocess.Popen([sys.executable, str(script), str(run), str(tmp_path / f"rank{rank}.safetensors"), *sets],
                          env={**env_common, "RANK": str(rank), "LOCAL_RANK": str(rank)},
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for rank in range(2)
     ]
-    for process in processes:
+
+
+def test_two_ranks_end_with_identical_weights_and_only_rank_0_writes(tmp_path):
+    run = tmp_path / "run"
+    for process in start_two_ranks(tmp_path, run):
         _, err = process.communicate(timeout=180)
         assert process.returncode == 0, err
     rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
@@ -80,16 +84,7 @@ def test_when_rank_0_refuses_the_directory_every_rank_stops(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text("{}")  # someone else's run: not to be overwritten
-    env_common = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2"}
-    script = tmp_path / "rank.py"
-    script.write_text(RANK_SCRIPT)
-    sets = [item for item in TINY if item != "--set"]
-    processes = [
-        subprocess.Popen([sys.executable, str(script), str(run), str(tmp_path / f"rank{rank}.safetensors"), *sets],
-                         env={**env_common, "RANK": str(rank), "LOCAL_RANK": str(rank)},
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for rank in range(2)
-    ]
+    processes = start_two_ranks(tmp_path, run)
     errors = [process.communicate(timeout=120)[1] for process in processes]
     assert all(process.returncode != 0 for process in processes)
     assert "already holds a run" in errors[0] and "rank 0 refused" in errors[1]

@@ -42,14 +42,18 @@ def test_run_directory_holds_config_weights_curve_and_best(tmp_path, tiny_copy_c
     assert "val_bit_errors" in points[1]
 
 
+def train_straight_and_resumed(tmp_path, config):
+    """Final weights of 12 steps in one go, and of 8 steps resumed to 12."""
+    train(config, tmp_path / "straight")
+    config.train.steps = 8
+    train(config, tmp_path / "resumed")
+    config.train.steps = 12
+    train(config, tmp_path / "resumed", resume=True)
+    return weights_of(tmp_path / "straight" / "last.safetensors"), weights_of(tmp_path / "resumed" / "last.safetensors")
+
+
 def test_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path, tiny_copy_config):
-    train(tiny_copy_config, tmp_path / "straight")
-    tiny_copy_config.train.steps = 8
-    train(tiny_copy_config, tmp_path / "resumed")
-    tiny_copy_config.train.steps = 12
-    train(tiny_copy_config, tmp_path / "resumed", resume=True)
-    straight = weights_of(tmp_path / "straight" / "last.safetensors")
-    resumed = weights_of(tmp_path / "resumed" / "last.safetensors")
+    straight, resumed = train_straight_and_resumed(tmp_path, tiny_copy_config)
     assert straight.keys() == resumed.keys()
     for name in straight:
         assert torch.equal(straight[name], resumed[name]), name
@@ -151,13 +155,7 @@ def test_spike_clip_bounds_a_gradient_far_above_its_running_mean():
 def test_spike_clip_resumes_exactly(tmp_path, tiny_copy_config, monkeypatch):
     monkeypatch.setattr(training, "SPIKE_WARMUP_STEPS", 2)  # active within the tiny run
     tiny_copy_config.train.spike_clip = 1.0
-    train(tiny_copy_config, tmp_path / "straight")
-    tiny_copy_config.train.steps = 8
-    train(tiny_copy_config, tmp_path / "resumed")
-    tiny_copy_config.train.steps = 12
-    train(tiny_copy_config, tmp_path / "resumed", resume=True)
-    straight = weights_of(tmp_path / "straight" / "last.safetensors")
-    resumed = weights_of(tmp_path / "resumed" / "last.safetensors")
+    straight, resumed = train_straight_and_resumed(tmp_path, tiny_copy_config)
     for name in straight:
         assert torch.equal(straight[name], resumed[name]), name
 
