@@ -200,10 +200,11 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
                     bad_in_a_row = 0
                 continue
             bad_in_a_row = 0
+            norm = grad_norm.item()
             if train_cfg.spike_clip > 0:
-                _track_grad_norm(progress, min(grad_norm.item(), threshold))
+                _track_grad_norm(progress, min(norm, threshold))
             optimizer.step()
-            window.add({**summarise(logits.detach(), batch.targets, batch.mask), "grad_norm": grad_norm.item()})
+            window.add({**summarise(logits.detach(), batch.targets, batch.mask), "grad_norm": norm})
             progress.seconds = time.perf_counter() - started
 
             record = None

@@ -28,3 +28,10 @@ def tiny_copy_config():
     config.train.checkpoint_every = 4
     config.train.validation_samples = 8
     return config
+
+
+def assert_batch_matches_each_sample(model, inputs):
+    """A batch of B gives the same outputs as B batches of one: no cross-talk between samples."""
+    together = model(inputs)
+    for b in range(inputs.shape[0]):
+        torch.testing.assert_close(together[b : b + 1], model(inputs[b : b + 1]), atol=1e-5, rtol=1e-5)

@@ -4,6 +4,7 @@ inputs [B, T, in] -> logits [B, T, out], chosen by name through `build_model`.
 
 import pytest
 import torch
+from conftest import assert_batch_matches_each_sample
 from torch import nn
 
 from ntm.baselines import RecurrentBaseline
@@ -60,10 +61,7 @@ def test_memory_size_is_accepted_and_ignored(name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_a_batch_gives_the_same_outputs_as_each_sample_alone(name):
-    model, x = small_baseline(name), inputs(batch=3)
-    together = model(x)
-    for b in range(3):
-        torch.testing.assert_close(together[b : b + 1], model(x[b : b + 1]), atol=1e-5, rtol=1e-5)
+    assert_batch_matches_each_sample(small_baseline(name), inputs(batch=3))
 
 
 @pytest.mark.parametrize("name", BASELINES)

@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 import torch
+from conftest import assert_batch_matches_each_sample
 import torch.nn.functional as F
 
 from ntm.config import ModelConfig, default_config
@@ -58,10 +59,7 @@ def test_output_has_shape_batch_steps_output_width(name):
 
 @pytest.mark.parametrize("name", NTM_NAMES)
 def test_a_batch_gives_the_same_outputs_as_each_sample_alone(name):
-    model, x = small_model(name), inputs(batch=4)
-    together = model(x)
-    for b in range(4):
-        torch.testing.assert_close(together[b : b + 1], model(x[b : b + 1]), atol=1e-5, rtol=1e-5)
+    assert_batch_matches_each_sample(small_model(name), inputs(batch=4))
 
 
 @pytest.mark.parametrize("name", NTM_NAMES)
