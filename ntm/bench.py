@@ -6,6 +6,7 @@ Every figure is measured inside one process so paths compare as ratios.
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import time
@@ -117,38 +118,26 @@ def _speedups(report: dict) -> dict:
     return speedups
 
 
+SOLVE_RECORD = "solve.json"
+
+
 def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", fast: bool = True,
                   max_steps: int = 20000, on_event: Callable[[str, dict], None] | None = None) -> dict:
     """Train copy with the default settings until validation bit errors < 0.1,
     then keep training for as many sequences again and record the worst
     validation bit errors seen after the first solve (a solved model must stay
-    solved)."""
+    solved).
+
+    Each seed's outcome is kept in out_dir/seedN/solve.json and read back on
+    a later call, so seeds can run in separate processes (one per core) and a
+    final call with all of them prints the summary without training again."""
     runs = []
     for seed in seeds:
-        config = default_config("copy", "ntm")
-        config.train.seed = seed
-        config.train.steps = max_steps
-        config.train.stop_when_solved = True
-        config.train.fast = fast
-        config.train.validate_every = 50
-        run_dir = Path(out_dir) / f"seed{seed}"
-        solve = train(config, run_dir, resume=(run_dir / "last.safetensors").exists(), on_event=on_event)
-        entry = {"seed": seed, "solved": solve.solved_at is not None}
-        if solve.solved_at is not None:
-            entry.update(seconds=solve.solved_at["seconds"], sequences=solve.solved_at["sequences"])
-            config.train.stop_when_solved = False
-            config.train.steps = 2 * solve.solved_at["step"]
-            worst = {"value": 0.0}
-
-            def watch(kind, data, worst=worst):
-                if kind == "validate":
-                    worst["value"] = max(worst["value"], data["bit_errors"])
-                if on_event:
-                    on_event(kind, data)
-
-            train(config, run_dir, resume=True, on_event=watch)
-            entry["worst_bit_errors_after_solve"] = worst["value"]
-        runs.append(entry)
+        record_path = Path(out_dir) / f"seed{seed}" / SOLVE_RECORD
+        if not record_path.exists():
+            entry = _solve_one_seed(seed, record_path.parent, fast, max_steps, on_event)
+            record_path.write_text(json.dumps(entry, indent=2) + "\n")
+        runs.append(json.loads(record_path.read_text()))
     solved = [r for r in runs if r["solved"]]
     summary = {"machine": machine_description(), "runs": runs, "solved": len(solved), "seeds": len(runs)}
     if solved:
@@ -156,3 +145,31 @@ def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", fas
         summary["median_sequences"] = statistics.median(r["sequences"] for r in solved)
         summary["worst_bit_errors_after_solve"] = max(r["worst_bit_errors_after_solve"] for r in solved)
     return summary
+
+
+def _solve_one_seed(seed: int, run_dir: Path, fast: bool, max_steps: int, on_event) -> dict:
+    config = default_config("copy", "ntm")
+    config.train.seed = seed
+    config.train.steps = max_steps
+    config.train.stop_when_solved = True
+    config.train.fast = fast
+    config.train.validate_every = 50
+    solve = train(config, run_dir, resume=(run_dir / "last.safetensors").exists(), on_event=on_event)
+    entry = {"seed": seed, "solved": solve.solved_at is not None, "threads": torch.get_num_threads()}
+    if solve.solved_at is None:
+        return entry
+    entry.update(seconds=solve.solved_at["seconds"], sequences=solve.solved_at["sequences"])
+    config.train.stop_when_solved = False
+    config.train.steps = 2 * solve.solved_at["step"]
+    worst = {"value": 0.0, "step": None}
+
+    def watch(kind, data):
+        if kind == "validate" and data["bit_errors"] >= worst["value"]:
+            worst.update(value=data["bit_errors"], step=data["step"])
+        if on_event:
+            on_event(kind, data)
+
+    final = train(config, run_dir, resume=True, on_event=watch)
+    entry.update(worst_bit_errors_after_solve=worst["value"], worst_at_sequences=(worst["step"] or 0) * config.train.batch_size,
+                 sequences_total=final.sequences, final_bit_errors=final.validation["bit_errors"])
+    return entry

@@ -293,7 +293,8 @@ def bench(
     seconds: float = typer.Option(10.0, help="Seconds of timed work per measurement (after warm-up and compilation)."),
     paths: str = typer.Option("reference,fast", help="Which paths to time: reference, fast, or both."),
     time_to_solve: bool = typer.Option(False, "--time-to-solve", help="Instead: train copy with the defaults until solved, for each seed, then as long again, and report seconds, sequences and relapses."),
-    seeds: int = typer.Option(3, help="With --time-to-solve: how many seeds (0, 1, ...)."),
+    seeds: int = typer.Option(3, help="With --time-to-solve: how many seeds (0, 1, ...); seeds already measured in --out are read back."),
+    seed: Optional[int] = typer.Option(None, help="With --time-to-solve: measure only this seed (run one per core, then summarise with --seeds)."),
     out: Path = typer.Option(Path("runs/bench-solve"), "--out", help="With --time-to-solve: where the runs go."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ):
@@ -306,7 +307,10 @@ def bench(
             if kind == "validate" and not as_json:
                 console.print(f"step {data['step']}: validation bit errors {data['bit_errors']:.3f}", highlight=False)
 
-        summary = benchmarks.time_to_solve(range(seeds), out_dir=out, on_event=report)
+        if seed is not None and seed < 0:
+            raise ValueError(f"--seed must be 0 or more, got {seed}")
+        chosen_seeds = [seed] if seed is not None else range(seeds)
+        summary = benchmarks.time_to_solve(chosen_seeds, out_dir=out, on_event=report)
         if as_json:
             print(json.dumps(summary, indent=2))
         else:

@@ -37,6 +37,7 @@ class TrainConfig:
     optimizer: str = "adam"  # "adam" or "rmsprop" (the paper's, momentum 0.9)
     clip_grad_norm: float = 50.0  # global-norm clipping as in Collier & Beel
     spike_clip: float = 5.0  # also clip the norm to this many times its running mean; 0 turns it off (see _clip_threshold)
+    lr_after_solve: float = 0.1  # once validation first counts as solved, the lr is multiplied by this (1 keeps it)
     seed: int = 0  # initial weights and training data
     device: str = "cpu"
     log_every: int = 50  # steps between learning-curve points
@@ -76,6 +77,8 @@ class RunConfig:
             raise ValueError(f"train.optimizer must be adam or rmsprop, got {t.optimizer!r}")
         if t.spike_clip < 0:
             raise ValueError(f"train.spike_clip must be 0 (off) or positive, got {t.spike_clip}")
+        if not 0 < t.lr_after_solve <= 1:
+            raise ValueError(f"train.lr_after_solve must be in (0, 1], got {t.lr_after_solve}")
         if t.threads < 0:
             raise ValueError(f"train.threads must be 0 (torch's default) or more, got {t.threads}")
         return self
@@ -89,8 +92,16 @@ class RunConfig:
             task=data["task"],
             task_options=dict(data.get("task_options", {})),
             model=_build(ModelConfig, data.get("model", {})),
-            train=_build(TrainConfig, data.get("train", {})),
+            train=_build(TrainConfig, _with_old_run_defaults(data.get("train", {}))),
         )
+
+
+def _with_old_run_defaults(train: dict[str, Any]) -> dict[str, Any]:
+    """A saved config names every field; one saved before lr_after_solve
+    existed kept its lr after solving, and resuming it still does."""
+    if "steps" in train and "lr" in train and "lr_after_solve" not in train:
+        return {**train, "lr_after_solve": 1.0}
+    return train
 
 
 def _build(cls, values: dict[str, Any]):

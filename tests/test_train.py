@@ -165,3 +165,34 @@ def test_the_run_records_the_machine_it_trained_on(tmp_path, tiny_copy_config):
 
     train(tiny_copy_config, tmp_path / "run")
     assert (tmp_path / "run" / "machine.txt").read_text().strip() == machine_description()
+
+
+def saved_learning_rate(run_dir):
+    state = ckpt.Checkpoint(run_dir / "last.safetensors").optimizer_state
+    rates = {group["lr"] for group in state["param_groups"]}
+    assert len(rates) == 1
+    return rates.pop()
+
+
+def test_the_learning_rate_drops_once_the_task_is_solved_and_stays_down_on_resume(tmp_path, tiny_copy_config, monkeypatch):
+    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", float("inf"))  # the first validation (step 4) solves it
+    tiny_copy_config.train.lr_after_solve = 0.1
+    train(tiny_copy_config, tmp_path / "run")
+    assert saved_learning_rate(tmp_path / "run") == pytest.approx(tiny_copy_config.train.lr * 0.1)
+    straight, resumed = train_straight_and_resumed(tmp_path / "again", tiny_copy_config)
+    for name in straight:
+        assert torch.equal(straight[name], resumed[name]), name
+
+
+def test_an_unsolved_run_keeps_its_learning_rate(tmp_path, tiny_copy_config, monkeypatch):
+    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", -1.0)  # never solved
+    train(tiny_copy_config, tmp_path / "run")
+    assert saved_learning_rate(tmp_path / "run") == pytest.approx(tiny_copy_config.train.lr)
+
+
+def test_runs_saved_before_lr_after_solve_existed_resume_without_it():
+    from ntm.config import RunConfig
+
+    old = json.loads(default_config("copy", "ntm").to_json())
+    del old["train"]["lr_after_solve"]
+    assert RunConfig.from_dict(old).train.lr_after_solve == 1.0

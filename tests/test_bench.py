@@ -1,0 +1,61 @@
+"""The benchmarks' bookkeeping, on tiny budgets (the timings themselves are not tested)."""
+
+import json
+
+import pytest
+
+import ntm.bench as bench
+import ntm.train as training
+
+
+def test_throughput_reports_every_batch_size_and_the_eval_length():
+    report = bench.throughput(batch_sizes=(1, 2), paths=("reference",), seconds=0.05)
+    assert [(r["path"], r["batch_size"]) for r in report["train"]] == [("reference", 1), ("reference", 2)]
+    assert [(r["path"], r["length"]) for r in report["eval"]] == [("reference", 100)]
+    assert all(r["seq_per_s"] > 0 for r in report["train"] + report["eval"])
+    json.dumps(report)  # --json prints it as is
+
+
+def test_speedups_are_fast_over_reference_at_the_same_size():
+    report = {"train": [{"path": "reference", "batch_size": 32, "seq_per_s": 100.0},
+                        {"path": "fast", "batch_size": 32, "seq_per_s": 250.0}],
+              "eval": [{"path": "reference", "length": 100, "seq_per_s": 40.0},
+                       {"path": "fast", "length": 100, "seq_per_s": 80.0}]}
+    assert bench._speedups(report) == {"train_b32": 2.5, "eval_l100": 2.0}
+
+
+@pytest.fixture
+def tiny_solvable_copy(monkeypatch, tiny_copy_config):
+    """time_to_solve on the tiny copy config, 'solved' at its first validation."""
+    monkeypatch.setattr(bench, "default_config", lambda task, model: tiny_copy_config)
+    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", float("inf"))
+    tiny_copy_config.train.checkpoint_every = 25
+
+
+def test_time_to_solve_trains_as_long_again_after_the_solve_and_records_each_seed(tmp_path, tiny_solvable_copy):
+    summary = bench.time_to_solve(seeds=(0, 1), out_dir=tmp_path, fast=False, max_steps=200)
+    assert summary["seeds"] == 2 and summary["solved"] == 2
+    for run in summary["runs"]:
+        assert run["sequences"] == 50 * 4  # first validation: step 50, batch 4
+        assert run["sequences_total"] == 2 * run["sequences"]
+        assert run["worst_bit_errors_after_solve"] >= 0
+        assert json.loads((tmp_path / f"seed{run['seed']}" / "solve.json").read_text()) == run
+    assert summary["median_sequences"] == 200
+
+
+def test_time_to_solve_reads_measured_seeds_back_instead_of_training(tmp_path, tiny_solvable_copy, monkeypatch):
+    bench.time_to_solve(seeds=(1,), out_dir=tmp_path, fast=False, max_steps=200)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("seed 1 was measured already")
+
+    monkeypatch.setattr(bench, "train", no_training)
+    summary = bench.time_to_solve(seeds=(1,), out_dir=tmp_path, fast=False, max_steps=200)
+    assert summary["runs"][0]["seed"] == 1
+
+
+def test_an_unsolved_seed_counts_as_unsolved(tmp_path, tiny_copy_config, monkeypatch):
+    monkeypatch.setattr(bench, "default_config", lambda task, model: tiny_copy_config)
+    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", -1.0)
+    summary = bench.time_to_solve(seeds=(0,), out_dir=tmp_path, fast=False, max_steps=60)
+    assert summary["solved"] == 0 and "median_seconds" not in summary
