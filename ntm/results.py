@@ -16,6 +16,7 @@ learning-curve, generalisation and attention pictures drawn into
 from __future__ import annotations
 
 import os
+import statistics
 from pathlib import Path
 from typing import Callable
 
@@ -53,6 +54,20 @@ TRAINING_SIZES: dict[str, list[dict[str, int]]] = {
 # Beyond the paper's memory of 128 locations: evaluated with a memory large
 # enough to hold the episode (SPEC section 4: N is a run-time setting).
 BEYOND_MEMORY: dict[str, list[dict[str, int]]] = {"copy": [{"length": 200}]}
+
+# The one figure per task that the seeds of a model are compared on: the
+# size and measure of SPEC section 6's main target.
+HEADLINE: dict[str, tuple[dict[str, int], str]] = {
+    "copy": ({"length": 100}, "bit_errors"),
+    "repeat-copy": ({"length": 20, "repeats": 10}, "bit_errors"),
+    "associative-recall": ({"items": 12}, "cost_bits"),
+    "dynamic-ngrams": ({"length": 200}, "cost_bits"),
+    "priority-sort": ({"length": 20, "outputs": 16}, "cost_bits"),
+}
+# checkpoints/seeds/NAME-sSEED: other seeds of the shipped run NAME, trained
+# the same way, reported beside it (median, how many solved) but not shipped
+# as models of their own.
+SEEDS_DIR = "seeds"
 
 # The paper's figures (SPEC section 6, cost per sequence in bits unless said
 # otherwise), per task, model and size; "training" is the learning curve's
@@ -142,7 +157,9 @@ def collect(checkpoints_dir: Path | str = "checkpoints", samples: int = 500, see
     for run_dir in runs:
         config = ckpt.load_config(run_dir)
         plans[run_dir] = sizes_to_evaluate(config.task, config.model.memory_size if has_memory(config.model) else None)
-    total, done = sum(len(plan) for plan in plans.values()), 0
+    seeds = {run_dir: seed_runs(checkpoints_dir, run_dir.name) for run_dir in runs}
+    total = sum(len(plan) + len(seeds[run_dir]) for run_dir, plan in plans.items())
+    done = 0
     report = on_progress or (lambda done, total, what: None)
     report(0, total, "")
 
@@ -152,7 +169,52 @@ def collect(checkpoints_dir: Path | str = "checkpoints", samples: int = 500, see
         report(done, total, what)
 
     evaluation = {"samples": samples, "seed": seed, "device": device, "machine": _machine(device)}
-    return [_evaluate_run(run_dir, plans[run_dir], evaluation, device, advance) for run_dir in runs]
+    entries = []
+    for run_dir in runs:
+        entry = _evaluate_run(run_dir, plans[run_dir], evaluation, device, advance)
+        entry["seeds"] = _seed_results(entry, seeds[run_dir], evaluation, device, advance)
+        entries.append(entry)
+    return entries
+
+
+def seed_runs(checkpoints_dir: Path | str, name: str) -> list[Path]:
+    """checkpoints/seeds/NAME-sSEED run directories, in seed order."""
+    found = []
+    for path in (Path(checkpoints_dir) / SEEDS_DIR).glob(f"{name}-s*"):
+        suffix = path.name[len(name) + 2:]
+        if suffix.isdigit() and (path / ckpt.CONFIG_FILE).is_file():
+            found.append((int(suffix), path))
+    return [path for _, path in sorted(found)]
+
+
+def _seed_results(entry: dict, runs: list[Path], evaluation: dict, device: str, advance) -> list[dict]:
+    """One row per seed (the shipped run and those in SEEDS_DIR): its training
+    budget and its headline figure, measured like the shipped run's."""
+    size, measure = HEADLINE[entry["task"]]
+    shipped = next(r for r in entry["results"] if r["memory_size"] is None and r["size"] == {**r["size"], **size})
+    rows = [_seed_row(Path(entry["run_dir"]), entry["budget"], shipped[measure], shipped=True)]
+    for run_dir in runs:
+        loaded = load_model(run_dir, "best", device)
+        result = evaluate_size(loaded.model, loaded.task, size, evaluation["samples"], evaluation["seed"],
+                               batch_size=100, device=device)
+        rows.append(_seed_row(run_dir, training_budget(ckpt.read_curve(run_dir)), result[measure], shipped=False))
+        advance(f"{run_dir.name} {size_label(entry['task'], size)}")
+    return sorted(rows, key=lambda row: row["seed"])
+
+
+def _seed_row(run_dir: Path, budget: dict, value: float, shipped: bool) -> dict:
+    return {"seed": ckpt.load_config(run_dir).train.seed, "run": run_dir.name, "shipped": shipped,
+            "sequences": budget["sequences"], "seconds": budget["seconds"],
+            "solved_at": budget["solved_at"]["sequences"] if budget["solved_at"] else None, "headline": value}
+
+
+def seed_summary(rows: list[dict]) -> dict:
+    """How many seeds solved the task, the median sequences to solve among
+    those, and the median headline figure over all seeds."""
+    solved = [row["solved_at"] for row in rows if row["solved_at"] is not None]
+    return {"seeds": len(rows), "solved": len(solved),
+            "median_solved_at": statistics.median(solved) if solved else None,
+            "median_headline": statistics.median(row["headline"] for row in rows)}
 
 
 def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: Callable[[str], None]) -> dict:
@@ -358,8 +420,31 @@ def _task_section(task_name: str, entries: list[dict], figures: Path, out_dir: P
             verdict = "meets" if target["met"] else "does not meet"
             lines.append(f"- {entry['name']} {verdict} the target {target['target']} ({target['measured']}).")
     lines.append("")
+    for entry in entries:
+        lines += _seed_lines(entry)
     lines += _pictures(task_name, entries, figures, out_dir)
     return lines
+
+
+def _seed_lines(entry: dict) -> list[str]:
+    rows = entry.get("seeds", [])
+    if len(rows) < 2:
+        return []
+    size, measure = HEADLINE[entry["task"]]
+    label = f"{measure} at {size_label(entry['task'], size)}"
+    lines = [f"Seeds of {entry['name']}, trained alike:", "",
+             f"| seed | sequences trained | solved at (sequences) | {label} |", "|---|---|---|---|"]
+    for row in rows:
+        name = f"{row['seed']} (shipped)" if row["shipped"] else str(row["seed"])
+        solved = f"{row['solved_at']:,}" if row["solved_at"] is not None else "not solved"
+        trained = f"{row['sequences']:,}" if row["sequences"] is not None else "not recorded"
+        lines.append(f"| {name} | {trained} | {solved} | {row['headline']:.3f} |")
+    summary = seed_summary(rows)
+    text = f"{summary['solved']} of {summary['seeds']} seeds solved the task"
+    if summary["median_solved_at"] is not None:
+        text += f" (median {summary['median_solved_at']:,.0f} sequences to solve)"
+    text += f"; the median {label} is {summary['median_headline']:.3f}."
+    return [*lines, "", text, ""]
 
 
 def _rows(entry: dict) -> list[tuple[str, dict, str]]:

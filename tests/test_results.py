@@ -20,17 +20,19 @@ from ntm.train import train
 SAMPLES = 8  # per size: enough to exercise every path, small enough for seconds
 
 
-def _tiny_run(root, model):
+def _tiny_run(root, model, seed=0, name=None):
     """A copy run of a few steps with a small model, named as shipped: copy-MODEL."""
     config = default_config("copy", model)
+    config.train.seed = seed
     config.task_options["max_length"] = 3  # short episodes keep training cheap
     config.model.hidden_size, config.model.layers = 16, 1
     config.model.memory_size, config.model.memory_width = 16, 6
     config.train.steps, config.train.batch_size = 8, 4
     config.train.log_every, config.train.validate_every, config.train.validation_samples = 2, 4, 8
     config.train.threads = 1  # tiny tensors: more threads only wait on each other
-    train(config, root / f"copy-{model}")
-    return root / f"copy-{model}"
+    out = root / (name or f"copy-{model}")
+    train(config, out)
+    return out
 
 
 @contextlib.contextmanager
@@ -51,6 +53,8 @@ def shipped(tmp_path_factory):
     with _one_thread():
         _tiny_run(root, "ntm")
         _tiny_run(root, "lstm")
+        _tiny_run(root, "ntm", seed=1, name="seeds/copy-ntm-s1")
+        _tiny_run(root, "ntm", seed=2, name="seeds/copy-ntm-s2")
     return root
 
 
@@ -180,3 +184,25 @@ def test_the_command_names_a_missing_checkpoints_folder(tmp_path):
     result = CliRunner().invoke(app, ["results", "--checkpoints", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert "nowhere is not a directory" in result.output
+
+
+def test_seeds_are_reported_beside_the_shipped_run_with_their_median(report):
+    entries, path = report
+    ntm = next(e for e in entries if e["name"] == "copy-ntm")
+    assert [(row["seed"], row["shipped"]) for row in ntm["seeds"]] == [(0, True), (1, False), (2, False)]
+    shipped_l100 = next(r for r in ntm["results"] if r["length"] == 100 and r["memory_size"] is None)
+    assert ntm["seeds"][0]["headline"] == shipped_l100["bit_errors"]
+    median = sorted(row["headline"] for row in ntm["seeds"])[1]
+    copy = _section(path.read_text(), "copy")
+    assert "Seeds of copy-ntm, trained alike:" in copy and "| 0 (shipped) | 32 |" in copy
+    assert f"the median bit_errors at length 100 is {median:.3f}." in copy
+    lstm = next(e for e in entries if e["name"] == "copy-lstm")
+    assert len(lstm["seeds"]) == 1 and "Seeds of copy-lstm" not in copy
+    assert [e["name"] for e in entries] == ["copy-ntm", "copy-lstm"]  # seeds are not shipped models
+
+
+def test_seed_summary_counts_solved_seeds_and_takes_medians():
+    rows = [{"solved_at": 100, "headline": 0.5}, {"solved_at": None, "headline": 9.0},
+            {"solved_at": 300, "headline": 0.1}]
+    assert results.seed_summary(rows) == {"seeds": 3, "solved": 2, "median_solved_at": 200,
+                                          "median_headline": 0.5}
