@@ -20,6 +20,7 @@ import tasks
 
 from .config import MODEL_NAMES, apply_overrides, default_config
 from .checkpoint import load_config, resolve_weights
+from .metrics import SOLVED_BIT_ERRORS
 
 app = typer.Typer(
     add_completion=False,
@@ -138,6 +139,7 @@ class _TrainingProgress:
 
     def __init__(self, config, enabled: bool = True):
         self.batch_size = config.train.batch_size
+        self.lr_after_solve = config.train.lr * config.train.lr_after_solve
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -186,6 +188,10 @@ class _TrainingProgress:
                 self.progress.console.print(
                     f"step {data['step']}: validation cost {data['cost_bits']:.3f} bits, "
                     f"bit errors {data['bit_errors']:.3f} per sequence", highlight=False)
+        elif kind == "solved":
+            self.progress.console.print(
+                f"solved at step {data['step']} ({data['sequences']:,} sequences): validation bit errors "
+                f"below {SOLVED_BIT_ERRORS} per sequence; the learning rate is now {self.lr_after_solve:g}", highlight=False)
         elif kind == "rollback":
             self.progress.console.print(
                 f"[yellow]non-finite steps in a row at step {data['from_step']}: rolled back to the checkpoint of step {data['step']}[/yellow]"

@@ -92,7 +92,8 @@ def train(
     on_event: Callable[[str, dict], None] | None = None,
 ) -> TrainResult:
     """Train (or resume) the run in `run_dir`. `on_event(kind, data)` receives
-    "start", "log", "validate", "checkpoint" and "rollback" events.
+    "start", "log", "validate", "solved" (once, at the first solving
+    validation), "checkpoint" and "rollback" events.
 
     Under torchrun every rank calls this; rank 0 alone locks the directory,
     writes files and reports events.
@@ -292,6 +293,9 @@ def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, w
     if progress.solved_at is None and result["bit_errors"] < SOLVED_BIT_ERRORS:
         progress.solved_at = {"step": progress.step, "sequences": progress.sequences,
                               "seconds": round(progress.seconds, 3)}
+        emit("validate", {"step": progress.step, **result})
+        emit("solved", dict(progress.solved_at))
+        return
     emit("validate", {"step": progress.step, **result})
 
 

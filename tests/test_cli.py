@@ -145,3 +145,14 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(trained_run, tmp_path):
     (broken / "best.safetensors").write_bytes(b"not a checkpoint at all")
     result = invoke("eval", broken, "--length", 2)
     assert result.exit_code == 2 and "not a readable checkpoint" in result.output
+
+
+def test_train_says_when_the_task_is_solved_and_the_learning_rate_drops(tmp_path, monkeypatch):
+    import ntm.train
+
+    monkeypatch.setattr(ntm.train, "SOLVED_BIT_ERRORS", float("inf"))  # solved at the first validation
+    result = invoke("train", "copy", "--steps", 10, "--batch-size", 4, "--lr", "1e-3", "--out", tmp_path / "run", *TINY)
+    assert result.exit_code == 0, result.output
+    assert "solved at step 5 (20 sequences)" in result.output
+    assert "the learning rate is now 0.0001" in result.output
+    assert result.output.count("solved at step") == 1
