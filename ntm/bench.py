@@ -139,7 +139,10 @@ def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", fas
             record_path.write_text(json.dumps(entry, indent=2) + "\n")
         runs.append(json.loads(record_path.read_text()))
     solved = [r for r in runs if r["solved"]]
-    summary = {"machine": machine_description(), "runs": runs, "solved": len(solved), "seeds": len(runs)}
+    # The runs' own thread count (seeds may run one per core), not this process's.
+    threads = {r.get("threads") for r in runs}
+    summary = {"machine": machine_description(threads.pop() if len(threads) == 1 and None not in threads else None),
+               "runs": runs, "solved": len(solved), "seeds": len(runs)}
     if solved:
         summary["median_seconds"] = statistics.median(r["seconds"] for r in solved)
         summary["median_sequences"] = statistics.median(r["sequences"] for r in solved)

@@ -19,8 +19,11 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_description() -> str:
-    parts = [f"{cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"]
+def machine_description(threads: int | None = None) -> str:
+    """CPU, cores and torch threads (this process's unless `threads` says how
+    many another run used), GPU if any, torch and python versions."""
+    threads = torch.get_num_threads() if threads is None else threads
+    parts = [f"{cpu_name()} ({os.cpu_count()} cores, {threads} torch threads)"]
     if torch.cuda.is_available():
         parts.append(torch.cuda.get_device_name(0))
     parts.append(f"torch {torch.__version__}, python {platform.python_version()}")
