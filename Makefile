@@ -52,14 +52,19 @@ checkpoints: install $(SHIPPED)
 	$(NTM) results
 
 # Copy, NTM: `ntm bench --time-to-solve` trains each seed to its first solve and
-# then as long again; the median seed is shipped, the others go to seeds/.
-COPY_NTM_SHIPPED_SEED := 1
+# then as long again; the run then goes on to the default 20,000 steps. The
+# median seed (by sequences to solve) is shipped, the others go to seeds/.
+COPY_NTM_SHIPPED_SEED := 0
 checkpoints/copy-ntm:
 	OMP_NUM_THREADS=1 $(NTM) bench --time-to-solve --seed $(COPY_NTM_SHIPPED_SEED) --out runs/bench-solve
 	cp -r runs/bench-solve/seed$(COPY_NTM_SHIPPED_SEED) $@
+	OMP_NUM_THREADS=1 $(NTM) train --resume --out $@ --steps 20000
 checkpoints/seeds/copy-ntm-s%:
 	OMP_NUM_THREADS=1 $(NTM) bench --time-to-solve --seed $* --out runs/bench-solve
 	mkdir -p $(dir $@) && cp -r runs/bench-solve/seed$* $@
+	OMP_NUM_THREADS=1 $(NTM) train --resume --out $@ --steps 20000
+checkpoints/copy-lstm:
+	$(TRAIN) copy --model lstm --seed 0 --steps 6000 --out $@
 
 # Associative recall: seed 0 was trained before lr_after_solve existed.
 checkpoints/associative-recall-ntm:
@@ -74,3 +79,17 @@ checkpoints/seeds/associative-recall-ntm-ff-s%:
 # The other tasks, one seed each, with today's defaults.
 checkpoints/repeat-copy-ntm:
 	$(TRAIN) repeat-copy --model ntm --fast --seed 0 --steps 10000 --out $@
+checkpoints/dynamic-ngrams-ntm:
+	$(TRAIN) dynamic-ngrams --model ntm --fast --seed 0 --steps 2000 --out $@
+checkpoints/priority-sort-ntm:
+	$(TRAIN) priority-sort --model ntm --fast --seed 0 --steps 3000 --out $@
+
+# The LSTM baselines (SPEC section 5 sizes), one seed each.
+checkpoints/associative-recall-lstm:
+	$(TRAIN) associative-recall --model lstm --seed 0 --steps 8000 --out $@
+checkpoints/priority-sort-lstm:
+	$(TRAIN) priority-sort --model lstm --seed 0 --steps 6000 --out $@
+checkpoints/dynamic-ngrams-lstm:
+	$(TRAIN) dynamic-ngrams --model lstm --seed 0 --steps 2000 --out $@
+checkpoints/repeat-copy-lstm:
+	$(TRAIN) repeat-copy --model lstm --seed 0 --steps 1500 --out $@
