@@ -55,27 +55,28 @@ checkpoints: install $(SHIPPED)
 # then as long again; the run then goes on to the default 20,000 steps. The
 # median seed (by sequences to solve) is shipped, the others go to seeds/.
 COPY_NTM_SHIPPED_SEED := 0
+# $(call copy_ntm_seed,SEED,RUN_DIR)
+copy_ntm_seed = OMP_NUM_THREADS=1 $(NTM) bench --time-to-solve --seed $(1) --out runs/bench-solve && \
+	mkdir -p $(dir $(2)) && cp -r runs/bench-solve/seed$(1) $(2) && \
+	OMP_NUM_THREADS=1 $(NTM) train --resume --out $(2) --steps 20000
 checkpoints/copy-ntm:
-	OMP_NUM_THREADS=1 $(NTM) bench --time-to-solve --seed $(COPY_NTM_SHIPPED_SEED) --out runs/bench-solve
-	cp -r runs/bench-solve/seed$(COPY_NTM_SHIPPED_SEED) $@
-	OMP_NUM_THREADS=1 $(NTM) train --resume --out $@ --steps 20000
+	$(call copy_ntm_seed,$(COPY_NTM_SHIPPED_SEED),$@)
 checkpoints/seeds/copy-ntm-s%:
-	OMP_NUM_THREADS=1 $(NTM) bench --time-to-solve --seed $* --out runs/bench-solve
-	mkdir -p $(dir $@) && cp -r runs/bench-solve/seed$* $@
-	OMP_NUM_THREADS=1 $(NTM) train --resume --out $@ --steps 20000
+	$(call copy_ntm_seed,$*,$@)
 checkpoints/copy-lstm:
 	$(TRAIN) copy --model lstm --seed 0 --steps 6000 --out $@
 
 # Associative recall: trained like seed 0, which ran before lr_after_solve existed.
 # The NTM's median seed (by cost at 12 items) is shipped: seed 2.
+AS_AR_SEED_0 := --fast --set train.validate_every=100 --set train.lr_after_solve=1
 checkpoints/associative-recall-ntm:
-	$(TRAIN) associative-recall --model ntm --fast --seed 2 --steps 15000 --set train.validate_every=100 --set train.lr_after_solve=1 --out $@
+	$(TRAIN) associative-recall --model ntm --seed 2 --steps 15000 $(AS_AR_SEED_0) --out $@
 checkpoints/associative-recall-ntm-ff:
-	$(TRAIN) associative-recall --model ntm-ff --fast --seed 0 --steps 5000 --set train.validate_every=100 --set train.lr_after_solve=1 --out $@
+	$(TRAIN) associative-recall --model ntm-ff --seed 0 --steps 5000 $(AS_AR_SEED_0) --out $@
 checkpoints/seeds/associative-recall-ntm-s%:
-	$(TRAIN) associative-recall --model ntm --fast --seed $* --steps 15000 --set train.validate_every=100 --set train.lr_after_solve=1 --out $@
+	$(TRAIN) associative-recall --model ntm --seed $* --steps 15000 $(AS_AR_SEED_0) --out $@
 checkpoints/seeds/associative-recall-ntm-ff-s%:
-	$(TRAIN) associative-recall --model ntm-ff --fast --seed $* --steps 5000 --set train.validate_every=100 --set train.lr_after_solve=1 --out $@
+	$(TRAIN) associative-recall --model ntm-ff --seed $* --steps 5000 $(AS_AR_SEED_0) --out $@
 
 # The other tasks, one seed each, with today's defaults.
 checkpoints/repeat-copy-ntm:

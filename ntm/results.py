@@ -191,7 +191,7 @@ def _seed_results(entry: dict, runs: list[Path], evaluation: dict, device: str, 
     """One row per seed (the shipped run and those in SEEDS_DIR): its training
     budget and its headline figure, measured like the shipped run's."""
     size, measure = HEADLINE[entry["task"]]
-    shipped = next(r for r in entry["results"] if r["memory_size"] is None and r["size"] == {**r["size"], **size})
+    shipped = _result_at(entry["results"], **size)
     rows = [_seed_row(Path(entry["run_dir"]), entry["budget"], shipped[measure], shipped=True)]
     for run_dir in runs:
         loaded = load_model(run_dir, "best", device)
@@ -278,36 +278,35 @@ def recorded_machine(run_dir: Path | str, info: dict, curve: list[dict]) -> str:
 
 def check_targets(task_name: str, results: list[dict]) -> list[dict]:
     """SPEC's targets for this task: [{"target", "met", "measured"}]."""
-
-    def at(**size):
-        return next(r for r in results if r["memory_size"] is None and all(r["size"][k] == v for k, v in size.items()))
-
+    if task_name not in HEADLINE:
+        return []
+    r = _result_at(results, **HEADLINE[task_name][0])  # the size of the task's main target
     if task_name == "copy":
-        trained = [at(length=n) for n in range(1, 21)]
-        worst = max(trained, key=lambda r: (r["bit_errors"], r["cost_bits"]))
-        long = at(length=100)
+        trained = [_result_at(results, length=n) for n in range(1, 21)]
+        worst = max(trained, key=lambda t: (t["bit_errors"], t["cost_bits"]))
         return [_target(f"bit errors < {SOLVED_BIT_ERRORS} per sequence at every length 1–20",
-                        all(r["bit_errors"] < SOLVED_BIT_ERRORS for r in trained),
+                        all(t["bit_errors"] < SOLVED_BIT_ERRORS for t in trained),
                         f"worst {worst['bit_errors']:.3f} at length {worst['length']}"),
-                _target("bit errors ≤ 1 per sequence at length 100", long["bit_errors"] <= 1,
-                        f"{long['bit_errors']:.3f}")]
+                _target("bit errors ≤ 1 per sequence at length 100", r["bit_errors"] <= 1,
+                        f"{r['bit_errors']:.3f}")]
     if task_name == "repeat-copy":
-        r = at(length=20, repeats=10)
         return [_target("bit errors ≤ 1 per sequence at length 20 × 10 repeats", r["bit_errors"] <= 1,
                         f"{r['bit_errors']:.3f}")]
     if task_name == "associative-recall":
-        r = at(items=12)
         return [_target("cost < 1 bit per sequence at 12 items", r["cost_bits"] < 1, f"{r['cost_bits']:.3f} bits")]
     if task_name == "dynamic-ngrams":
-        r = at(length=200)
         excess = r["cost_bits"] - r["optimal_cost_bits"]
         return [_target("cost within 1 bit of the optimal estimator at 200 bits", excess <= 1,
                         f"{r['cost_bits']:.3f} against {r['optimal_cost_bits']:.3f}, {excess:+.3f} bits")]
     if task_name == "priority-sort":
-        r = at(length=20, outputs=16)
         return [_target("cost < 18 bits per sequence at 20 inputs → 16 outputs", r["cost_bits"] < 18,
                         f"{r['cost_bits']:.3f} bits")]
     return []
+
+
+def _result_at(results: list[dict], **size) -> dict:
+    """The result at `size` (a subset of its size keys) with the trained memory."""
+    return next(r for r in results if r["memory_size"] is None and all(r["size"][k] == v for k, v in size.items()))
 
 
 def _target(target: str, met: bool, measured: str) -> dict:

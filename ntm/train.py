@@ -290,13 +290,13 @@ def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, w
         if world.is_main:
             info = {"step": progress.step, "sequences": progress.sequences, "validation": result}
             ckpt.save_checkpoint(run_dir / ckpt.BEST_FILE, model, info=info)
-    if progress.solved_at is None and result["bit_errors"] < SOLVED_BIT_ERRORS:
+    newly_solved = progress.solved_at is None and result["bit_errors"] < SOLVED_BIT_ERRORS
+    if newly_solved:
         progress.solved_at = {"step": progress.step, "sequences": progress.sequences,
                               "seconds": round(progress.seconds, 3)}
-        emit("validate", {"step": progress.step, **result})
-        emit("solved", dict(progress.solved_at))
-        return
     emit("validate", {"step": progress.step, **result})
+    if newly_solved:
+        emit("solved", dict(progress.solved_at))
 
 
 class _Window:
