@@ -65,6 +65,8 @@ checkpoints/seeds/copy-ntm-s%:
 	$(call copy_ntm_seed,$*,$@)
 checkpoints/copy-lstm:
 	$(TRAIN) copy --model lstm --seed 0 --steps 6000 --out $@
+checkpoints/seeds/copy-lstm-s%:
+	$(TRAIN) copy --model lstm --seed $* --steps 6000 --out $@
 
 # Associative recall: trained like seed 0, which ran before lr_after_solve existed.
 # The NTM's median seed (by cost at 12 items) is shipped: seed 2.
@@ -85,10 +87,14 @@ checkpoints/dynamic-ngrams-ntm:
 	$(TRAIN) dynamic-ngrams --model ntm --fast --seed 0 --steps 7000 --out $@
 checkpoints/priority-sort-ntm:
 	$(TRAIN) priority-sort --model ntm --fast --seed 0 --steps 3000 --out $@
+checkpoints/priority-sort-ntm-ff:
+	$(TRAIN) priority-sort --model ntm-ff --fast --seed 0 --lr 1e-3 --steps 3000 --out $@
 
 # The LSTM baselines (SPEC section 5 sizes), one seed each.
 checkpoints/associative-recall-lstm:
 	$(TRAIN) associative-recall --model lstm --seed 0 --steps 8000 --out $@
+checkpoints/seeds/associative-recall-lstm-s%:
+	$(TRAIN) associative-recall --model lstm --seed $* --steps 8000 --out $@
 checkpoints/priority-sort-lstm:
 	$(TRAIN) priority-sort --model lstm --seed 0 --steps 6000 --out $@
 checkpoints/dynamic-ngrams-lstm:
