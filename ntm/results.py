@@ -368,6 +368,12 @@ def write_report(entries: list[dict], out_dir: Path | str = ".", figures_dir: Pa
     if entries:
         lines += [f"Every figure is the mean over {evaluation['samples']} sequences per size, drawn with the fixed "
                   f"evaluation seed {evaluation['seed']}, from each run's best weights (by validation).", ""]
+        # The checkpoints folder's own README (the shipped one has it) says how
+        # each run was trained and what was tried where a target is missed.
+        runs_readme = Path(entries[0]["run_dir"]).parent / "README.md"
+        if runs_readme.exists():
+            link = os.path.relpath(runs_readme.resolve(), out_dir.resolve())
+            lines += [f"How each run was trained, and what was tried where a target is missed: [{link}]({link}).", ""]
     lines += [
         "cost_bits is the cross-entropy per sequence in bits (the paper's \"cost per sequence\"), bit_errors the "
         "wrong output bits per sequence after thresholding at 0.5, seq_accuracy the share of sequences with none "

@@ -206,3 +206,16 @@ def test_seed_summary_counts_solved_seeds_and_takes_medians():
             {"solved_at": 300, "headline": 0.1}]
     assert results.seed_summary(rows) == {"seeds": 3, "solved": 2, "median_solved_at": 200,
                                           "median_headline": 0.5}
+
+
+def test_the_checkpoints_readme_is_linked_when_there_is_one(shipped, report, tmp_path):
+    entries, path = report
+    assert "What was tried" not in path.read_text() and "checkpoints/README.md" not in path.read_text()
+    (shipped / "README.md").write_text("# how each run was trained\n")
+    try:
+        linked = results.write_report(entries, out_dir=tmp_path, figures_dir="figures").read_text()
+    finally:
+        (shipped / "README.md").unlink()
+    link = re.search(r"what was tried where a target is missed: \[(.+?)\]\((.+?)\)", linked)
+    assert link and link.group(1) == link.group(2)
+    assert (tmp_path / link.group(2)).resolve() == (shipped / "README.md").resolve()
