@@ -84,7 +84,7 @@ checkpoints/seeds/associative-recall-ntm-ff-s%:
 checkpoints/repeat-copy-ntm:
 	$(TRAIN) repeat-copy --model ntm --fast --seed 0 --steps 10000 --out $@
 checkpoints/dynamic-ngrams-ntm:
-	$(TRAIN) dynamic-ngrams --model ntm --fast --seed 0 --steps 7000 --out $@
+	$(TRAIN) dynamic-ngrams --model ntm --fast --seed 0 --steps 8273 --out $@
 checkpoints/priority-sort-ntm:
 	$(TRAIN) priority-sort --model ntm --fast --seed 0 --steps 3000 --out $@
 checkpoints/priority-sort-ntm-ff:
