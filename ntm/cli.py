@@ -129,6 +129,9 @@ def train(
     if result.solved_at:
         s = result.solved_at
         console.print(f"solved (bit errors < 0.1) after {s['sequences']:,} sequences, {s['seconds']:.0f} s", highlight=False)
+    if config.warmup_options and result.warmup_solved_at is None:
+        console.print("[yellow]the warm-up stage is not solved yet, so the figures above are of a model that has not "
+                      "seen the full task; continue with --resume and more --steps[/yellow]", highlight=False)
     if result.skipped_steps:
         console.print(f"[yellow]{result.skipped_steps} steps skipped for non-finite loss or gradients[/yellow]")
     console.print(f"run directory: {result.run_dir}   evaluate with: ntm eval {result.run_dir}", highlight=False)
@@ -185,9 +188,14 @@ class _TrainingProgress:
         elif kind == "validate":
             self.progress.update(self.bar, completed=data["step"], val=f"{data['bit_errors']:.3f}")
             if self.plain:
+                stage = " (warm-up)" if data.get("warmup") else ""
                 self.progress.console.print(
-                    f"step {data['step']}: validation cost {data['cost_bits']:.3f} bits, "
+                    f"step {data['step']}: validation{stage} cost {data['cost_bits']:.3f} bits, "
                     f"bit errors {data['bit_errors']:.3f} per sequence", highlight=False)
+        elif kind == "warmup_solved":
+            self.progress.console.print(
+                f"warm-up solved at step {data['step']} ({data['sequences']:,} sequences): "
+                f"training on the full task from here on", highlight=False)
         elif kind == "solved":
             self.progress.console.print(
                 f"solved at step {data['step']} ({data['sequences']:,} sequences): validation bit errors "

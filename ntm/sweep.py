@@ -207,7 +207,8 @@ def _flatten(values: dict, prefix: str = "") -> dict:
     flat = {}
     for key, value in values.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{'task' if key == 'task_options' else key}."))
+            section = {"task_options": "task", "warmup_options": "warmup"}.get(key, key)  # as --set names them
+            flat.update(_flatten(value, f"{prefix}{section}."))
         else:
             flat[prefix + key] = value
     return flat

@@ -48,6 +48,7 @@ class TrainResult:
     validation: dict[str, float]  # cost_bits, bit_errors, seq_accuracy on the fixed set
     solved_at: dict | None  # step, sequences, seconds when validation first counted as solved
     skipped_steps: int
+    warmup_solved_at: dict | None = None  # when the warm-up stage ended (None: no warm-up, or not yet)
 
 
 @dataclasses.dataclass
@@ -62,6 +63,8 @@ class _Progress:
     rollbacks: int = 0
     solved_at: dict | None = None
     grad_norm_mean: float | None = None  # running mean of clipped gradient norms, for spike_clip
+    best_by: str = "bit_errors"  # the validation figure best_validation measures (the task's best_by)
+    warmup_solved_at: dict | None = None  # step, sequences, seconds when the warm-up stage was solved
 
 
 def build_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -92,8 +95,9 @@ def train(
     on_event: Callable[[str, dict], None] | None = None,
 ) -> TrainResult:
     """Train (or resume) the run in `run_dir`. `on_event(kind, data)` receives
-    "start", "log", "validate", "solved" (once, at the first solving
-    validation), "checkpoint" and "rollback" events.
+    "start", "log", "validate", "warmup_solved" (once, when a warm-up stage
+    ends), "solved" (once, at the first solving validation of the full task),
+    "checkpoint" and "rollback" events.
 
     Under torchrun every rank calls this; rank 0 alone locks the directory,
     writes files and reports events.
@@ -152,20 +156,29 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
     if not world.all_agree(refusal is None):
         raise refusal or ckpt.CheckpointError(f"rank 0 refused the run directory {run_dir}; see its message")
     task = tasks.get(config.task, **config.task_options)
+    warmup_task = tasks.variant(task, **config.warmup_options) if config.warmup_options else None
 
     torch.manual_seed(train_cfg.seed)
     model = build_model(config.model, task.input_width, task.output_width).to(device)
     if train_cfg.fast and hasattr(model, "use_fast_path"):
         model.use_fast_path(training=True)
     optimizer = build_optimizer(config, model)
-    progress = _Progress()
+    progress = _Progress(best_by=task.best_by)
     if resume and last_path.exists():
         progress = _restore(last_path, model, optimizer, device)
+        if progress.best_by != task.best_by:
+            # Saved when the task kept its best by another figure: the old
+            # best score is on another scale, so the best starts afresh.
+            progress.best_by, progress.best_validation = task.best_by, math.inf
         _set_learning_rate(optimizer, train_cfg, progress)
         if world.is_main:
             _truncate_curve(run_dir / ckpt.CURVE_FILE, progress.step)
 
+    def warming_up() -> bool:
+        return warmup_task is not None and progress.warmup_solved_at is None
+
     validation_batches = _validation_set(task, train_cfg, device)
+    warmup_batches = _validation_set(warmup_task, train_cfg, device) if warming_up() else None
 
     def save_last():
         if world.is_main:
@@ -182,7 +195,8 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             # Each step's data comes from its own seed, so a resumed run draws
             # exactly what the interrupted one would have, on every rank.
             rng = np.random.default_rng([train_cfg.seed, world.rank, progress.rollbacks, progress.step])
-            batch = draw_training_batch(task, train_cfg, rng).to(device)
+            warming = warming_up()
+            batch = draw_training_batch(warmup_task if warming else task, train_cfg, rng).to(device)
             model.train()
             logits = model(batch.inputs)
             loss = training_loss(logits, batch.targets, batch.mask)
@@ -214,14 +228,16 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
                 record = {"step": progress.step, "sequences": progress.sequences, **window.mean(),
                           "seconds": round(progress.seconds, 3), "skipped_steps": progress.skipped_steps}
                 window = _Window()
+                if warming:
+                    record["warmup"] = True
             if progress.step % train_cfg.validate_every == 0 or progress.step == train_cfg.steps:
                 # Every rank validates the same weights on the same set, so all
                 # reach the same decisions (e.g. stop when solved) without talking.
-                result = validate(model, validation_batches)
+                result = validate(model, warmup_batches if warming else validation_batches)
                 record = (record or {"step": progress.step, "sequences": progress.sequences,
-                                     "seconds": round(progress.seconds, 3)})
+                                     "seconds": round(progress.seconds, 3), **({"warmup": True} if warming else {})})
                 record.update({f"val_{k}": v for k, v in result.items()})
-                _after_validation(result, model, progress, run_dir, emit, world)
+                _after_validation(result, model, progress, run_dir, emit, world, warming)
                 _set_learning_rate(optimizer, train_cfg, progress)
             if record is not None and curve is not None:
                 curve.write(json.dumps(record) + "\n")
@@ -243,7 +259,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
     save_last()
     final = validate(model, validation_batches)
     return TrainResult(run_dir, progress.step, progress.sequences, progress.seconds, final,
-                       progress.solved_at, progress.skipped_steps)
+                       progress.solved_at, progress.skipped_steps, progress.warmup_solved_at)
 
 
 SPIKE_WARMUP_STEPS = 100  # steps before spike_clip starts, while the running mean settles
@@ -283,13 +299,27 @@ def _set_learning_rate(optimizer, train_cfg, progress: _Progress) -> None:
         group["lr"] = lr
 
 
-def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, world: World) -> None:
-    score = result["bit_errors"] + 1e-6 * result["cost_bits"]  # bit errors first, cost breaks ties
+def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, world: World,
+                      warming: bool = False) -> None:
+    """Keep the best weights, and note the first solve: of the warm-up stage
+    while `warming` (the full task's best then starts afresh), else of the task."""
+    if progress.best_by == "bit_errors":
+        score = result["bit_errors"] + 1e-6 * result["cost_bits"]  # bit errors first, cost breaks ties
+    else:
+        score = result[progress.best_by]
     if score < progress.best_validation:
         progress.best_validation = score
         if world.is_main:
             info = {"step": progress.step, "sequences": progress.sequences, "validation": result}
             ckpt.save_checkpoint(run_dir / ckpt.BEST_FILE, model, info=info)
+    if warming:
+        emit("validate", {"step": progress.step, **result, "warmup": True})
+        if result["bit_errors"] < SOLVED_BIT_ERRORS:
+            progress.warmup_solved_at = {"step": progress.step, "sequences": progress.sequences,
+                                         "seconds": round(progress.seconds, 3)}
+            progress.best_validation = math.inf
+            emit("warmup_solved", dict(progress.warmup_solved_at))
+        return
     newly_solved = progress.solved_at is None and result["bit_errors"] < SOLVED_BIT_ERRORS
     if newly_solved:
         progress.solved_at = {"step": progress.step, "sequences": progress.sequences,

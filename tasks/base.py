@@ -66,6 +66,10 @@ class Task:
     # Names of the size arguments `sample` accepts, the first being the one
     # that `ntm eval --length` sets (the task's natural size).
     size_names: ClassVar[tuple[str, ...]]
+    # The validation figure training keeps the best weights by. Bit errors
+    # fit tasks with one right answer; a task whose targets are random draws
+    # (dynamic N-grams) is judged by its cost instead.
+    best_by: ClassVar[str] = "bit_errors"
 
     def draw_sizes(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         raise NotImplementedError
