@@ -109,6 +109,8 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False)
         for colour, (label, members) in enumerate(groups.items()):
             for ax, metric in ((cost_ax, "cost_bits"), (error_ax, "bit_errors")):
                 _draw_runs(ax, members, prefix + metric, f"C{colour}", label)
+                for run in members:
+                    _mark_warmup_end(ax, run, f"C{colour}")
         for i, (text, low, high) in enumerate(PAPER_LEVELS.get(task_name, [])):
             _reference(cost_ax, low, high, text, _REFERENCE_DASHES[i % len(_REFERENCE_DASHES)])
         cost_ax.set_ylabel("cost per sequence (bits)")
@@ -133,13 +135,30 @@ def _group_by_setup(runs: list[Run]) -> dict[str, list[Run]]:
         defaults = dataclasses.asdict(default_config(run.config.task, run.config.model.name))
         ignored = _NOT_THE_SETUP if has_memory(run.config.model) else _NOT_THE_SETUP | _NTM_ONLY
         changed = {k: v for k, v in _flatten(config).items() if k not in ignored and _flatten(defaults).get(k) != v}
-        setup = textwrap.fill(", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in sorted(changed.items())), 60)
+        setup = textwrap.fill(", ".join(f"{_setting_name(k)}={v}" for k, v in sorted(changed.items())), 60)
         groups.setdefault((run.config.model.name, setup), []).append(run)
     labels = {}
     for (model, setup), members in groups.items():
         which = f"median of {len(members)} seeds, range shaded" if len(members) > 1 else members[0].path.name
         labels[f"{model} · {which}" + (f"\n{setup}" if setup else "")] = members
     return labels
+
+
+def _setting_name(key: str) -> str:
+    """A flattened config key as a legend shows it: the field, and for the
+    warm-up stage's task options that they are the warm-up's."""
+    section, field = key.split(".", 1)
+    return f"warm-up {field}" if section == "warmup_options" else field
+
+
+def _mark_warmup_end(ax, run: Run, colour: str) -> None:
+    """A dotted vertical line where a run's warm-up stage ended: the curve
+    before it is of the easier task."""
+    ends = [p["sequences"] for p in run.curve if p.get("warmup")]
+    if ends and len(ends) < len(run.curve):
+        ax.axvline(max(ends), color=colour, linestyle=":", linewidth=1.0)
+        ax.annotate("warm-up ends", (max(ends), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                    textcoords="offset points", fontsize=7, color=colour)
 
 
 def _flatten(data: dict, prefix: str = "") -> dict:
