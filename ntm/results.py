@@ -252,15 +252,22 @@ def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: C
 
 
 def training_budget(curve: list[dict]) -> dict:
-    """steps, sequences and seconds of the whole run (its last curve point), and
-    solved_at: the first validation with bit errors below SOLVED_BIT_ERRORS."""
+    """steps, sequences and seconds of the whole run (its last curve point),
+    solved_at: the first validation of the full task with bit errors below
+    SOLVED_BIT_ERRORS, and warmup_solved_at: the same of a warm-up stage."""
     last = curve[-1] if curve else {}
-    solved = next((point for point in curve if point.get("val_bit_errors", float("inf")) < SOLVED_BIT_ERRORS), None)
+
+    def first_solved(warmup: bool):
+        point = next((p for p in curve if bool(p.get("warmup")) == warmup
+                      and p.get("val_bit_errors", float("inf")) < SOLVED_BIT_ERRORS), None)
+        return {k: point[k] for k in ("step", "sequences", "seconds")} if point else None
+
     return {
         "steps": last.get("step"),
         "sequences": last.get("sequences"),
         "seconds": last.get("seconds"),
-        "solved_at": {k: solved[k] for k in ("step", "sequences", "seconds")} if solved else None,
+        "solved_at": first_solved(warmup=False),
+        "warmup_solved_at": first_solved(warmup=True),
     }
 
 
@@ -290,7 +297,11 @@ def check_targets(task_name: str, results: list[dict]) -> list[dict]:
                 _target("bit errors ≤ 1 per sequence at length 100", r["bit_errors"] <= 1,
                         f"{r['bit_errors']:.3f}")]
     if task_name == "repeat-copy":
-        return [_target("bit errors ≤ 1 per sequence at length 20 × 10 repeats", r["bit_errors"] <= 1,
+        trained = _result_at(results, **TRAINING_SIZES["repeat-copy"][0])
+        return [_target(f"solved (bit errors < {SOLVED_BIT_ERRORS} per sequence) at length 10 × 10 repeats, "
+                        "the training maximum", trained["bit_errors"] < SOLVED_BIT_ERRORS,
+                        f"{trained['bit_errors']:.3f}"),
+                _target("bit errors ≤ 1 per sequence at length 20 × 10 repeats", r["bit_errors"] <= 1,
                         f"{r['bit_errors']:.3f}")]
     if task_name == "associative-recall":
         return [_target("cost < 1 bit per sequence at 12 items", r["cost_bits"] < 1, f"{r['cost_bits']:.3f} bits")]
@@ -487,6 +498,8 @@ def _sequences(budget: dict) -> str:
     if budget["sequences"] is None:
         return "not recorded"
     text = f"{budget['sequences']:,}"
+    if budget.get("warmup_solved_at"):
+        text += f" (warm-up solved at {budget['warmup_solved_at']['sequences']:,})"
     if budget["solved_at"]:
         text += f" (solved at {budget['solved_at']['sequences']:,})"
     return text

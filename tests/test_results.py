@@ -142,8 +142,27 @@ def test_solved_at_is_the_first_validation_below_a_tenth_of_a_bit():
              {"step": 8, "sequences": 256, "seconds": 4.5, "val_bit_errors": 0.0}]
     budget = results.training_budget(curve)
     assert budget == {"steps": 8, "sequences": 256, "seconds": 4.5,
-                      "solved_at": {"step": 6, "sequences": 192, "seconds": 3.0}}
+                      "solved_at": {"step": 6, "sequences": 192, "seconds": 3.0}, "warmup_solved_at": None}
     assert results.training_budget([])["sequences"] is None
+
+
+def test_a_solved_warmup_is_not_the_task_solved():
+    curve = [{"step": 2, "sequences": 64, "seconds": 1.0, "val_bit_errors": 0.0, "warmup": True},
+             {"step": 4, "sequences": 128, "seconds": 2.0, "val_bit_errors": 3.0},
+             {"step": 6, "sequences": 192, "seconds": 3.0, "val_bit_errors": 0.05}]
+    budget = results.training_budget(curve)
+    assert budget["warmup_solved_at"] == {"step": 2, "sequences": 64, "seconds": 1.0}
+    assert budget["solved_at"] == {"step": 6, "sequences": 192, "seconds": 3.0}
+    assert "(warm-up solved at 64) (solved at 192)" in results._sequences(budget)
+
+
+def test_repeat_copy_targets_are_solved_at_the_training_maximum_and_one_bit_at_20_x_10():
+    def at(length, repeats, bit_errors):
+        return {"size": {"length": length, "repeats": repeats}, "memory_size": None, "bit_errors": bit_errors}
+
+    targets = results.check_targets("repeat-copy", [at(10, 10, 0.02), at(20, 10, 4.0), at(10, 20, 9.0)])
+    assert [(t["met"], t["measured"]) for t in targets] == [(True, "0.020"), (False, "4.000")]
+    assert "10 × 10" in targets[0]["target"] and "20 × 10" in targets[1]["target"]
 
 
 def test_a_machine_recorded_in_the_run_is_reported(tmp_path):
