@@ -28,7 +28,7 @@ _REGISTRY: dict[str, type[Task]] = {
     "priority-sort": PrioritySortTask,
 }
 
-__all__ = ["Batch", "Task", "as_generator", "get", "names", "options", "variant"]
+__all__ = ["Batch", "Task", "as_generator", "get", "names", "options"]
 
 
 def names() -> list[str]:
@@ -45,27 +45,14 @@ def options(name: str) -> dict[str, object]:
 def get(name: str, **overrides) -> Task:
     """The task `name` with the paper's defaults, changed by `overrides`."""
     cls = _lookup(name)
-    _check_options(cls, overrides)
-    return cls(**overrides)
-
-
-def variant(task: Task, **overrides) -> Task:
-    """`task` with some training-distribution fields changed, e.g. an easier
-    warm-up stage (`variant(repeat_copy, max_repeats=2)`). Unlike `get`, it
-    starts from `task` itself, so fields the task derived from its own
-    distribution (repeat copy's count_scale) stay those of `task`."""
-    _check_options(type(task), overrides)
-    return dataclasses.replace(task, **overrides)
-
-
-def _check_options(cls: type[Task], overrides: dict) -> None:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(overrides) - known
     if unknown:
         raise ValueError(
-            f"task {cls.name!r} has no option {', '.join(sorted(unknown))}; "
+            f"task {name!r} has no option {', '.join(sorted(unknown))}; "
             f"its options are {', '.join(sorted(known))}"
         )
+    return cls(**overrides)
 
 
 def _lookup(name: str) -> type[Task]:

@@ -35,29 +35,18 @@ class RepeatCopyTask(Task):
     min_repeats: int = 1  # paper: repeat counts uniform in 1..10; this range
     max_repeats: int = 10  # also fixes the count's normalisation at any R
     width: int = 8  # bits per vector (fixed by the channel layout)
-    # The repeat range the count is normalised over; None: min..max_repeats.
-    # `tasks.variant` keeps it, so a warm-up on fewer repeats shows the count
-    # on the same scale as the full task it leads to.
-    count_scale: tuple[int, int] | None = None
 
     def __post_init__(self):
         self.require_range("min_length", "max_length")
         self.require_range("min_repeats", "max_repeats")
-        if self.count_scale is None:
-            self.count_scale = (self.min_repeats, self.max_repeats)
-        low, high = self.count_scale = tuple(int(r) for r in self.count_scale)
-        if not 1 <= low <= high:
-            raise ValueError(f"repeat-copy: count_scale must be a range 1 <= low <= high, got {self.count_scale}")
         self.require_width(self.output_width - 1)  # the last output channel is the end marker
 
     def normalised_repeats(self, repeats: int) -> float:
-        """(R - mean)/std of the discrete uniform over the training repeat range
-        (count_scale), so the count has mean 0 and variance 1 in training and
-        keeps that scale when evaluated at larger R. A one-value range has std
-        0; use 1 there."""
-        low, high = self.count_scale
-        mean = (low + high) / 2
-        variance = ((high - low + 1) ** 2 - 1) / 12
+        """(R - mean)/std of the discrete uniform over the training repeat range,
+        so the count has mean 0 and variance 1 in training and keeps that scale
+        when evaluated at larger R. A one-value range has std 0; use 1 there."""
+        mean = (self.min_repeats + self.max_repeats) / 2
+        variance = ((self.max_repeats - self.min_repeats + 1) ** 2 - 1) / 12
         return (repeats - mean) / (math.sqrt(variance) or 1.0)
 
     def draw_sizes(self, rng, n):

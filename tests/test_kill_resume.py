@@ -61,8 +61,12 @@ def test_sigkill_then_resume_gives_the_uninterrupted_weights(tmp_path, uninterru
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_saves_a_checkpoint_exits_cleanly_and_resumes(tmp_path, uninterrupted, stop_signal):
     run = tmp_path / "run"
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an
+    # ignored SIGINT ignored: give the child the default so Ctrl-C reaches it
+    # however the test suite itself was started.
     process = subprocess.Popen([sys.executable, "-m", "ntm", *ARGS, "--out", str(run)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while curve_lines(run) < 5 and process.poll() is None and time.time() < deadline:
         time.sleep(0.005)

@@ -5,9 +5,7 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
-import tasks
 from tasks.repeat_copy import RepeatCopyTask
 
 L, R = 3, 4
@@ -58,17 +56,6 @@ def test_count_statistics_follow_an_overridden_training_range():
     assert task.normalised_repeats(20) == pytest.approx(9.5 / math.sqrt((20**2 - 1) / 12))
 
 
-def test_a_warmup_variant_on_fewer_repeats_keeps_the_full_tasks_count_scale():
-    full = RepeatCopyTask()
-    warmup = tasks.variant(full, max_repeats=2)
-    assert warmup.max_repeats == 2 and warmup.count_scale == (1, 10)
-    for repeats in (1, 2):
-        a = warmup.sample(1, rng=0, length=3, repeats=repeats).inputs
-        b = full.sample(1, rng=0, length=3, repeats=repeats).inputs
-        assert torch.equal(a, b)
-    assert warmup.draw_sizes(np.random.default_rng(0), 100)["repeats"].max() == 2
-
-
 def test_target_is_the_sequence_repeated_R_times():
     batch = _episode()
     x, y = batch.inputs.numpy(), batch.targets.numpy()
@@ -114,7 +101,6 @@ def test_memory_needed_is_the_length():
         (dict(min_repeats=0), "min_repeats"),
         (dict(min_repeats=5, max_repeats=4), "max_repeats"),
         (dict(width=4), "width"),
-        (dict(count_scale=(0, 10)), "count_scale"),
     ],
 )
 def test_invalid_fields_are_rejected_with_a_message_naming_them(fields, message):

@@ -51,14 +51,6 @@ def test_unknown_option_error_lists_the_valid_options():
     assert "max_length" in str(error.value) and "min_length" in str(error.value)
 
 
-def test_variant_changes_only_the_named_options_and_refuses_unknown_ones():
-    task = tasks.get("copy", max_length=30)
-    easier = tasks.variant(task, max_length=5)
-    assert (easier.min_length, easier.max_length, task.max_length) == (task.min_length, 5, 30)
-    with pytest.raises(ValueError, match="no option max_repeats.*max_length"):
-        tasks.variant(task, max_repeats=2)
-
-
 def test_invalid_option_value_is_a_value_error():
     with pytest.raises(ValueError, match="max_length"):
         tasks.get("copy", min_length=5, max_length=2)
