@@ -159,7 +159,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
     # The warm-up is the task with its options overridden, count normalisation
     # included: repeat copy's count over 1..10 tells R=1 from R=2 by only 0.35,
     # and a warm-up on 1..2 at that scale was at 3.9 bit errors after 640k
-    # sequences; on its own scale (+-1) it learnt faster (6.9 against 11.5 bit errors at 7,000 steps).
+    # sequences; on its own scale (+-1) it was solved at 496k.
     warmup_task = tasks.get(config.task, **{**config.task_options, **config.warmup_options}) if config.warmup_options else None
 
     torch.manual_seed(train_cfg.seed)
