@@ -78,8 +78,9 @@ checkpoints/seeds/copy-lstm-s%:
 AS_AR_SEED_0 := --fast --set train.validate_every=100 --set train.lr_after_solve=1
 checkpoints/associative-recall-ntm:
 	$(TRAIN) associative-recall --model ntm --seed 2 --steps 15000 $(AS_AR_SEED_0) --out $@
+# NTM-FF: the median of seeds 0-2 by cost at 12 items, seed 1, is shipped.
 checkpoints/associative-recall-ntm-ff:
-	$(TRAIN) associative-recall --model ntm-ff --seed 0 --steps 5000 $(AS_AR_SEED_0) --out $@
+	$(TRAIN) associative-recall --model ntm-ff --seed 1 --steps 5000 $(AS_AR_SEED_0) --out $@
 checkpoints/seeds/associative-recall-ntm-s%:
 	$(TRAIN) associative-recall --model ntm --seed $* --steps 15000 $(AS_AR_SEED_0) --out $@
 checkpoints/seeds/associative-recall-ntm-ff-s%:
