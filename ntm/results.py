@@ -497,12 +497,12 @@ def _rows(entry: dict) -> list[tuple[str, dict, str]]:
 def _sequences(budget: dict) -> str:
     if budget["sequences"] is None:
         return "not recorded"
-    text = f"{budget['sequences']:,}"
+    notes = []
     if budget.get("warmup_solved_at"):
-        text += f" (warm-up solved at {budget['warmup_solved_at']['sequences']:,})"
+        notes.append(f"warm-up solved at {budget['warmup_solved_at']['sequences']:,}")
     if budget["solved_at"]:
-        text += f" (solved at {budget['solved_at']['sequences']:,})"
-    return text
+        notes.append(f"solved at {budget['solved_at']['sequences']:,}")
+    return f"{budget['sequences']:,}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _wall_clock(budget: dict) -> str:

@@ -153,7 +153,7 @@ def test_a_solved_warmup_is_not_the_task_solved():
     budget = results.training_budget(curve)
     assert budget["warmup_solved_at"] == {"step": 2, "sequences": 64, "seconds": 1.0}
     assert budget["solved_at"] == {"step": 6, "sequences": 192, "seconds": 3.0}
-    assert "(warm-up solved at 64) (solved at 192)" in results._sequences(budget)
+    assert results._sequences(budget) == "192 (warm-up solved at 64; solved at 192)"
 
 
 def test_repeat_copy_targets_are_solved_at_the_training_maximum_and_one_bit_at_20_x_10():
