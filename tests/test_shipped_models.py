@@ -1,0 +1,73 @@
+"""checkpoints/MODELS, the folders and the Makefile agree: every shipped run
+is there and is reproduced by a recipe with its own seed and budget."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ntm import checkpoint as ckpt
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = (ROOT / "checkpoints" / "MODELS").read_text().split()
+
+
+def makefile_recipes() -> dict[str, str]:
+    """{target: recipe text} for the checkpoints/ rules, with the Makefile's
+    variables and macros expanded (a pattern rule's $* is left to the caller)."""
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    variables = dict(re.findall(r"^(\w+) :?= (.*)$", text, flags=re.M))
+    recipes, target = {}, None
+    for line in text.splitlines():
+        rule = re.match(r"^(checkpoints/[\w/%-]+):\s*$", line)
+        if rule:
+            target = rule.group(1)
+            recipes[target] = ""
+        elif target and line.startswith("\t"):
+            recipes[target] += line.strip() + "\n"
+        else:
+            target = None
+
+    def expand(recipe: str) -> str:
+        recipe = re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), m.group(0)), recipe)
+        # $(call MACRO,FIRST,...): the macro's text with $(1) set to FIRST
+        return re.sub(r"\$\(call (\w+),([^,)]*)[^)]*\)",
+                      lambda m: variables[m.group(1)].replace("$(1)", m.group(2)), recipe)
+
+    return {name: expand(expand(recipe)) for name, recipe in recipes.items()}
+
+
+def recipe_for(name: str, recipes: dict[str, str]) -> str:
+    target = f"checkpoints/{name}"
+    if target in recipes:
+        return recipes[target]
+    for pattern, recipe in recipes.items():
+        if "%" in pattern:
+            prefix, suffix = pattern.split("%")
+            stem = target[len(prefix):len(target) - len(suffix)] if target.startswith(prefix) and target.endswith(suffix) else None
+            if stem and stem.isdigit():
+                return recipe.replace("$*", stem)
+    raise AssertionError(f"no Makefile rule makes {target}")
+
+
+def test_models_lists_each_run_once():
+    assert len(SHIPPED) == len(set(SHIPPED))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_listed_run_ships_its_config_best_weights_and_curve(name):
+    run = ROOT / "checkpoints" / name
+    for file in (ckpt.CONFIG_FILE, ckpt.BEST_FILE, ckpt.CURVE_FILE):
+        assert (run / file).is_file(), f"{run} lacks {file}"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_listed_run_has_a_recipe_with_its_seed_and_steps(name):
+    recipe = recipe_for(name, makefile_recipes())
+    config = ckpt.load_config(ROOT / "checkpoints" / name)
+    seed = re.search(r"--seed (\d+)", recipe)
+    assert seed and int(seed.group(1)) == config.train.seed, f"{name}: recipe {recipe!r}, config seed {config.train.seed}"
+    steps = re.findall(r"--steps (\d+)", recipe)
+    assert steps and int(steps[-1]) == config.train.steps, f"{name}: recipe steps {steps}, config {config.train.steps}"
+    last = ckpt.read_curve(ROOT / "checkpoints" / name)[-1]["step"]
+    assert last == config.train.steps, f"{name}: the curve ends at step {last}, the config says {config.train.steps}"
