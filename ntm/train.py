@@ -160,7 +160,9 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
     # included: repeat copy's count over 1..10 tells R=1 from R=2 by only 0.35,
     # and a warm-up on 1..2 at that scale was at 3.9 bit errors after 640k
     # sequences; on its own scale (+-1) it was solved at 496k.
-    warmup_task = tasks.get(config.task, **{**config.task_options, **config.warmup_options}) if config.warmup_options else None
+    warmup_task = None
+    if config.warmup_options:
+        warmup_task = tasks.get(config.task, **{**config.task_options, **config.warmup_options})
 
     torch.manual_seed(train_cfg.seed)
     model = build_model(config.model, task.input_width, task.output_width).to(device)
