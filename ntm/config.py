@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 MODEL_NAMES = ("ntm", "ntm-ff", "lstm", "gru", "rnn")
+# `--set` sections that hold task options, and the RunConfig field of each.
+OPTION_SECTIONS = {"task": "task_options", "warmup": "warmup_options"}
 
 
 @dataclasses.dataclass
@@ -165,8 +167,8 @@ def apply_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
             raise ValueError(f"--set expects section.field=value (e.g. model.memory_size=256), got {assignment!r}")
         section, field = key.split(".", 1)
         value = _parse_value(raw)
-        if section in ("task", "warmup"):
-            (config.task_options if section == "task" else config.warmup_options)[field] = value
+        if section in OPTION_SECTIONS:
+            getattr(config, OPTION_SECTIONS[section])[field] = value
             continue
         target = {"model": config.model, "train": config.train}.get(section)
         if target is None:

@@ -29,7 +29,7 @@ from typing import Callable
 import tasks
 
 from . import checkpoint as ckpt
-from .config import MODEL_NAMES, RunConfig, apply_overrides, default_config
+from .config import MODEL_NAMES, OPTION_SECTIONS, RunConfig, apply_overrides, default_config
 
 RESULT_FILE = "result.json"  # a finished run's TrainResult, written beside its checkpoints
 SUMMARY_FILE = "summary.json"
@@ -207,7 +207,7 @@ def _flatten(values: dict, prefix: str = "") -> dict:
     flat = {}
     for key, value in values.items():
         if isinstance(value, dict):
-            section = {"task_options": "task", "warmup_options": "warmup"}.get(key, key)  # as --set names them
+            section = next((name for name, field in OPTION_SECTIONS.items() if field == key), key)  # as --set names it
             flat.update(_flatten(value, f"{prefix}{section}."))
         else:
             flat[prefix + key] = value

@@ -234,17 +234,17 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
                 record = {"step": progress.step, "sequences": progress.sequences, **window.mean(),
                           "seconds": round(progress.seconds, 3), "skipped_steps": progress.skipped_steps}
                 window = _Window()
-                if warming:
-                    record["warmup"] = True
             if progress.step % train_cfg.validate_every == 0 or progress.step == train_cfg.steps:
                 # Every rank validates the same weights on the same set, so all
                 # reach the same decisions (e.g. stop when solved) without talking.
                 result = validate(model, warmup_batches if warming else validation_batches)
                 record = (record or {"step": progress.step, "sequences": progress.sequences,
-                                     "seconds": round(progress.seconds, 3), **({"warmup": True} if warming else {})})
+                                     "seconds": round(progress.seconds, 3)})
                 record.update({f"val_{k}": v for k, v in result.items()})
                 _after_validation(result, model, progress, run_dir, emit, world, warming)
                 _set_learning_rate(optimizer, train_cfg, progress)
+            if record is not None and warming:
+                record["warmup"] = True  # a point of the easier task
             if record is not None and curve is not None:
                 curve.write(json.dumps(record) + "\n")
                 curve.flush()
@@ -318,21 +318,16 @@ def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, w
         if world.is_main:
             info = {"step": progress.step, "sequences": progress.sequences, "validation": result}
             ckpt.save_checkpoint(run_dir / ckpt.BEST_FILE, model, info=info)
-    if warming:
-        emit("validate", {"step": progress.step, **result, "warmup": True})
-        if result["bit_errors"] < SOLVED_BIT_ERRORS:
-            progress.warmup_solved_at = {"step": progress.step, "sequences": progress.sequences,
-                                         "seconds": round(progress.seconds, 3)}
-            progress.best_validation = math.inf
-            emit("warmup_solved", dict(progress.warmup_solved_at))
-        return
-    newly_solved = progress.solved_at is None and result["bit_errors"] < SOLVED_BIT_ERRORS
-    if newly_solved:
-        progress.solved_at = {"step": progress.step, "sequences": progress.sequences,
-                              "seconds": round(progress.seconds, 3)}
-    emit("validate", {"step": progress.step, **result})
-    if newly_solved:
-        emit("solved", dict(progress.solved_at))
+    solved = result["bit_errors"] < SOLVED_BIT_ERRORS
+    emit("validate", {"step": progress.step, **result, **({"warmup": True} if warming else {})})
+    moment = {"step": progress.step, "sequences": progress.sequences, "seconds": round(progress.seconds, 3)}
+    if warming and solved:
+        progress.warmup_solved_at = moment
+        progress.best_validation = math.inf
+        emit("warmup_solved", dict(moment))
+    elif not warming and solved and progress.solved_at is None:
+        progress.solved_at = moment
+        emit("solved", dict(moment))
 
 
 class _Window:
