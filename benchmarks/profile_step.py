@@ -13,8 +13,8 @@ from torch.profiler import profile
 import tasks
 from ntm.config import default_config
 from ntm.metrics import training_loss
-from ntm.models import build_model
-from ntm.train import draw_training_batch
+from ntm.model.registry import build_model
+from ntm.training.loop import draw_training_batch
 
 
 def main() -> None:

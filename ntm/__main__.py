@@ -1,5 +1,5 @@
 """`python -m ntm` is the same as the `ntm` command."""
 
-from .cli import run
+from ntm.cli import run
 
 run()

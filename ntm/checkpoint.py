@@ -26,7 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .config import RunConfig
+from ntm.config import RunConfig
 
 CONFIG_FILE = "config.json"
 LAST_FILE = "last.safetensors"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from ntm import addressing
+from ntm.model import addressing
 
 # ---------------------------------------------------------------------------
 # Loop-based NumPy references, one per equation of the paper.

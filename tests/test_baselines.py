@@ -7,9 +7,9 @@ import torch
 from conftest import assert_batch_matches_each_sample
 from torch import nn
 
-from ntm.baselines import RecurrentBaseline
+from ntm.model.baselines import RecurrentBaseline
 from ntm.config import MODEL_NAMES, ModelConfig, default_config
-from ntm.models import build_model, has_memory
+from ntm.model.registry import build_model, has_memory
 
 BASELINES = ["lstm", "gru", "rnn"]
 IN, OUT = 4, 3

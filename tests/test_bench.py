@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-import ntm.bench as bench
-import ntm.train as training
+import ntm.experiments.bench as bench
+import ntm.training.loop as training
 
 
 def test_throughput_reports_every_batch_size_and_the_eval_length():

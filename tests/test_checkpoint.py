@@ -5,9 +5,9 @@ import torch
 
 from ntm import checkpoint as ckpt
 from ntm.config import ModelConfig
-from ntm.evaluate import load_model
-from ntm.models import build_model
-from ntm.train import train
+from ntm.evaluation import load_model
+from ntm.model.registry import build_model
+from ntm.training.loop import train
 
 
 def small_model(hidden=8):

@@ -6,7 +6,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import ntm.evaluate
+import ntm.evaluation
 from ntm.cli import app
 
 runner = CliRunner()
@@ -110,7 +110,7 @@ def test_bad_sizes_at_eval_are_explained(trained_run):
 
 
 def test_eval_without_a_shipped_model_says_how_to_train_one(monkeypatch, tmp_path):
-    monkeypatch.setattr(ntm.evaluate, "DEFAULT_CHECKPOINT", tmp_path / "missing")
+    monkeypatch.setattr(ntm.evaluation, "DEFAULT_CHECKPOINT", tmp_path / "missing")
     result = invoke("eval")
     assert result.exit_code == 2 and "ntm train copy" in result.output
 
@@ -148,9 +148,9 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(trained_run, tmp_path):
 
 
 def test_train_says_when_the_task_is_solved_and_the_learning_rate_drops(tmp_path, monkeypatch):
-    import ntm.train
+    import ntm.training.loop
 
-    monkeypatch.setattr(ntm.train, "SOLVED_BIT_ERRORS", float("inf"))  # solved at the first validation
+    monkeypatch.setattr(ntm.training.loop, "SOLVED_BIT_ERRORS", float("inf"))  # solved at the first validation
     result = invoke("train", "copy", "--steps", 10, "--batch-size", 4, "--lr", "1e-3", "--out", tmp_path / "run", *TINY)
     assert result.exit_code == 0, result.output
     assert "solved at step 5 (20 sequences)" in result.output

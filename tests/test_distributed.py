@@ -18,8 +18,8 @@ RANK_SCRIPT = textwrap.dedent("""
     import sys, torch
     from safetensors.torch import save_file
     from ntm.config import default_config, apply_overrides
-    from ntm.train import train
-    import ntm.train as training
+    from ntm.training.loop import train
+    import ntm.training.loop as training
 
     captured = {}
     real_build = training.build_model

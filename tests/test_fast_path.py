@@ -10,7 +10,7 @@ import torch
 
 import tasks
 from ntm.config import ModelConfig
-from ntm.models import build_model
+from ntm.model.registry import build_model
 
 CASES = [
     ("copy", ModelConfig(name="ntm", hidden_size=24, memory_size=12, memory_width=6)),

@@ -11,8 +11,8 @@ from conftest import assert_batch_matches_each_sample
 import torch.nn.functional as F
 
 from ntm.config import ModelConfig, default_config
-from ntm.machine import NTM, NTMState, Trace
-from ntm.models import build_model, count_parameters
+from ntm.model.ntm import NTM, NTMState, Trace
+from ntm.model.registry import build_model, count_parameters
 
 IN, OUT = 4, 3
 B, T = 3, 5

@@ -4,18 +4,16 @@ and the traced weightings they draw are distributions over memory locations."""
 import numpy as np
 import pytest
 import torch
-import typer
 from matplotlib.image import imread
 from PIL import Image
 from typer.testing import CliRunner
 
 import tasks
-from ntm import plots
+from ntm.report import plots
 from ntm.config import default_config
-from ntm.evaluate import evaluate_checkpoint, load_model
-from ntm.plots_attention import attention_figure, describe_crop, trace_episode, used_locations
-from ntm.train import train
-from ntm.viz_cli import register
+from ntm.evaluation import evaluate_checkpoint, load_model
+from ntm.report.attention import attention_figure, describe_crop, trace_episode, used_locations
+from ntm.training.loop import train
 
 
 def _tiny_run(root, name, model="ntm", seed=0):
@@ -48,10 +46,8 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cli():
-    from ntm.cli import console, friendly_errors
+    from ntm.cli import app
 
-    app = typer.Typer()
-    register(app, console, friendly_errors)
     runner = CliRunner()
     return lambda *args: runner.invoke(app, [str(a) for a in args])
 
@@ -160,7 +156,7 @@ def test_curves_draw_seeds_of_one_setup_as_one_median(runs):
 
 
 def test_curves_mark_where_a_warmup_ended_and_name_it_in_the_legend(tmp_path, monkeypatch):
-    import ntm.train as training
+    import ntm.training.loop as training
 
     monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", float("inf"))  # the warm-up ends at the first validation
     config = default_config("copy", "ntm")

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ntm.cli import app
-from ntm.runlock import RunLock
-from ntm.sweep import RAY_MISSING, parse_axes, plan_sweep, run_name, run_sweep, summarise, train_run
+from ntm.training.runlock import RunLock
+from ntm.experiments.sweep import RAY_MISSING, parse_axes, plan_sweep, run_name, run_sweep, summarise, train_run
 
 # A copy run that trains for a few steps in a fraction of a second.
 TINY = {"model.hidden_size": "8", "model.memory_size": "8", "model.memory_width": "6", "task.max_length": "3",

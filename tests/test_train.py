@@ -3,11 +3,11 @@ import json
 import pytest
 import torch
 
-import ntm.train as training
+import ntm.training.loop as training
 from ntm import checkpoint as ckpt
 from ntm.config import default_config
-from ntm.runlock import RunDirectoryBusy, RunLock
-from ntm.train import TrainingInterrupted, train
+from ntm.training.runlock import RunDirectoryBusy, RunLock
+from ntm.training.loop import TrainingInterrupted, train
 
 
 def weights_of(path):

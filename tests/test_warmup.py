@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-import ntm.train as training
+import ntm.training.loop as training
 import tasks
 from ntm import checkpoint as ckpt
 from ntm.config import apply_overrides, default_config
-from ntm.train import train
+from ntm.training.loop import train
 from tests.test_train import train_straight_and_resumed
 
 

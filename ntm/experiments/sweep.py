@@ -28,8 +28,8 @@ from typing import Callable
 
 import tasks
 
-from . import checkpoint as ckpt
-from .config import MODEL_NAMES, OPTION_SECTIONS, RunConfig, apply_overrides, default_config
+from ntm import checkpoint as ckpt
+from ntm.config import MODEL_NAMES, OPTION_SECTIONS, RunConfig, apply_overrides, default_config
 
 RESULT_FILE = "result.json"  # a finished run's TrainResult, written beside its checkpoints
 SUMMARY_FILE = "summary.json"
@@ -219,7 +219,7 @@ def train_run(config: dict, run_dir: str) -> dict:
     return its result. `config` is `dataclasses.asdict(RunConfig)`."""
     import torch
 
-    from .train import train
+    from ntm.training.loop import train
 
     config = RunConfig.from_dict(config)
     run_dir = Path(run_dir)

@@ -27,8 +27,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from .evaluate import LoadedModel
-from .models import has_memory
+from ntm.evaluation import LoadedModel
+from ntm.model.registry import has_memory
 
 USED_WEIGHT = 0.01  # a location counts as used once a head puts this much weight on it
 DATA_CMAP = "Greys"  # bits, output probabilities and erase vectors, 0 (white) to 1 (black)

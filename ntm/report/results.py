@@ -24,15 +24,15 @@ import torch
 
 import tasks
 
-from . import checkpoint as ckpt
-from . import train as training
-from .platform_info import machine_description
-from .config import MODEL_NAMES
-from .evaluate import evaluate_size, generalisation_sizes, load_model, memory_warning
-from .metrics import SOLVED_BIT_ERRORS
-from .models import has_memory
-from .plots import generalisation_figure, learning_curves_figure, save_figure, training_range
-from .plots_attention import attention_figure, trace_episode
+from ntm import checkpoint as ckpt
+from ntm.training import loop as training
+from ntm.platform_info import machine_description
+from ntm.config import MODEL_NAMES
+from ntm.evaluation import evaluate_size, generalisation_sizes, load_model, memory_warning
+from ntm.metrics import SOLVED_BIT_ERRORS
+from ntm.model.registry import has_memory
+from ntm.report.plots import generalisation_figure, learning_curves_figure, save_figure, training_range
+from ntm.report.attention import attention_figure, trace_episode
 
 REPORT_FILE = "RESULTS.md"
 # Optional, in a run directory: one line saying where the run was trained

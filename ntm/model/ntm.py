@@ -13,9 +13,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from . import addressing
-from .config import ModelConfig
-from .controller import FeedforwardController, LSTMController
+from ntm.model import addressing
+from ntm.config import ModelConfig
+from ntm.model.controller import FeedforwardController, LSTMController
 
 
 class NTMState(NamedTuple):

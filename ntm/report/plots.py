@@ -22,10 +22,10 @@ from matplotlib.ticker import EngFormatter, MaxNLocator
 
 import tasks
 
-from . import checkpoint as ckpt
-from .config import RunConfig, default_config
-from .metrics import SOLVED_BIT_ERRORS
-from .models import has_memory
+from ntm import checkpoint as ckpt
+from ntm.config import RunConfig, default_config
+from ntm.metrics import SOLVED_BIT_ERRORS
+from ntm.model.registry import has_memory
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 150  # PNG resolution: sharp on a slide, a few hundred kB

@@ -22,14 +22,14 @@ import torch
 
 import tasks
 
-from . import checkpoint as ckpt
-from .config import RunConfig
-from .evaluate import evaluate_batches
-from .metrics import SOLVED_BIT_ERRORS, summarise, training_loss
-from .models import build_model
-from .platform_info import machine_description
-from .distributed import World
-from .runlock import RunLock
+from ntm import checkpoint as ckpt
+from ntm.config import RunConfig
+from ntm.evaluation import evaluate_batches
+from ntm.metrics import SOLVED_BIT_ERRORS, summarise, training_loss
+from ntm.model.registry import build_model
+from ntm.platform_info import machine_description
+from ntm.training.distributed import World
+from ntm.training.runlock import RunLock
 
 # After this many non-finite steps in a row the run goes back to its last checkpoint.
 MAX_BAD_STEPS_IN_A_ROW = 10

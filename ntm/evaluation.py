@@ -16,10 +16,10 @@ import torch
 
 import tasks
 
-from . import checkpoint as ckpt
-from .config import RunConfig
-from .metrics import per_sequence_bit_errors, per_sequence_cost_bits
-from .models import build_model, has_memory
+from ntm import checkpoint as ckpt
+from ntm.config import RunConfig
+from ntm.metrics import per_sequence_bit_errors, per_sequence_cost_bits
+from ntm.model.registry import build_model, has_memory
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "copy-ntm"
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from .baselines import RecurrentBaseline
-from .config import MODEL_NAMES, ModelConfig
-from .machine import NTM
+from ntm.model.baselines import RecurrentBaseline
+from ntm.config import MODEL_NAMES, ModelConfig
+from ntm.model.ntm import NTM
 
 _BUILDERS = {
     "ntm": lambda i, o, c: NTM(i, o, c, feedforward=False),

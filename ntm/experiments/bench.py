@@ -18,11 +18,11 @@ import torch
 
 import tasks
 
-from .config import default_config
-from .metrics import training_loss
-from .models import build_model
-from .platform_info import machine_description
-from .train import draw_training_batch, train
+from ntm.config import default_config
+from ntm.metrics import training_loss
+from ntm.model.registry import build_model
+from ntm.platform_info import machine_description
+from ntm.training.loop import draw_training_batch, train
 
 PATHS = ("reference", "fast")
 

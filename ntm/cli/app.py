@@ -1,0 +1,77 @@
+"""The `ntm` Typer app, its error handling and the option checks the commands share.
+
+Each command lives in a module of its own beside this one and registers onto
+`app` when `ntm.cli` imports it.
+"""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Neural Turing Machines and recurrent baselines on the algorithmic tasks of Graves et al. (2014).",
+)
+console = Console(stderr=True)
+_state = {"debug": False}
+
+
+@app.callback()
+def main(debug: bool = typer.Option(False, "--debug", help="Show the full Python traceback when a command fails.")):
+    _state["debug"] = debug
+
+
+def friendly_errors(command):
+    """Turn expected failures into one line on stderr and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except Exception as error:  # noqa: BLE001 - every failure becomes one readable line
+            if _state["debug"]:
+                traceback.print_exc()
+            message = str(error) or type(error).__name__
+            console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+            if not _state["debug"]:
+                console.print("(run with `ntm --debug ...` for the traceback)", style="dim", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _set_positive(section, field: str, value: Optional[int]) -> None:
+    if value is None:
+        return
+    _positive("--" + field.replace("_", "-"), value)
+    setattr(section, field, value)
+
+
+def _positive(option: str, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{option} must be a positive integer, got {value}")
+
+
+def _parse_int(option: str, text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError(f"{option} takes whole numbers separated by commas, got {text.strip()!r}") from None
+
+
+def _check_device(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but torch sees no CUDA GPU here; use --device cpu")
+    if not (device == "cpu" or device.startswith("cuda") or device == "mps"):
+        raise ValueError(f"--device must be cpu or cuda, got {device!r}")
+    return device

@@ -1,0 +1,110 @@
+"""`ntm eval`: a trained model on fixed-seed sets of exact sizes, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import tasks
+from ntm.checkpoint import load_config, resolve_weights
+from ntm.cli.app import _check_device, _parse_int, _positive, app, console, friendly_errors
+
+
+@app.command("eval")
+@friendly_errors
+def eval_(
+    checkpoint: Optional[Path] = typer.Argument(None, help="Run directory or .safetensors file (default: the shipped checkpoints/copy-ntm)."),
+    length: Optional[int] = typer.Option(None, "--length", "-l", help="Evaluate at this size: copy/repeat-copy length, associative-recall items, N-gram bits, priority-sort inputs."),
+    lengths: Optional[str] = typer.Option(None, "--lengths", help="Several sizes, comma separated, e.g. 10,20,50,100."),
+    repeats: Optional[int] = typer.Option(None, "--repeats", help="Repeat copy: the repeat count (default: the training maximum)."),
+    samples: int = typer.Option(500, "--samples", "-n", help="Sequences per size in the fixed-seed evaluation set."),
+    memory_size: Optional[int] = typer.Option(None, "--memory-size", help="NTM memory locations N at evaluation (default: as trained); raise it for sequences longer than the memory."),
+    seed: int = typer.Option(0, help="Seed of the evaluation set."),
+    batch_size: int = typer.Option(100, "--batch-size", help="Sequences evaluated at once."),
+    weights: str = typer.Option("best", help="best (by validation, default) or last weights of a run directory."),
+    device: str = typer.Option("cpu", help="cpu or cuda."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    fast: bool = typer.Option(False, "--fast", help="NTM: compile each step with torch.compile; pays off for large evaluations."),
+):
+    """Evaluate a trained model on fixed-seed sets of exact sizes, e.g. far longer than it was trained on."""
+    from ntm.evaluation import DEFAULT_CHECKPOINT, evaluate_checkpoint, generalisation_sizes
+
+    if checkpoint is None:
+        checkpoint = DEFAULT_CHECKPOINT
+        if not checkpoint.exists():
+            raise ValueError(
+                "no checkpoint given and the shipped checkpoints/copy-ntm is not there; "
+                "train one with `ntm train copy --out runs/copy` and run `ntm eval runs/copy`"
+            )
+    _positive("--samples", samples)
+    _positive("--batch-size", batch_size)
+    if weights not in ("best", "last"):
+        raise ValueError(f"--weights must be best or last, got {weights!r}")
+    run_dir, _ = resolve_weights(checkpoint, weights)
+    config = load_config(run_dir)
+    task = tasks.get(config.task, **config.task_options)
+    if length is not None and lengths is not None:
+        raise ValueError("give --length or --lengths, not both")
+    if lengths is not None:
+        values = [_parse_int("--lengths", item) for item in lengths.split(",") if item.strip()]
+    elif length is not None:
+        values = [length]
+    else:
+        values = None
+    for value in values or []:
+        _positive("--length", value)
+    if repeats is not None:
+        _positive("--repeats", repeats)
+        if "repeats" not in task.size_names:
+            raise ValueError(f"--repeats applies to repeat-copy, not {config.task}")
+    primary = task.size_names[0]
+    if values is None:
+        sizes = generalisation_sizes(config.task)
+        if repeats is not None:
+            sizes = [{**s, "repeats": repeats} for s in sizes]
+    else:
+        sizes = [{primary: v, **({"repeats": repeats} if repeats is not None else {})} for v in values]
+
+    with Progress(TextColumn("evaluating {task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=as_json) as progress:
+        bar = progress.add_task(str(checkpoint), total=len(sizes))
+        report = evaluate_checkpoint(checkpoint, sizes, samples=samples, seed=seed, memory_size=memory_size,
+                                     batch_size=batch_size, device=_check_device(device), which=weights, fast=fast,
+                                     on_size=lambda result: progress.advance(bar))
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    for warning in report["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    _print_eval_table(report)
+
+
+def _print_eval_table(report: dict) -> None:
+    checkpoint = Path(report["checkpoint"])
+    if checkpoint.is_relative_to(Path.cwd()):
+        checkpoint = checkpoint.relative_to(Path.cwd())
+    title = f"{report['task']} · {report['model']} · {checkpoint}"
+    if report.get("memory_size"):
+        title += f" · memory {report['memory_size']}"
+    table = Table(title=title)
+    results = report["results"]
+    extra = [k for k in results[0] if k not in ("length", "samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits")]
+    for column in ["length", *extra, "samples", "cost_bits", "bit_errors", "seq_accuracy"]:
+        table.add_column(column, justify="right")
+    has_optimal = "optimal_cost_bits" in results[0]
+    if has_optimal:
+        table.add_column("optimal_cost_bits", justify="right")
+        table.add_column("excess", justify="right")
+    for r in results:
+        row = [str(r["length"]), *(str(r[k]) for k in extra), str(r["samples"]),
+               f"{r['cost_bits']:.3f}", f"{r['bit_errors']:.3f}", f"{r['seq_accuracy']:.3f}"]
+        if has_optimal:
+            row += [f"{r['optimal_cost_bits']:.3f}", f"{r['cost_bits'] - r['optimal_cost_bits']:+.3f}"]
+        table.add_row(*row)
+    Console().print(table)

@@ -1,0 +1,184 @@
+"""`ntm viz` and `ntm plot curves|generalisation`: the picture commands.
+Thin like the rest of the CLI: the figures are built in `plots_attention.py`
+and `plots.py`, which a notebook can call directly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ntm.cli.app import app, console, friendly_errors
+
+
+@app.command()
+@friendly_errors
+def viz(
+    checkpoint: Optional[Path] = typer.Argument(None, help="Run directory or .safetensors file of an NTM (default: the shipped checkpoints/copy-ntm)."),
+    length: Optional[int] = typer.Option(None, "--length", "-l", help="Size of the sequence: copy/repeat-copy length, associative-recall items, N-gram bits, priority-sort inputs (default: the largest trained on)."),
+    repeats: Optional[int] = typer.Option(None, "--repeats", help="Repeat copy: the repeat count (default: the training maximum)."),
+    seed: int = typer.Option(0, help="Seed of the sequence drawn."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Figure file; .png, .svg or .pdf by its extension (default TASK-MODEL-SIZE.png)."),
+    animate: Optional[Path] = typer.Option(None, "--animate", help="Also write a GIF of the memory contents and head positions step by step, e.g. --animate copy.gif."),
+    fps: int = typer.Option(4, "--fps", help="Frames (time steps) per second of the --animate GIF."),
+    memory_size: Optional[int] = typer.Option(None, "--memory-size", help="Memory locations N (default: as trained); raise it for sequences longer than the memory."),
+    full_memory: bool = typer.Option(False, "--full-memory", help="Draw every memory location instead of only those the heads used."),
+    weights: str = typer.Option("best", help="best (by validation, default) or last weights of a run directory."),
+):
+    """Draw what an NTM's heads do on one sequence: weightings, erase/add and read vectors (the paper's copy figure)."""
+    from ntm.evaluation import DEFAULT_CHECKPOINT, load_model, memory_warning
+    from ntm.report.plots import figure_format, save_figure
+    from ntm.report.attention import animate_episode, attention_figure, default_size, trace_episode
+
+    if checkpoint is None:
+        checkpoint = DEFAULT_CHECKPOINT
+        if not checkpoint.exists():
+            raise ValueError("no checkpoint given and the shipped checkpoints/copy-ntm is not there; "
+                             "train one with `ntm train copy --out runs/copy` and run `ntm viz runs/copy`")
+    if weights not in ("best", "last"):
+        raise ValueError(f"--weights must be best or last, got {weights!r}")
+    checks = (("--length", length), ("--repeats", repeats), ("--memory-size", memory_size), ("--fps", fps))
+    for option, value in checks:
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be a positive integer, got {value}")
+    if out is not None:
+        figure_format(out)  # a wrong extension fails before the model runs
+    if animate is not None and animate.suffix.lower() != ".gif":
+        raise ValueError(f"--animate writes a GIF; name the file *.gif, not {animate.name}")
+    loaded = load_model(checkpoint, weights)
+    size = default_size(loaded)
+    if length is not None:
+        size[loaded.task.size_names[0]] = length
+    if repeats is not None:
+        if "repeats" not in loaded.task.size_names:
+            raise ValueError(f"--repeats applies to repeat-copy, not {loaded.config.task}")
+        size["repeats"] = repeats
+    episode = trace_episode(loaded, size, seed=seed, memory_size=memory_size)
+    warning = memory_warning(loaded, episode.size, memory_size)
+    if warning:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if out is None:
+        out = Path(f"{episode.task}-{episode.model}-{'-'.join(f'{k}{v}' for k, v in episode.size.items())}.png")
+    save_figure(attention_figure(episode, crop=not full_memory), out)
+    console.print(f"wrote {out}", highlight=False)
+    if animate is not None:
+        animate_episode(episode, animate, fps=fps, crop=not full_memory)
+        console.print(f"wrote {animate} ({episode.steps} steps)", highlight=False)
+
+plot_app = typer.Typer(no_args_is_help=True, help="Learning curves of runs, and generalisation of trained models to larger sizes.")
+app.add_typer(plot_app, name="plot")
+
+@plot_app.command("curves")
+@friendly_errors
+def curves(
+    run_dirs: List[Path] = typer.Argument(..., help="Run directories made by `ntm train`; runs that differ only in the seed are drawn as a median with the range shaded."),
+    out: Path = typer.Option(Path("curves.png"), "--out", "-o", help="Figure file; .png, .svg or .pdf by its extension."),
+    validation: bool = typer.Option(False, "--validation", help="Plot the fixed validation set instead of the training batches."),
+):
+    """Cost (bits) and bit errors per sequence against sequences seen, with the paper's levels."""
+    from ntm.report.plots import figure_format, learning_curves_figure, save_figure
+
+    figure_format(out)
+    save_figure(learning_curves_figure(run_dirs, validation=validation), out)
+    console.print(f"wrote {out}", highlight=False)
+
+@plot_app.command("generalisation")
+@friendly_errors
+def generalisation(
+    checkpoints: List[Path] = typer.Argument(..., help="Run directories or .safetensors files (one line each), or JSON files saved from `ntm eval --json`."),
+    lengths: Optional[str] = typer.Option(None, "--lengths", help="Sizes, comma separated, e.g. 10,20,50,100 (default: the paper's test sizes for the task)."),
+    samples: int = typer.Option(100, "--samples", "-n", help="Sequences per size in the fixed-seed evaluation set."),
+    memory_size: Optional[int] = typer.Option(None, "--memory-size", help="NTM memory locations N at evaluation (default: as trained)."),
+    seed: int = typer.Option(0, help="Seed of the evaluation set."),
+    weights: str = typer.Option("best", help="best (by validation, default) or last weights of run directories."),
+    out: Path = typer.Option(Path("generalisation.png"), "--out", "-o", help="Figure file; .png, .svg or .pdf by its extension."),
+):
+    """Cost and bit errors against size, one line per model, the training range shaded."""
+    from ntm import checkpoint as ckpt
+    from ntm.evaluation import evaluate_checkpoint, generalisation_sizes
+    from ntm.report.plots import figure_format, generalisation_figure, save_figure, training_range
+
+    figure_format(out)
+    if samples < 1:
+        raise ValueError(f"--samples must be a positive integer, got {samples}")
+    if weights not in ("best", "last"):
+        raise ValueError(f"--weights must be best or last, got {weights!r}")
+    saved = [path for path in checkpoints if path.suffix.lower() == ".json"]
+    configs = {path: ckpt.load_config(ckpt.resolve_weights(path, weights)[0])
+               for path in checkpoints if path not in saved}
+    task_names = {config.task for config in configs.values()}
+    if len(task_names) > 1:
+        raise ValueError(f"compare models on one task at a time; got {', '.join(sorted(task_names))}")
+    values = _parse_sizes(lengths) if lengths is not None else None
+
+    reports = []
+    with Progress(TextColumn("evaluating {task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        for path in checkpoints:
+            if path in saved:
+                reports.append(_read_report(path))
+                continue
+            task_name = configs[path].task
+            if values is None:
+                sizes = generalisation_sizes(task_name)
+            else:
+                sizes = [{_primary(task_name): v} for v in values]
+            bar = progress.add_task(str(path), total=len(sizes))
+            reports.append(evaluate_checkpoint(
+                path, sizes, samples=samples, seed=seed, memory_size=memory_size, which=weights,
+                on_size=lambda result, bar=bar: progress.advance(bar)))
+    for report in reports:
+        for warning in report.get("warnings", []):
+            console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    training = training_range(next(iter(configs.values()))) if configs else _training_from_reports(reports)
+    save_figure(generalisation_figure(reports, training), out)
+    console.print(f"wrote {out}", highlight=False)
+
+
+def _primary(task_name: str) -> str:
+    import tasks
+
+    return tasks.get(task_name).size_names[0]
+
+
+def _parse_sizes(text: str) -> list[int]:
+    values = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            value = int(item)
+        except ValueError:
+            raise ValueError(f"--lengths takes whole numbers separated by commas, got {item!r}") from None
+        if value < 1:
+            raise ValueError(f"--lengths must be positive integers, got {value}")
+        values.append(value)
+    if not values:
+        raise ValueError("--lengths needs at least one size, e.g. --lengths 10,20,50")
+    return values
+
+
+def _read_report(path: Path) -> dict:
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a readable JSON report from `ntm eval --json` ({error})") from None
+    if not isinstance(report, dict) or not {"task", "model", "checkpoint", "results"} <= set(report):
+        raise ValueError(f"{path} is not a report from `ntm eval --json` (it needs task, model, checkpoint, results)")
+    return report
+
+
+def _training_from_reports(reports: list[dict]):
+    """The training range from the run directory a saved report names, if it is still there."""
+    from ntm import checkpoint as ckpt
+    from ntm.report.plots import training_range
+
+    path = Path(reports[0]["checkpoint"])
+    try:
+        return training_range(ckpt.load_config(path.parent if path.suffix else path))
+    except (ckpt.CheckpointError, ValueError):
+        return None

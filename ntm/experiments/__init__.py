@@ -1,0 +1,1 @@
+"""Experiments beyond one run: throughput and time-to-solve benchmarks, sweeps on Ray."""

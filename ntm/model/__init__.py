@@ -1,0 +1,1 @@
+"""The models: the NTM (addressing, memory, controller) and the recurrent baselines, chosen by name."""

@@ -1,0 +1,1 @@
+"""Reports: learning-curve and generalisation plots, attention figures, RESULTS.md."""

@@ -1,0 +1,1 @@
+"""Training: the loop, distributed data parallelism and the run-directory lock."""
