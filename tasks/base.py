@@ -70,6 +70,10 @@ class Task:
     # fit tasks with one right answer; a task whose targets are random draws
     # (dynamic N-grams) is judged by its cost instead.
     best_by: ClassVar[str] = "bit_errors"
+    # True where a target is an input that comes later in the same sequence
+    # (predicting the next bit): a model reading the input backwards would
+    # see the answer, so bidirectional baselines are refused there.
+    targets_are_later_inputs: ClassVar[bool] = False
 
     def draw_sizes(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         raise NotImplementedError

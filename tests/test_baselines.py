@@ -11,7 +11,7 @@ from ntm.model.baselines import RecurrentBaseline
 from ntm.config import MODEL_NAMES, ModelConfig, default_config
 from ntm.model.registry import build_model, has_memory
 
-BASELINES = ["lstm", "gru", "rnn"]
+BASELINES = ["lstm", "gru", "rnn", "bilstm"]
 IN, OUT = 4, 3
 
 
@@ -44,7 +44,34 @@ def test_stacking_depth_and_width_come_from_the_config(name, layers):
     model = small_baseline(name, layers=layers, hidden_size=6)
     assert model.rnn.num_layers == layers
     assert model.rnn.hidden_size == 6
-    assert model.output.in_features == 6 and model.output.out_features == OUT
+    directions = 2 if name == "bilstm" else 1
+    assert model.output.in_features == 6 * directions and model.output.out_features == OUT
+
+
+def test_bilstm_reads_both_directions_so_its_first_output_sees_the_last_input():
+    model, x = small_baseline("bilstm"), inputs(batch=1, steps=6)
+    changed = x.clone()
+    changed[:, -1] += 1.0
+    assert model.rnn.bidirectional
+    assert not torch.allclose(model(x)[:, 0], model(changed)[:, 0])
+
+
+def test_lstm_is_causal_so_its_first_output_ignores_the_last_input():
+    model, x = small_baseline("lstm"), inputs(batch=1, steps=6)
+    changed = x.clone()
+    changed[:, -1] += 1.0
+    assert torch.equal(model(x)[:, 0], model(changed)[:, 0])
+
+
+def test_bilstm_is_refused_where_targets_are_later_inputs():
+    config = default_config("dynamic-ngrams", "bilstm")
+    with pytest.raises(ValueError, match="bilstm cannot be trained on dynamic-ngrams.*later inputs"):
+        config.validate()
+
+
+@pytest.mark.parametrize("task", ["copy", "repeat-copy", "associative-recall", "priority-sort"])
+def test_bilstm_is_allowed_where_no_target_is_a_later_input(task):
+    assert default_config(task, "bilstm").validate().model.name == "bilstm"
 
 
 @pytest.mark.parametrize("name", BASELINES)
@@ -101,7 +128,7 @@ def test_default_config_rejects_an_unknown_model_listing_the_valid_ones():
         assert name in str(error.value)
 
 
-@pytest.mark.parametrize("name", ["gru", "rnn"])
-def test_gru_and_rnn_defaults_take_the_lstm_baselines_sizes(name):
+@pytest.mark.parametrize("name", ["gru", "rnn", "bilstm"])
+def test_gru_rnn_and_bilstm_defaults_take_the_lstm_baselines_sizes(name):
     lstm, other = default_config("copy", "lstm").model, default_config("copy", name).model
     assert (other.hidden_size, other.layers) == (lstm.hidden_size, lstm.layers) == (256, 3)

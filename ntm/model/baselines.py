@@ -1,7 +1,9 @@
 """Recurrent baselines behind the NTM's interface: inputs [B,T,in] -> logits [B,T,out].
 
 The paper's LSTM is a stack of 3 layers (SPEC section 5); GRU and plain RNN
-are the other cells people compare against, at the LSTM's sizes.
+are the other cells people compare against, at the LSTM's sizes. BiLSTM reads
+the whole input in both directions before each output: an upper bound for a
+recurrent network on tasks whose targets are never later inputs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from torch import nn
 
 from ntm.config import ModelConfig
 
-_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN, "bilstm": nn.LSTM}
 
 
 class RecurrentBaseline(nn.Module):
@@ -21,12 +23,14 @@ class RecurrentBaseline(nn.Module):
             raise ValueError("baseline hidden_size and layers must be at least 1")
         self.config = config
         self.input_width, self.output_width = input_width, output_width
-        self.rnn = _CELLS[config.name](input_width, config.hidden_size, config.layers, batch_first=True)
-        self.output = nn.Linear(config.hidden_size, output_width)
+        bidirectional = config.name == "bilstm"
+        self.rnn = _CELLS[config.name](input_width, config.hidden_size, config.layers, batch_first=True,
+                                       bidirectional=bidirectional)
+        self.output = nn.Linear(config.hidden_size * (2 if bidirectional else 1), output_width)
 
     def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False) -> torch.Tensor:
         """memory_size and trace exist for the shared interface; a baseline has neither."""
         if trace:
             raise ValueError(f"a {self.config.name} baseline has no memory to trace; only NTM models do")
-        hidden, _ = self.rnn(inputs)  # [B, T, hidden]
+        hidden, _ = self.rnn(inputs)  # [B, T, hidden] (bilstm: [B, T, 2 * hidden])
         return self.output(hidden)

@@ -18,6 +18,7 @@ _BUILDERS = {
     "lstm": RecurrentBaseline,
     "gru": RecurrentBaseline,
     "rnn": RecurrentBaseline,
+    "bilstm": RecurrentBaseline,
 }
 assert set(_BUILDERS) == set(MODEL_NAMES)
 
