@@ -25,7 +25,6 @@ import torch
 import tasks
 
 from ntm import checkpoint as ckpt
-from ntm.training import loop as training
 from ntm.platform_info import machine_description
 from ntm.config import MODEL_NAMES
 from ntm.evaluation import evaluate_size, generalisation_sizes, load_model, memory_warning
@@ -39,7 +38,7 @@ REPORT_FILE = "RESULTS.md"
 # (e.g. "1x NVIDIA H100 80GB, torch 2.5, CUDA 12.4"), for runs trained on
 # another machine. A "machine" entry in curve.jsonl or the checkpoint's info
 # is read too.
-MACHINE_FILE = training.MACHINE_FILE  # written by ntm.train
+MACHINE_FILE = ckpt.MACHINE_FILE  # written by ntm.train
 NOT_RECORDED = "not recorded"
 
 # The training side of SPEC section 6's targets: copy must be solved at every
