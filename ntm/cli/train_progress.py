@@ -96,9 +96,9 @@ class TrainingProgress:
             self.say(f"{data['run_dir']} has no checkpoint yet (it stopped before its first one): "
                      "training again from step 0", style="yellow")
         self.say(start_line(data))
-        self.estimate = Estimate(data["step"], data["step"] * data["batch_size"], 0.0, data["steps"])
+        self.estimate = Estimate(data["step"], data["sequences"], data["seconds"], data["steps"])
         self.bar = self.progress.add_task("train", total=data["steps"], completed=data["step"],
-                                          sequences=f"{data['step'] * data['batch_size']:,}", cost=UNKNOWN,
+                                          sequences=f"{data['sequences']:,}", cost=UNKNOWN,
                                           errors=UNKNOWN, val=UNKNOWN, rate=self.estimate.rate(), eta=UNKNOWN)
 
     def _on_compiling(self, data):

@@ -254,7 +254,8 @@ def _start_report(config: RunConfig, run_dir: Path, model, progress, world: Worl
                   no_checkpoint: bool) -> dict:
     """What the "start" event says: what trains, how, where, and from which step."""
     return {"task": config.task, "model": config.model.name, "parameters": count_parameters(model),
-            "run_dir": str(run_dir), "step": progress.step, "steps": config.train.steps,
+            "run_dir": str(run_dir), "step": progress.step, "sequences": progress.sequences,
+            "seconds": round(progress.seconds, 3), "steps": config.train.steps,
             "batch_size": config.train.batch_size * world.size, "threads": torch.get_num_threads(),
             "device": str(next(model.parameters()).device), "path": "fast" if fast else "reference",
             "no_checkpoint": no_checkpoint}

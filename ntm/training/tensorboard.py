@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 TENSORBOARD_DIR = "tensorboard"
-MISSING = "--tensorboard needs the tensorboard package: pip install 'ntm[tensorboard]'"
+MISSING = "--tensorboard needs the tensorboard package: pip install tensorboard (what the ntm extra of that name installs)"
 
 
 class TensorBoard:
