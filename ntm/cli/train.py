@@ -16,7 +16,7 @@ from ntm.config import MODEL_NAMES, build_run_config, read_config_file
 from ntm.training.resume import ResumeRefused, refusal
 
 THREADS_HELP = ("Torch CPU threads (default 1). Keep 1 on a machine that runs anything else, and for the paper's "
-                "model sizes: two threads trained about ten times slower than one on a busy 2-core machine "
+                "model sizes: two threads trained 50-70 times slower than one on a busy 2-core machine "
                 "(BENCHMARKS.md). More may help a large model or batch on an idle machine; 0 takes one per core.")
 
 

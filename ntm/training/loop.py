@@ -1,7 +1,12 @@
-"""Training: the loop, validation on a fixed set, checkpoints and resuming.
+"""Training: the loop, read top to bottom in `_train_locked`.
 
 `train(config, run_dir)` is the whole of `ntm train`; the CLI only builds the
-config and draws the progress bar from the events this function reports.
+config and draws the progress from the events this function reports. Beside
+the loop: the optimiser step and the validation decisions (here), the task and
+its warm-up stage (`warmup`), what a resume may change (`resume`), the
+counters a checkpoint carries (`state`), and the curve, progress events and
+TensorBoard (`runlog`, `tensorboard`); the run directory's files belong to
+`ntm.checkpoint`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ntm.training.distributed import World
 from ntm.training.resume import resume_changes
 from ntm.training.runlock import RunLock
 from ntm.training.runlog import RunLog, due
+from ntm.training.state import Progress, restore, rollback, save
 from ntm.training.tensorboard import TensorBoard
 from ntm.training.warmup import Stages
 
@@ -49,23 +55,7 @@ class TrainResult:
     solved_at: dict | None  # step, sequences, seconds when validation first counted as solved
     skipped_steps: int
     warmup_solved_at: dict | None = None  # when the warm-up stage ended (None: no warm-up, or not yet)
-    already_done: bool = False  # resumed at or past its steps: nothing trained, nothing written
-
-
-@dataclasses.dataclass
-class _Progress:
-    """Counters that survive a resume (stored in last.safetensors' metadata)."""
-
-    step: int = 0
-    sequences: int = 0
-    seconds: float = 0.0
-    best_validation: float = math.inf
-    skipped_steps: int = 0
-    rollbacks: int = 0
-    solved_at: dict | None = None
-    grad_norm_mean: float | None = None  # running mean of clipped gradient norms, for spike_clip
-    best_by: str = "bit_errors"  # the validation figure best_validation measures (the task's best_by)
-    warmup_solved_at: dict | None = None  # step, sequences, seconds when the warm-up stage was solved
+    already_done: bool = False  # resumed at or past its steps: nothing trained or written (validation is of its last weights)
 
 
 def build_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -154,24 +144,19 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
         torch.set_num_threads(train_cfg.threads)
     changes = _check_run_directory(config, run_dir, resume, world)
     stages = Stages(config, device)
-    torch.manual_seed(train_cfg.seed)
-    model = build_model(config.model, stages.task.input_width, stages.task.output_width).to(device)
-    fast = train_cfg.fast and hasattr(model, "use_fast_path")
-    if fast:
-        model.use_fast_path(training=True)
-    optimizer = build_optimizer(config, model)
-    progress, resumed = _Progress(best_by=stages.task.best_by), resume and last_path.exists()
+    model, optimizer, fast = _model_and_optimizer(config, stages.task, device)
+    progress, resumed = Progress(best_by=stages.task.best_by), resume and last_path.exists()
     if resumed:
         progress = _resume_progress(last_path, model, optimizer, device, stages.task, train_cfg)
         if progress.step >= train_cfg.steps:  # nothing to train: leave the run as it is
-            return _result(run_dir, progress, {}, already_done=True)
+            return _result(run_dir, progress, validate(model, stages.validation_set(False)), already_done=True)
     if world.is_main:
         ckpt.prepare_run(run_dir, config, progress.step if resumed else None, changes if resumed else {})
     emit("start", _start_report(config, run_dir, model, progress, world, fast, resume and not resumed))
 
     def save_last():
         if world.is_main:
-            _save(last_path, model, optimizer, progress)
+            save(last_path, model, optimizer, progress)
             emit("checkpoint", {"step": progress.step})
 
     log = RunLog(run_dir, train_cfg, emit, world.is_main, board)
@@ -189,7 +174,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             if metrics is None:  # skipped: non-finite loss or gradients
                 bad_in_a_row += 1
                 if bad_in_a_row >= MAX_BAD_STEPS_IN_A_ROW and last_path.exists():
-                    progress, bad_in_a_row = _rollback(last_path, model, optimizer, device, progress, emit), 0
+                    progress, bad_in_a_row = rollback(last_path, model, optimizer, device, progress, emit), 0
                 continue
             bad_in_a_row = 0
             progress.seconds = time.perf_counter() - started
@@ -220,6 +205,16 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
     return _result(run_dir, progress, validate(model, stages.validation_set(False)))
 
 
+def _model_and_optimizer(config: RunConfig, task, device):
+    """The freshly seeded model (on the fast path if asked and it has one), its optimiser, and whether it is fast."""
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model, task.input_width, task.output_width).to(device)
+    fast = config.train.fast and hasattr(model, "use_fast_path")
+    if fast:
+        model.use_fast_path(training=True)
+    return model, build_optimizer(config, model), fast
+
+
 def _check_run_directory(config: RunConfig, run_dir: Path, resume: bool, world: World) -> dict[str, list]:
     """Refuse a new run over an old one, and a resume that changes what the
     run learns; the changes a resume may make. Writes nothing."""
@@ -239,9 +234,9 @@ def _check_run_directory(config: RunConfig, run_dir: Path, resume: bool, world: 
     return changes
 
 
-def _resume_progress(last_path: Path, model, optimizer, device, task, train_cfg) -> "_Progress":
+def _resume_progress(last_path: Path, model, optimizer, device, task, train_cfg) -> Progress:
     """Load the checkpoint into the model and optimiser; its counters."""
-    progress = _restore(last_path, model, optimizer, device)
+    progress = restore(last_path, model, optimizer, device)
     if progress.best_by != task.best_by:
         # Saved when the task kept its best by another figure: the old
         # best score is on another scale, so the best starts afresh.
@@ -261,7 +256,7 @@ def _start_report(config: RunConfig, run_dir: Path, model, progress, world: Worl
             "no_checkpoint": no_checkpoint}
 
 
-def _optimiser_step(model, optimizer, batch, train_cfg, progress: "_Progress", world: World) -> dict | None:
+def _optimiser_step(model, optimizer, batch, train_cfg, progress: Progress, world: World) -> dict | None:
     """One step: loss, backward, clipping and the update. Returns the step's
     metrics, or None when the loss or gradients were not finite: then the
     update is skipped, so NaN never reaches the weights, and counted."""
@@ -285,7 +280,7 @@ def _optimiser_step(model, optimizer, batch, train_cfg, progress: "_Progress", w
     return {**summarise(logits.detach(), batch.targets, batch.mask), "grad_norm": norm}
 
 
-def _result(run_dir: Path, progress: "_Progress", validation: dict, already_done: bool = False) -> TrainResult:
+def _result(run_dir: Path, progress: Progress, validation: dict, already_done: bool = False) -> TrainResult:
     return TrainResult(run_dir, progress.step, progress.sequences, progress.seconds, validation,
                        progress.solved_at, progress.skipped_steps, progress.warmup_solved_at, already_done)
 
@@ -294,7 +289,7 @@ SPIKE_WARMUP_STEPS = 100  # steps before spike_clip starts, while the running me
 SPIKE_MEAN_DECAY = 0.99  # the running mean covers roughly the last hundred steps
 
 
-def _clip_threshold(train_cfg, progress: _Progress) -> float:
+def _clip_threshold(train_cfg, progress: Progress) -> float:
     """The global-norm bound of this step: the fixed one, tightened by
     spike_clip times the running mean of recent norms once that is known.
 
@@ -308,14 +303,14 @@ def _clip_threshold(train_cfg, progress: _Progress) -> float:
     return bound
 
 
-def _track_grad_norm(progress: _Progress, clipped_norm: float) -> None:
+def _track_grad_norm(progress: Progress, clipped_norm: float) -> None:
     if progress.grad_norm_mean is None:
         progress.grad_norm_mean = clipped_norm
     else:
         progress.grad_norm_mean = SPIKE_MEAN_DECAY * progress.grad_norm_mean + (1 - SPIKE_MEAN_DECAY) * clipped_norm
 
 
-def _set_learning_rate(optimizer, train_cfg, progress: _Progress) -> None:
+def _set_learning_rate(optimizer, train_cfg, progress: Progress) -> None:
     """The configured lr, times lr_after_solve once the task is solved.
 
     A solved NTM gets gradients near zero, which Adam rescales to full-size
@@ -327,7 +322,7 @@ def _set_learning_rate(optimizer, train_cfg, progress: _Progress) -> None:
         group["lr"] = lr
 
 
-def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, world: World,
+def _after_validation(result, model, progress: Progress, run_dir: Path, emit, world: World,
                       warming: bool = False) -> None:
     """Keep the best weights, and note the first solve: of the warm-up stage
     while `warming` (the full task's best then starts afresh), else of the task."""
@@ -350,44 +345,3 @@ def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, w
     elif not warming and solved and progress.solved_at is None:
         progress.solved_at = moment
         emit("solved", dict(moment))
-
-
-def _save(path: Path, model, optimizer, progress: _Progress) -> None:
-    info = {"progress": dataclasses.asdict(progress)}
-    info["progress"]["best_validation"] = _finite_or_none(progress.best_validation)
-    ckpt.save_checkpoint(path, model, optimizer, info=info, extra_tensors={"torch_rng": torch.get_rng_state()})
-
-
-def _restore(path: Path, model, optimizer, device) -> _Progress:
-    loaded = ckpt.Checkpoint(path)
-    loaded.load_model(model)
-    if loaded.optimizer_state is None:
-        raise ckpt.CheckpointError(f"{path} has no optimiser state to resume from")
-    optimizer.load_state_dict(loaded.optimizer_state)
-    _move_optimizer_state(optimizer, device)
-    values = dict(loaded.info["progress"])
-    if values.get("best_validation") is None:
-        values["best_validation"] = math.inf
-    if "torch_rng" in loaded.extra:
-        torch.set_rng_state(loaded.extra["torch_rng"])
-    return _Progress(**values)
-
-
-def _rollback(path, model, optimizer, device, progress: _Progress, emit):
-    restored = _restore(path, model, optimizer, device)
-    # Counting the rollback changes the data seeds from here on, so the run
-    # does not replay the stretch that failed.
-    restored.skipped_steps, restored.rollbacks = progress.skipped_steps, progress.rollbacks + 1
-    emit("rollback", {"step": restored.step, "from_step": progress.step})
-    return restored
-
-
-def _move_optimizer_state(optimizer, device) -> None:
-    for state in optimizer.state.values():
-        for key, value in state.items():
-            if torch.is_tensor(value) and key != "step":
-                state[key] = value.to(device)
-
-
-def _finite_or_none(value: float):
-    return value if math.isfinite(value) else None

@@ -17,13 +17,20 @@ MISSING = "--tensorboard needs the tensorboard package: pip install tensorboard 
 
 
 class TensorBoard:
+    """Writes RUN/tensorboard/ from the first point on, so a refused run leaves no trace."""
+
     def __init__(self, run_dir: Path):
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise ImportError(MISSING) from None
-        self.run_dir = Path(run_dir)
-        self.writer = SummaryWriter(log_dir=str(self.run_dir / TENSORBOARD_DIR))
+        self.run_dir, self._writer_class, self._writer = Path(run_dir), SummaryWriter, None
+
+    @property
+    def writer(self):
+        if self._writer is None:
+            self._writer = self._writer_class(log_dir=str(self.run_dir / TENSORBOARD_DIR))
+        return self._writer
 
     def point(self, record: dict, lr: float) -> None:
         step = record["step"]
@@ -55,4 +62,5 @@ class TensorBoard:
         self.writer.flush()
 
     def close(self) -> None:
-        self.writer.close()
+        if self._writer is not None:
+            self._writer.close()
