@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import traceback
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -46,13 +45,6 @@ def friendly_errors(command):
             raise typer.Exit(2) from None
 
     return wrapper
-
-
-def _set_positive(section, field: str, value: Optional[int]) -> None:
-    if value is None:
-        return
-    _positive("--" + field.replace("_", "-"), value)
-    setattr(section, field, value)
 
 
 def _positive(option: str, value: int) -> None:
