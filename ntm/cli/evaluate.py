@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import tasks
+from tasks.base import check_batch_size
 from ntm.checkpoint import load_config, resolve_weights
 from ntm.cli.app import _check_device, _parse_int, _positive, app, console, friendly_errors
 
@@ -43,7 +44,7 @@ def eval_(
                 "train one with `ntm train copy --out runs/copy` and run `ntm eval runs/copy`"
             )
     _positive("--samples", samples)
-    _positive("--batch-size", batch_size)
+    check_batch_size(batch_size, "--batch-size")
     if weights not in ("best", "last"):
         raise ValueError(f"--weights must be best or last, got {weights!r}")
     run_dir, _ = resolve_weights(checkpoint, weights)
@@ -82,17 +83,19 @@ def eval_(
         return
     for warning in report["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    _print_eval_table(report)
+    Console().print(eval_table(report))
 
 
-def _print_eval_table(report: dict) -> None:
+def eval_table(report: dict) -> Table:
+    """The report as a table: task and model in the title, kept short so it
+    fits on one line of a narrow terminal; the weights file in the caption."""
     checkpoint = Path(report["checkpoint"])
     if checkpoint.is_relative_to(Path.cwd()):
         checkpoint = checkpoint.relative_to(Path.cwd())
-    title = f"{report['task']} · {report['model']} · {checkpoint}"
+    title = f"{report['task']} · {report['model']}"
     if report.get("memory_size"):
         title += f" · memory {report['memory_size']}"
-    table = Table(title=title)
+    table = Table(title=title, caption=str(checkpoint), caption_justify="left")
     results = report["results"]
     extra = [k for k in results[0] if k not in ("length", "samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits")]
     for column in ["length", *extra, "samples", "cost_bits", "bit_errors", "seq_accuracy"]:
@@ -107,4 +110,4 @@ def _print_eval_table(report: dict) -> None:
         if has_optimal:
             row += [f"{r['optimal_cost_bits']:.3f}", f"{r['cost_bits'] - r['optimal_cost_bits']:+.3f}"]
         table.add_row(*row)
-    Console().print(table)
+    return table

@@ -23,7 +23,7 @@ from matplotlib.ticker import EngFormatter, MaxNLocator
 import tasks
 
 from ntm import checkpoint as ckpt
-from ntm.config import RunConfig, default_config
+from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING, RunConfig, default_config
 from ntm.metrics import SOLVED_BIT_ERRORS
 from ntm.model.registry import has_memory
 
@@ -42,10 +42,8 @@ PAPER_LEVELS: dict[str, list[tuple[str, float, float]]] = {
 }
 
 _REFERENCE_DASHES = (":", "--", "-.")  # tells apart the paper's levels drawn on one axes
-# Config fields that do not change what a run learns: runs that differ only in
-# these (and the seed) are repeats of one setup and are drawn as one median.
-_NOT_THE_SETUP = {"train.seed", "train.device", "train.threads", "train.steps", "train.checkpoint_every",
-                  "train.stop_when_solved", "train.log_every", "train.validate_every"}
+# Runs that differ only in these are repeats of one setup, drawn as one median.
+_NOT_THE_SETUP = FIELDS_THAT_DO_NOT_CHANGE_LEARNING | {"train.seed"}
 _NTM_ONLY = {"model.read_heads", "model.write_heads", "model.memory_size", "model.memory_width", "model.memory_init",
              "model.clip"}  # fields a baseline's config carries but does not use
 
@@ -85,6 +83,14 @@ def load_run(run_dir: Path | str) -> Run:
     if not (run_dir / ckpt.CURVE_FILE).is_file():
         raise ckpt.CheckpointError(f"{run_dir} has no {ckpt.CURVE_FILE} yet; has training logged a step?")
     return Run(run_dir, config, ckpt.read_curve(run_dir))
+
+
+def has_points(run_dir: Path | str, validation: bool = False) -> bool:
+    """Whether a run has logged a learning-curve point yet (a validation, with
+    `validation`); a run directory without one draws nothing."""
+    ckpt.load_config(Path(run_dir))  # not a run directory at all is an error, not an empty curve
+    metric = ("val_" if validation else "") + "cost_bits"
+    return any(metric in point for point in ckpt.read_curve(Path(run_dir)))
 
 
 def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False) -> Figure:
@@ -221,12 +227,24 @@ def training_range(config: RunConfig) -> dict[str, tuple[int, int]]:
     return ranges
 
 
-def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, int]] | None = None) -> Figure:
+SCALES = ("symlog", "linear", "log")
+# Below this the symlog axis is linear, so 0 can be drawn; above it, each
+# decade takes the same height, so 0.01 and 0.5 bit errors are told apart
+# from each other and from 100.
+SYMLOG_LINEAR_BELOW = 0.01
+
+
+def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, int]] | None = None,
+                          scale: str = "symlog") -> Figure:
     """Cost and bit errors per sequence against size, one line per report of
-    `evaluate.evaluate_checkpoint`; the sizes inside `training` (see
-    `training_range`) shaded."""
+    `evaluation.evaluate_checkpoint`; the sizes inside `training` (see
+    `training_range`) shaded. `scale` is the y axes': symlog (the default:
+    logarithmic, but linear near 0 so a perfect model's zeros are drawn),
+    linear, or log (zeros drawn at the bottom edge)."""
     if not reports:
         raise ValueError("give at least one evaluation report")
+    if scale not in SCALES:
+        raise ValueError(f"the scale must be one of {', '.join(SCALES)}, got {scale!r}")
     task_names = {report["task"] for report in reports}
     if len(task_names) > 1:
         raise ValueError(f"a generalisation plot compares models on one task; got {', '.join(sorted(task_names))}")
@@ -254,7 +272,7 @@ def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, in
         if training:
             _shade_training(ax, training, positions, categorical=bool(tick_labels))
         ax.set_xlabel(xlabel)
-        ax.set_ylim(bottom=0)
+        _set_scale(ax, scale)
         ax.grid(alpha=0.25)
         if tick_labels:
             ax.set_xticks(list(positions.values()), tick_labels)
@@ -262,6 +280,18 @@ def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, in
     error_ax.set_ylabel("bit errors per sequence")
     cost_ax.legend(fontsize=8, loc="upper left")
     return fig
+
+
+def _set_scale(ax, scale: str) -> None:
+    if scale == "symlog":
+        ax.set_yscale("symlog", linthresh=SYMLOG_LINEAR_BELOW, linscale=0.5)
+        ax.set_ylim(bottom=0)
+    elif scale == "log":
+        ax.set_yscale("log", nonpositive="clip")
+        positive = [y for line in ax.get_lines() for y in np.atleast_1d(line.get_ydata()) if y > 0]
+        ax.set_ylim(bottom=min(positive, default=1.0) / 2)
+    else:
+        ax.set_ylim(bottom=0)
 
 
 _MEASURES = {"samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits"}
