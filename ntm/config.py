@@ -37,7 +37,7 @@ class ModelConfig:
     memory_size: int = 128  # N, locations; can be raised at evaluation time
     memory_width: int = 20  # M, numbers per location
     memory_init: float = 1e-6  # constant start: ~2x faster than learned/random (Collier & Beel 2018)
-    clip: float = 20.0  # controller outputs to the heads are clipped to +-clip (SPEC section 4)
+    clip: float = 20.0  # controller outputs to the heads are clipped to +-clip (docs/tasks.md section 4)
 
 
 @dataclasses.dataclass
@@ -144,7 +144,7 @@ def _build(cls, values: dict[str, Any]):
     return cls(**values)
 
 
-# The paper's sizes (SPEC section 5): (hidden_size, layers, heads) for the NTM
+# The paper's sizes (docs/tasks.md section 5): (hidden_size, layers, heads) for the NTM
 # with an LSTM controller, the NTM with a feedforward controller, and the LSTM
 # baseline, plus the learning rates we use with Adam at batch 32.
 _PAPER = {

@@ -23,7 +23,7 @@ from ntm.model.registry import build_model, has_memory
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "copy-ntm"
 
-# The paper's generalisation tests (SPEC section 6), evaluated when no size is given.
+# The paper's generalisation tests (docs/tasks.md section 6), evaluated when no size is given.
 _GENERALISATION = {
     "copy": [{"length": n} for n in (10, 20, 30, 50, 100, 120)],
     "repeat-copy": [{"length": 10, "repeats": 10}, {"length": 20, "repeats": 10}, {"length": 10, "repeats": 20}],
@@ -34,7 +34,7 @@ _GENERALISATION = {
 
 
 def generalisation_sizes(task_name: str) -> list[dict[str, int]]:
-    """The sizes SPEC section 6 tests a task at."""
+    """The sizes docs/tasks.md section 6 tests a task at."""
     return [dict(size) for size in _GENERALISATION[task_name]]
 
 

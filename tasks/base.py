@@ -1,4 +1,4 @@
-"""The task contract (SPEC section 1): a task draws batches of (inputs, targets, mask).
+"""The task contract (docs/tasks.md section 1): a task draws batches of (inputs, targets, mask).
 
 A concrete task is a dataclass whose fields describe its training distribution
 (so `tasks.get("copy", max_length=30)` is just `CopyTask(max_length=30)`). It

@@ -83,19 +83,25 @@ def eval_(
         return
     for warning in report["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    Console().print(eval_table(report))
+    print_eval_report(report, Console())
 
 
-def eval_table(report: dict) -> Table:
-    """The report as a table: task and model in the title, kept short so it
-    fits on one line of a narrow terminal; the weights file in the caption."""
+def print_eval_report(report: dict, out: Console) -> None:
+    """The report as a table whose title (task, model, memory) is short enough
+    for one line of a narrow terminal, then the weights file evaluated on a
+    line of its own, unbroken so it can be copied."""
     checkpoint = Path(report["checkpoint"])
     if checkpoint.is_relative_to(Path.cwd()):
         checkpoint = checkpoint.relative_to(Path.cwd())
+    out.print(eval_table(report))
+    out.print(f"weights: {checkpoint}", highlight=False, soft_wrap=True)
+
+
+def eval_table(report: dict) -> Table:
     title = f"{report['task']} · {report['model']}"
     if report.get("memory_size"):
         title += f" · memory {report['memory_size']}"
-    table = Table(title=title, caption=str(checkpoint), caption_justify="left")
+    table = Table(title=title)
     results = report["results"]
     extra = [k for k in results[0] if k not in ("length", "samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits")]
     for column in ["length", *extra, "samples", "cost_bits", "bit_errors", "seq_accuracy"]:

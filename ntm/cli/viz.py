@@ -89,10 +89,10 @@ def curves(
         if has_points(run_dir, validation):
             drawable.append(run_dir)
         else:
-            console.print(f"[yellow]warning:[/yellow] {run_dir} has no {points} yet; left out", highlight=False)
+            console.print(f"[yellow]warning:[/yellow] {run_dir} has no {points} yet; left out", highlight=False, soft_wrap=True)
     if not drawable:
         console.print(f"[yellow]warning:[/yellow] no run has {points} yet, so {out} was not written; "
-                      "try again once training has logged a step", highlight=False)
+                      "try again once training has logged a step", highlight=False, soft_wrap=True)
         return
     save_figure(learning_curves_figure(drawable, validation=validation), out)
     console.print(f"wrote {out}", highlight=False)

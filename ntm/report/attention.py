@@ -39,7 +39,7 @@ BELOW_ZERO, ABOVE_ONE = "#2b83ba", "#d7191c"  # inputs that are not bits: repeat
 DELIMITER_COLOUR = "#ff5a36"
 CROP_COLOUR = "#d01c8b"  # the edge of a memory panel where unused locations are left out
 
-# Input channels whose steps mark the change of phase (SPEC section 2): the
+# Input channels whose steps mark the change of phase (docs/tasks.md section 2): the
 # delimiter of copy, repeat copy and priority sort, the query delimiter of
 # associative recall. Other tasks mark the step before the first scored one.
 PHASE_CHANNELS = {"copy": (8,), "repeat-copy": (8,), "associative-recall": (7,), "priority-sort": (9,)}

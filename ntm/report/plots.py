@@ -30,7 +30,7 @@ from ntm.model.registry import has_memory
 FORMATS = ("png", "svg", "pdf")
 DPI = 150  # PNG resolution: sharp on a slide, a few hundred kB
 
-# The paper's cost per sequence in bits (SPEC section 6) as (label, low, high);
+# The paper's cost per sequence in bits (docs/tasks.md section 6) as (label, low, high);
 # low < high where the paper's plot only gives a range.
 PAPER_LEVELS: dict[str, list[tuple[str, float, float]]] = {
     "copy": [("paper NTM ≈0", 0.0, 0.0), ("paper LSTM ≈0.5", 0.5, 0.5)],
@@ -349,6 +349,9 @@ _SIZE_LABELS = {
 
 
 def _run_name(checkpoint: str) -> str:
-    """`runs/copy-ntm-s0/best.safetensors` -> `copy-ntm-s0`."""
+    """`runs/copy-ntm-s0/best.safetensors` (a run's default weights) -> `copy-ntm-s0`;
+    any other weights file keeps its name: `copy-ntm-s0/last.safetensors`."""
     path = Path(checkpoint)
-    return path.parent.name if path.suffix == ".safetensors" else path.name
+    if path.suffix != ".safetensors":
+        return path.name
+    return path.parent.name if path.name == ckpt.BEST_FILE else f"{path.parent.name}/{path.name}"

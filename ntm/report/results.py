@@ -2,9 +2,9 @@
 
 `collect` evaluates each run directory under `checkpoints/` (one per task and
 model, e.g. `checkpoints/copy-ntm`) on fixed-seed sets at the sizes it trained
-on and at the generalisation sizes of SPEC section 6, and reads its training
+on and at the generalisation sizes of docs/tasks.md section 6, and reads its training
 budget from `curve.jsonl`. `write_report` turns that into RESULTS.md: per task
-a table beside the paper's figures, one sentence per SPEC target, and the
+a table beside the paper's figures, one sentence per target (docs/tasks.md section 6), and the
 learning-curve, generalisation and attention pictures drawn into
 `docs/results/`. `ntm results` is the two in a row.
 
@@ -42,7 +42,7 @@ REPORT_FILE = "RESULTS.md"
 MACHINE_FILE = training.MACHINE_FILE  # written by ntm.train
 NOT_RECORDED = "not recorded"
 
-# The training side of SPEC section 6's targets: copy must be solved at every
+# The training side of docs/tasks.md section 6's targets: copy must be solved at every
 # length it trained on (1-20); the other tasks at their largest training size.
 TRAINING_SIZES: dict[str, list[dict[str, int]]] = {
     "copy": [{"length": n} for n in range(1, 21)],
@@ -52,11 +52,11 @@ TRAINING_SIZES: dict[str, list[dict[str, int]]] = {
     "priority-sort": [{"length": 20, "outputs": 16}],
 }
 # Beyond the paper's memory of 128 locations: evaluated with a memory large
-# enough to hold the episode (SPEC section 4: N is a run-time setting).
+# enough to hold the episode (docs/tasks.md section 4: N is a run-time setting).
 BEYOND_MEMORY: dict[str, list[dict[str, int]]] = {"copy": [{"length": 200}]}
 
 # The one figure per task that the seeds of a model are compared on: the
-# size and measure of SPEC section 6's main target.
+# size and measure of docs/tasks.md section 6's main target.
 HEADLINE: dict[str, tuple[dict[str, int], str]] = {
     "copy": ({"length": 100}, "bit_errors"),
     "repeat-copy": ({"length": 20, "repeats": 10}, "bit_errors"),
@@ -69,9 +69,9 @@ HEADLINE: dict[str, tuple[dict[str, int], str]] = {
 # as models of their own.
 SEEDS_DIR = "seeds"
 
-# The paper's figures (SPEC section 6, cost per sequence in bits unless said
+# The paper's figures (docs/tasks.md section 6, cost per sequence in bits unless said
 # otherwise), per task, model and size; "training" is the learning curve's
-# level, shown on the training-size row. SPEC gives one "paper's NTM" column,
+# level, shown on the training-size row. docs/tasks.md gives one "paper's NTM" column,
 # used here for both controllers, except in associative recall where it tells
 # NTM-LSTM (ntm) and NTM-FF (ntm-ff) apart.
 _COPY_NTM = {"training": "≈0 bits by ≈100k sequences", "length=100": "copied (after training on ≤20)",
@@ -81,30 +81,30 @@ _REPEAT_NTM = {"training": "≈0 by ≈50k sequences", "length=20,repeats=10": "
 _NGRAMS_NTM = {"training": "≈133.5–134 bits (optimum ≈133.1)"}
 _SORT_NTM = {"training": "≈18–20 bits at 1M sequences"}
 PAPER_RESULTS: dict[str, dict[str, dict[str, str]]] = {
-    "copy": {  # SPEC §6, copy
+    "copy": {  # docs/tasks.md §6, copy
         "ntm": _COPY_NTM,
         "ntm-ff": _COPY_NTM,
         "lstm": {"training": "≈0.5 bits after 600k–1M sequences",
                  **{f"length={n}": "fails past length 20" for n in (30, 50, 100, 120)}},
     },
-    "repeat-copy": {  # SPEC §6, repeat copy
+    "repeat-copy": {  # docs/tasks.md §6, repeat copy
         "ntm": _REPEAT_NTM,
         "ntm-ff": _REPEAT_NTM,
         "lstm": {"training": "≈0 by ≈150k sequences", "length=20,repeats=10": "fails",
                  "length=10,repeats=20": "fails"},
     },
-    "associative-recall": {  # SPEC §6, associative recall
+    "associative-recall": {  # docs/tasks.md §6, associative recall
         "ntm": {"training": "≈0", "items=10": "≈1.8 bits", "items=15": "≈4.8 bits", "items=20": "≈7.0 bits"},
         "ntm-ff": {"training": "≈0 within ≈30k episodes", "items=12": "nearly perfect", "items=15": "< 1 bit"},
         "lstm": {"training": "≈0.5 after 1M episodes",
                  **{f"items={n}": "≈36–40 bits (at 10+ items)" for n in (10, 12, 15, 20)}},
     },
-    "dynamic-ngrams": {  # SPEC §6, dynamic N-grams
+    "dynamic-ngrams": {  # docs/tasks.md §6, dynamic N-grams
         "ntm": _NGRAMS_NTM,
         "ntm-ff": _NGRAMS_NTM,
         "lstm": {"training": "≈136 bits (optimum ≈133.1)"},
     },
-    "priority-sort": {  # SPEC §6, priority sort
+    "priority-sort": {  # docs/tasks.md §6, priority sort
         "ntm": _SORT_NTM,
         "ntm-ff": _SORT_NTM,
         "lstm": {"training": "≈58 bits"},
@@ -132,7 +132,7 @@ def shipped_runs(checkpoints_dir: Path | str) -> list[Path]:
 
 
 def sizes_to_evaluate(task_name: str, trained_memory: int | None) -> list[tuple[dict[str, int], int | None]]:
-    """(size, memory size or None for as trained): training sizes, then SPEC section 6's, then beyond the memory."""
+    """(size, memory size or None for as trained): training sizes, then docs/tasks.md section 6's, then beyond the memory."""
     plan, seen = [], set()
     for size in TRAINING_SIZES[task_name] + generalisation_sizes(task_name):
         if size_key(size) not in seen:
@@ -284,7 +284,7 @@ def recorded_machine(run_dir: Path | str, info: dict, curve: list[dict]) -> str:
 
 
 def check_targets(task_name: str, results: list[dict]) -> list[dict]:
-    """SPEC's targets for this task: [{"target", "met", "measured"}]."""
+    """The targets for this task (docs/tasks.md section 6): [{"target", "met", "measured"}]."""
     if task_name not in HEADLINE:
         return []
     r = _result_at(results, **HEADLINE[task_name][0])  # the size of the task's main target
@@ -388,8 +388,8 @@ def write_report(entries: list[dict], out_dir: Path | str = ".", figures_dir: Pa
     lines += [
         "cost_bits is the cross-entropy per sequence in bits (the paper's \"cost per sequence\"), bit_errors the "
         "wrong output bits per sequence after thresholding at 0.5, seq_accuracy the share of sequences with none "
-        "(SPEC section 3). Sizes marked *trained* lie inside the training distribution; the others test "
-        "generalisation (SPEC section 6). The paper's figures are those of SPEC section 6.",
+        "(docs/tasks.md section 3). Sizes marked *trained* lie inside the training distribution; the others test "
+        "generalisation (docs/tasks.md section 6). The paper's figures are those of docs/tasks.md section 6.",
         "",
     ]
     for task_name in tasks.names():
