@@ -8,8 +8,8 @@ vectors, and for every read head its weighting and read vector, all on one
 time axis with the delimiter marked. `animate_episode` writes a GIF of the
 memory contents and the head positions step by step.
 
-    >>> from ntm.evaluate import load_model
-    >>> from ntm.plots import save_figure
+    >>> from ntm.evaluation import load_model
+    >>> from ntm.report.plots import save_figure
     >>> episode = trace_episode(load_model("runs/copy"), {"length": 20})
     >>> save_figure(attention_figure(episode), "copy.png")
 """

@@ -3,9 +3,9 @@
 Every figure is a `matplotlib.figure.Figure` built without pyplot, so nothing
 needs a display and nothing leaks from one call to the next; `save_figure`
 writes PNG, SVG or PDF by the file's extension. The attention figure and the
-memory animation of `ntm viz` live in `plots_attention.py`.
+memory animation of `ntm viz` live in `attention.py`.
 
-    >>> from ntm import plots
+    >>> from ntm.report import plots
     >>> fig = plots.learning_curves_figure(["runs/copy-ntm-s0", "runs/copy-ntm-s1", "runs/copy-lstm-s0"])
     >>> plots.save_figure(fig, "curves.png")
 """
@@ -283,15 +283,20 @@ def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, in
 
 
 def _set_scale(ax, scale: str) -> None:
+    """The y scale, with room above the highest point: a logarithmic axis
+    gets no automatic margin, so that point would sit on the frame."""
+    values = [y for line in ax.get_lines() for y in np.atleast_1d(line.get_ydata()).astype(float) if np.isfinite(y)]
+    if scale == "linear":
+        ax.set_ylim(bottom=0)
+        return
+    top = max(values, default=1.0) * 1.8
     if scale == "symlog":
         ax.set_yscale("symlog", linthresh=SYMLOG_LINEAR_BELOW, linscale=0.5)
-        ax.set_ylim(bottom=0)
-    elif scale == "log":
-        ax.set_yscale("log", nonpositive="clip")
-        positive = [y for line in ax.get_lines() for y in np.atleast_1d(line.get_ydata()) if y > 0]
-        ax.set_ylim(bottom=min(positive, default=1.0) / 2)
+        ax.set_ylim(0, max(top, 2 * SYMLOG_LINEAR_BELOW))
     else:
-        ax.set_ylim(bottom=0)
+        ax.set_yscale("log", nonpositive="clip")
+        positive = [y for y in values if y > 0]
+        ax.set_ylim(min(positive, default=1.0) / 2, max(top, 1.0))
 
 
 _MEASURES = {"samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits"}
