@@ -25,6 +25,9 @@ class CopyTask(Task):
     input_width = 9
     output_width = 8
     size_names = ("length",)
+    generalisation_sizes = tuple({"length": n} for n in (10, 20, 30, 50, 100, 120))
+    size_axis_label = "sequence length"
+    phase_channels = (8,)  # the delimiter
 
     min_length: int = 1  # paper: lengths uniform in 1..20 for training
     max_length: int = 20
@@ -33,6 +36,9 @@ class CopyTask(Task):
     def __post_init__(self):
         self.require_range("min_length", "max_length")
         self.require_width(self.output_width)
+
+    def training_range(self):
+        return {"length": (self.min_length, self.max_length)}
 
     def draw_sizes(self, rng, n):
         return {"length": rng.integers(self.min_length, self.max_length + 1, size=n)}
