@@ -64,8 +64,8 @@ class RunConfig:
     task_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # overrides of tasks.get
     # An easier first stage: task overrides (e.g. {"max_repeats": 2} for repeat
     # copy) trained on until their validation counts as solved, then the full
-    # task. Empty: no warm-up. Repeat copy at 1..10 repeats sat at ~212 bits for
-    # 320k sequences from scratch.
+    # task. Empty: no warm-up. For tasks that do not start learning from scratch
+    # (repeat copy: checkpoints/README.md).
     warmup_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
@@ -139,11 +139,9 @@ def _build(cls, values: dict[str, Any]):
     return cls(**values)
 
 
-# Adam learning rates at batch 32. For the NTM, 1e-3 (Collier & Beel) learnt
-# copy fastest at first but fell back to chance after ~30k sequences in two of
-# two runs here, with gradient clipping at 50 and at 10; 3e-4 learns steadily.
-# The paper's rates were tuned for RMSProp at batch 1, so the baselines take
-# the same 3e-4.
+# Adam learning rates at batch 32: 3e-4 learns steadily where Collier & Beel's
+# 1e-3 fell back to chance (README.md, "Defaults and why"; BENCHMARKS.md). The paper's
+# rates were tuned for RMSProp at batch 1, so the baselines take the same.
 _LEARNING_RATES = {"ntm": 3e-4, "ntm-ff": 3e-4, "lstm": 3e-4, "gru": 3e-4, "rnn": 3e-4, "bilstm": 3e-4}
 
 
