@@ -24,11 +24,7 @@ from .base import Task, random_bits
 
 
 @dataclasses.dataclass
-class AssociativeRecallTask(Task):
-    name = "associative-recall"
-    input_width = 8
-    output_width = 6
-    size_names = ("items",)
+class AssociativeRecallTask(Task, name="associative-recall", input_width=8, output_width=6, size_names=("items",)):
     generalisation_sizes = tuple({"items": n} for n in (6, 10, 12, 15, 20))
     size_axis_label = "items"
     phase_channels = (7,)  # the query delimiter
@@ -49,9 +45,6 @@ class AssociativeRecallTask(Task):
 
     def size_label(self, size):
         return f"{size['items']} items"
-
-    def draw_sizes(self, rng, n):
-        return {"items": rng.integers(self.min_items, self.max_items + 1, size=n)}
 
     def generate(self, rng, n, items):
         if items < 2:

@@ -1,15 +1,17 @@
 """The task contract (SPEC section 1): a task draws batches of (inputs, targets, mask).
 
 A concrete task is a dataclass whose fields describe its training distribution
-(so `tasks.get("copy", max_length=30)` is just `CopyTask(max_length=30)`). It
-implements:
+(so `tasks.get("copy", max_length=30)` is just `CopyTask(max_length=30)`). Its
+class line names it and its channels: `class CopyTask(Task, name="copy",
+input_width=9, output_width=8, size_names=("length",))`. It implements:
 
-- `draw_sizes(rng, n)`: the sizes of n sequences from the training distribution,
-  as a dict of integer arrays (one entry per size argument, e.g. {"length": [...]}).
 - `generate(rng, n, **size)`: n sequences of one exact size, as NumPy arrays
   inputs [n, T, input_width], targets [n, T, output_width], mask [n, T].
 - `training_range()`: the smallest and largest value of each size argument it
   trains on, and `memory_needed(**size)`: the locations an episode needs.
+- `draw_sizes(rng, n)`, if the training sizes are not uniform over that range:
+  the sizes of n sequences, as a dict of integer arrays (one entry per size
+  argument, e.g. {"length": [...]}).
 - the class facts the reports read: `generalisation_sizes` (what `ntm eval`
   tests by default), and optionally `size_axis_label`, `phase_channels` and
   `size_label` for the pictures and tables.
@@ -63,7 +65,7 @@ MAX_SIZE = 100_000
 
 
 class Task:
-    """Base class of the five paper tasks; see the module docstring."""
+    """Base class of the tasks; see the module docstring."""
 
     name: ClassVar[str]
     input_width: ClassVar[int]
@@ -89,8 +91,19 @@ class Task:
     # first scored one is marked.
     phase_channels: ClassVar[tuple[int, ...]] = ()
 
+    def __init_subclass__(cls, name: str = "", input_width: int = 0, output_width: int = 0,
+                          size_names: tuple[str, ...] = (), **kwargs):
+        """A task's identity on its class line: `class CopyTask(Task, name="copy",
+        input_width=9, output_width=8, size_names=("length",))`."""
+        super().__init_subclass__(**kwargs)
+        given = {"name": name, "input_width": input_width, "output_width": output_width, "size_names": size_names}
+        for key, value in given.items():
+            if value:
+                setattr(cls, key, value)
+
     def draw_sizes(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+        """Each size argument uniform over its training range, drawn in turn."""
+        return {name: rng.integers(low, high + 1, size=n) for name, (low, high) in self.training_range().items()}
 
     def require_range(self, low: str, high: str, floor: int = 1, why: str = "") -> None:
         """Field validation for __post_init__: floor <= self.low <= self.high."""

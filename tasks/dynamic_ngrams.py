@@ -25,11 +25,7 @@ from .base import Task
 
 
 @dataclasses.dataclass
-class DynamicNGramsTask(Task):
-    name = "dynamic-ngrams"
-    input_width = 1
-    output_width = 1
-    size_names = ("length",)
+class DynamicNGramsTask(Task, name="dynamic-ngrams", input_width=1, output_width=1, size_names=("length",)):
     generalisation_sizes = ({"length": 200}, {"length": 1000})
     size_axis_label = "sequence length (bits)"
     best_by = "cost_bits"  # targets are coin flips: bit errors stay near 48 whatever the model

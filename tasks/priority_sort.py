@@ -27,11 +27,7 @@ from .base import Task, random_bits
 
 
 @dataclasses.dataclass
-class PrioritySortTask(Task):
-    name = "priority-sort"
-    input_width = 10
-    output_width = 8
-    size_names = ("length", "outputs")
+class PrioritySortTask(Task, name="priority-sort", input_width=10, output_width=8, size_names=("length", "outputs")):
     generalisation_sizes = ({"length": 20, "outputs": 16}, {"length": 40, "outputs": 32})
     size_axis_label = "input vectors"
     phase_channels = (9,)  # the delimiter

@@ -24,11 +24,7 @@ from .base import Task, random_bits
 
 
 @dataclasses.dataclass
-class RepeatCopyTask(Task):
-    name = "repeat-copy"
-    input_width = 10
-    output_width = 9
-    size_names = ("length", "repeats")
+class RepeatCopyTask(Task, name="repeat-copy", input_width=10, output_width=9, size_names=("length", "repeats")):
     generalisation_sizes = ({"length": 10, "repeats": 10}, {"length": 20, "repeats": 10},
                             {"length": 10, "repeats": 20})
     size_axis_label = "sequence length"
@@ -58,12 +54,6 @@ class RepeatCopyTask(Task):
 
     def size_label(self, size):
         return f"length {size['length']} × {size['repeats']} repeats"
-
-    def draw_sizes(self, rng, n):
-        return {
-            "length": rng.integers(self.min_length, self.max_length + 1, size=n),
-            "repeats": rng.integers(self.min_repeats, self.max_repeats + 1, size=n),
-        }
 
     def complete_size(self, **size):
         # Generalisation tests vary one size at a time (length 20 x 10 repeats,

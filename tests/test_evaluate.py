@@ -37,13 +37,9 @@ class ConstantLogits(nn.Module):
 
 
 @dataclasses.dataclass
-class OnesTask(Task):
+class OnesTask(Task, name="ones", input_width=1, output_width=2, size_names=("length", "answer")):
     """`length` zero inputs, then `answer` scored steps whose targets are all ones."""
 
-    name = "ones"
-    input_width = 1
-    output_width = 2
-    size_names = ("length", "answer")
     generalisation_sizes = ()
 
     def complete_size(self, **size):

@@ -13,7 +13,7 @@ from tasks.base import Task, random_bits
 
 
 @dataclasses.dataclass
-class ReverseTask(Task):
+class ReverseTask(Task, name="reverse", input_width=3, output_width=2, size_names=("length",)):
     """Read L random 2-bit vectors and a delimiter, then write them back in reverse.
 
         inputs   1 0 . | . .        targets  . . . 0 1
@@ -21,10 +21,6 @@ class ReverseTask(Task):
         ch 2     . . 1 | . .        mask     . . . x x
     """
 
-    name = "reverse"
-    input_width = 3
-    output_width = 2
-    size_names = ("length",)
     generalisation_sizes = ({"length": 3}, {"length": 6})
     size_axis_label = "vectors reversed"
     phase_channels = (2,)  # the delimiter
@@ -37,9 +33,6 @@ class ReverseTask(Task):
 
     def size_label(self, size):
         return f"{size['length']} vectors"
-
-    def draw_sizes(self, rng, n):
-        return {"length": rng.integers(self.min_length, self.max_length + 1, size=n)}
 
     def generate(self, rng, n, length):
         data = random_bits(rng, (n, length, 2))
@@ -77,9 +70,11 @@ def test_a_registered_task_is_listed_and_built():
 
 
 def test_registering_another_class_under_a_taken_name_is_refused():
-    other = dataclasses.make_dataclass("Copy", [], bases=(ReverseTask,), namespace={"name": "copy"})
+    class Copy(ReverseTask, name="copy"):
+        pass
+
     with pytest.raises(ValueError, match="already registered"):
-        tasks.register(other)
+        tasks.register(Copy)
 
 
 def test_a_toy_task_trains_evaluates_draws_and_is_reported(registered, tmp_path):
