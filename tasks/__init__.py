@@ -5,8 +5,11 @@
     >>> batch = task.sample(32, rng=0)            # training distribution
     >>> batch = task.sample(8, rng=0, length=100)  # one exact size
 
-Adding a task: one module defining a `Task` dataclass, and one line in
-`_REGISTRY` below.
+Adding a task: one module defining a `Task` dataclass (its facts, such as its
+training range and generalisation sizes, are members of the class), one line
+in `_REGISTRY` below and, if the paper reports the task, one entry in
+`ntm.paper.PAPER` (its model sizes, figures and targets). `register` does the
+registry line's job at run time, e.g. for a task defined in a notebook.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ _REGISTRY: dict[str, type[Task]] = {
     "priority-sort": PrioritySortTask,
 }
 
-__all__ = ["Batch", "Task", "as_generator", "get", "names", "options"]
+__all__ = ["Batch", "Task", "as_generator", "get", "names", "options", "register"]
+
+
+def register(cls: type[Task]) -> type[Task]:
+    """Add a task class under its `name`; usable as a class decorator."""
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"a task named {cls.name!r} is already registered")
+    _REGISTRY[cls.name] = cls
+    return cls
 
 
 def names() -> list[str]:

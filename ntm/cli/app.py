@@ -1,7 +1,8 @@
-"""The `ntm` Typer app, its error handling and the option checks the commands share.
+"""The `ntm` Typer app and its error handling.
 
 Each command lives in a module of its own beside this one and registers onto
-`app` when `ntm.cli` imports it.
+`app` when `ntm.cli` imports it; the option checks they share are in
+`options.py`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,9 @@ import functools
 import os
 import sys
 import traceback
-from typing import Optional
 
 import typer
 from rich.console import Console
-
-from tasks.base import check_batch_size
 
 app = typer.Typer(
     add_completion=True,
@@ -80,33 +78,5 @@ def close_stdout_quietly() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _set_positive(section, field: str, value: Optional[int]) -> None:
-    if value is None:
-        return
-    option = "--" + field.replace("_", "-")
-    _positive(option, value)
-    if field == "batch_size":
-        check_batch_size(value, option)
-    setattr(section, field, value)
-
-
-def _positive(option: str, value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{option} must be a positive integer, got {value}")
-
-
-def _parse_int(option: str, text: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise ValueError(f"{option} takes whole numbers separated by commas, got {text.strip()!r}") from None
-
-
-def _check_device(device: str) -> str:
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but torch sees no CUDA GPU here; use --device cpu")
-    if not (device == "cpu" or device.startswith("cuda") or device == "mps"):
-        raise ValueError(f"--device must be cpu or cuda, got {device!r}")
-    return device
+# The names `ntm/cli/train.py` imports from here; the checks live in options.py.
+from ntm.cli.options import check_device as _check_device, set_positive as _set_positive  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """`ntm viz` and `ntm plot curves|generalisation`: the picture commands.
-Thin like the rest of the CLI: the figures are built in `plots_attention.py`
-and `plots.py`, which a notebook can call directly.
+Thin like the rest of the CLI: the figures are built in `ntm.report.attention`
+and `ntm.report.plots`, which a notebook can call directly.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ntm.cli.app import app, console, friendly_errors
+from ntm.cli.options import parse_ints
 
 
 @app.command()
@@ -32,15 +33,13 @@ def viz(
     """Draw what an NTM's heads do on one sequence: weightings, erase/add and read vectors (the paper's copy figure)."""
     from ntm.evaluation import DEFAULT_CHECKPOINT, load_model, memory_warning
     from ntm.report.plots import figure_format, save_figure
-    from ntm.report.attention import animate_episode, attention_figure, default_size, trace_episode
+    from ntm.report.attention import animate_episode, attention_figure, trace_episode
 
     if checkpoint is None:
         checkpoint = DEFAULT_CHECKPOINT
         if not checkpoint.exists():
             raise ValueError("no checkpoint given and the shipped checkpoints/copy-ntm is not there; "
                              "train one with `ntm train copy --out runs/copy` and run `ntm viz runs/copy`")
-    if weights not in ("best", "last"):
-        raise ValueError(f"--weights must be best or last, got {weights!r}")
     checks = (("--length", length), ("--repeats", repeats), ("--memory-size", memory_size), ("--fps", fps))
     for option, value in checks:
         if value is not None and value < 1:
@@ -50,7 +49,7 @@ def viz(
     if animate is not None and animate.suffix.lower() != ".gif":
         raise ValueError(f"--animate writes a GIF; name the file *.gif, not {animate.name}")
     loaded = load_model(checkpoint, weights)
-    size = default_size(loaded)
+    size = loaded.task.largest_trained_size()
     if length is not None:
         size[loaded.task.size_names[0]] = length
     if repeats is not None:
@@ -119,15 +118,13 @@ def generalisation(
         raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
     if samples < 1:
         raise ValueError(f"--samples must be a positive integer, got {samples}")
-    if weights not in ("best", "last"):
-        raise ValueError(f"--weights must be best or last, got {weights!r}")
     saved = [path for path in checkpoints if path.suffix.lower() == ".json"]
     configs = {path: ckpt.load_config(ckpt.resolve_weights(path, weights)[0])
                for path in checkpoints if path not in saved}
     task_names = {config.task for config in configs.values()}
     if len(task_names) > 1:
         raise ValueError(f"compare models on one task at a time; got {', '.join(sorted(task_names))}")
-    values = _parse_sizes(lengths) if lengths is not None else None
+    values = parse_ints("--lengths", lengths) if lengths is not None else None
 
     reports = []
     with Progress(TextColumn("evaluating {task.description}"), BarColumn(), TimeElapsedColumn(),
@@ -157,23 +154,6 @@ def _primary(task_name: str) -> str:
     import tasks
 
     return tasks.get(task_name).size_names[0]
-
-
-def _parse_sizes(text: str) -> list[int]:
-    values = []
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        try:
-            value = int(item)
-        except ValueError:
-            raise ValueError(f"--lengths takes whole numbers separated by commas, got {item!r}") from None
-        if value < 1:
-            raise ValueError(f"--lengths must be positive integers, got {value}")
-        values.append(value)
-    if not values:
-        raise ValueError("--lengths needs at least one size, e.g. --lengths 10,20,50")
-    return values
 
 
 def _read_report(path: Path) -> dict:

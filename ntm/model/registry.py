@@ -39,9 +39,5 @@ def build_model(config: ModelConfig | RunConfig, input_width: int | None = None,
     return _BUILDERS[config.name](input_width, output_width, config)
 
 
-def has_memory(config: ModelConfig) -> bool:
-    return config.name in ("ntm", "ntm-ff")
-
-
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

@@ -28,7 +28,6 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from ntm.evaluation import LoadedModel
-from ntm.model.registry import has_memory
 
 USED_WEIGHT = 0.01  # a location counts as used once a head puts this much weight on it
 DATA_CMAP = "Greys"  # bits, output probabilities and erase vectors, 0 (white) to 1 (black)
@@ -39,10 +38,6 @@ BELOW_ZERO, ABOVE_ONE = "#2b83ba", "#d7191c"  # inputs that are not bits: repeat
 DELIMITER_COLOUR = "#ff5a36"
 CROP_COLOUR = "#d01c8b"  # the edge of a memory panel where unused locations are left out
 
-# Input channels whose steps mark the change of phase (docs/tasks.md section 2): the
-# delimiter of copy, repeat copy and priority sort, the query delimiter of
-# associative recall. Other tasks mark the step before the first scored one.
-PHASE_CHANNELS = {"copy": (8,), "repeat-copy": (8,), "associative-recall": (7,), "priority-sort": (9,)}
 
 
 @dataclasses.dataclass
@@ -51,6 +46,7 @@ class Episode:
 
     task: str
     model: str
+    phase_channels: tuple[int, ...]  # the task's delimiter channels (Task.phase_channels)
     size: dict[str, int]
     source: str  # which checkpoint, for the figure's title
     inputs: np.ndarray  # [T, in]
@@ -69,31 +65,24 @@ class Episode:
         return self.inputs.shape[0]
 
     def phase_steps(self) -> list[int]:
-        """The steps that mark a change of phase: the delimiter, or associative recall's query delimiters."""
-        channels = PHASE_CHANNELS.get(self.task)
-        if channels is not None:
-            return [int(t) for t in np.flatnonzero((self.inputs[:, list(channels)] != 0).any(1))]
+        """The steps that mark a change of phase: the delimiter, or associative
+        recall's query delimiters; for a task without delimiter channels, the
+        step before the first scored one."""
+        if self.phase_channels:
+            return [int(t) for t in np.flatnonzero((self.inputs[:, list(self.phase_channels)] != 0).any(1))]
         scored = np.flatnonzero(self.mask)
         return [int(scored[0]) - 1] if len(scored) and scored[0] > 0 else []
-
-
-def default_size(loaded: LoadedModel) -> dict[str, int]:
-    """The largest natural size the model trained on (copy: length 20), completed by the task."""
-    task = loaded.task
-    name = task.size_names[0]
-    value = getattr(task, f"max_{name}", getattr(task, name, None))
-    return task.check_size(**{name: int(value)})
 
 
 @torch.no_grad()
 def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed: int = 0,
                   memory_size: int | None = None) -> Episode:
-    """Draw one sequence of `size` (default: `default_size`) with `seed` and trace the NTM on it."""
+    """Draw one sequence of `size` (default: the largest trained on) with `seed` and trace the NTM on it."""
     config = loaded.config
-    if not has_memory(config.model):
+    if not config.model.has_memory:
         raise ValueError(f"{loaded.checkpoint} is a {config.model.name} model; "
                          "only NTM models have heads and memory to draw")
-    size = loaded.task.check_size(**size) if size else default_size(loaded)
+    size = loaded.task.check_size(**size) if size else loaded.task.largest_trained_size()
     batch = loaded.task.sample(1, np.random.default_rng(seed), **size)
     device = next(loaded.model.parameters()).device
     logits, trace = loaded.model(batch.inputs.to(device), memory_size=memory_size, trace=True)
@@ -106,7 +95,8 @@ def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed:
         return tensor[0].float().cpu().numpy()
 
     return Episode(
-        task=config.task, model=config.model.name, size=size, source=source,
+        task=config.task, model=config.model.name, phase_channels=tuple(loaded.task.phase_channels),
+        size=size, source=source,
         inputs=first(batch.inputs), targets=first(batch.targets), mask=batch.mask[0].numpy(),
         outputs=first(torch.sigmoid(logits)),
         read_weights=first(trace.read_weights), write_weights=first(trace.write_weights),

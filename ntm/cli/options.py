@@ -1,0 +1,46 @@
+"""Checks of option values that several commands share; each error names the option."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from tasks.base import check_batch_size
+
+from ntm.devices import check_device
+
+__all__ = ["check_device", "parse_ints", "positive", "set_positive"]
+
+
+def positive(option: str, value: int) -> int:
+    if value < 1:
+        raise ValueError(f"{option} must be a positive integer, got {value}")
+    return value
+
+
+def set_positive(section, field: str, value: Optional[int]) -> None:
+    """Set a config field from an option that must be positive; None leaves it."""
+    if value is None:
+        return
+    option = "--" + field.replace("_", "-")
+    positive(option, value)
+    if field == "batch_size":
+        check_batch_size(value, option)
+    setattr(section, field, value)
+
+
+def parse_ints(option: str, text: str) -> list[int]:
+    """"10,20,50" -> [10, 20, 50]: at least one, each a positive whole number."""
+    values = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            value = int(item)
+        except ValueError:
+            raise ValueError(f"{option} takes whole numbers separated by commas, got {item!r}") from None
+        if value < 1:
+            raise ValueError(f"{option} must be positive integers, got {value}")
+        values.append(value)
+    if not values:
+        raise ValueError(f"{option} needs at least one number, e.g. {option} 10,20,50")
+    return values
