@@ -12,10 +12,20 @@ import dataclasses
 import json
 from typing import Any
 
+from tasks.base import check_batch_size, did_you_mean, unknown_name
+
 MODEL_NAMES = ("ntm", "ntm-ff", "lstm", "gru", "rnn", "bilstm")
 MEMORY_MODELS = ("ntm", "ntm-ff")  # the NTMs; the others are recurrent baselines without a memory
 # `--set` sections that hold task options, and the RunConfig field of each.
 OPTION_SECTIONS = {"task": "task_options", "warmup": "warmup_options"}
+# Fields that say how long, where, how fast and how often a run trains and
+# reports, not what it learns (validate_every moves the lr drop after solving
+# by less than one interval). Runs differing only in these are one setup: a
+# legend leaves them out, and a sweep resumes a run with other values of them.
+FIELDS_THAT_DO_NOT_CHANGE_LEARNING = frozenset({
+    "train.steps", "train.stop_when_solved", "train.device", "train.threads", "train.fast",
+    "train.log_every", "train.validate_every", "train.checkpoint_every",
+})
 
 
 @dataclasses.dataclass
@@ -28,7 +38,7 @@ class ModelConfig:
     memory_size: int = 128  # N, locations; can be raised at evaluation time
     memory_width: int = 20  # M, numbers per location
     memory_init: float = 1e-6  # constant start: ~2x faster than learned/random (Collier & Beel 2018)
-    clip: float = 20.0  # controller outputs to the heads are clipped to +-clip (SPEC section 4)
+    clip: float = 20.0  # controller outputs to the heads are clipped to +-clip (docs/tasks.md section 4)
 
     @property
     def has_memory(self) -> bool:
@@ -74,13 +84,14 @@ class RunConfig:
         """Raise ValueError, naming the field, for values no run could use."""
         m, t = self.model, self.train
         if m.name not in MODEL_NAMES:
-            raise ValueError(f"unknown model {m.name!r}; choose one of {', '.join(MODEL_NAMES)}")
+            raise unknown_name("model", m.name, list(MODEL_NAMES))
         for field in ("hidden_size", "layers", "read_heads", "write_heads", "memory_size", "memory_width"):
             if getattr(m, field) < 1:
                 raise ValueError(f"model.{field} must be at least 1, got {getattr(m, field)}")
         for field in ("steps", "batch_size", "log_every", "validate_every", "validation_samples", "checkpoint_every"):
             if getattr(t, field) < 1:
                 raise ValueError(f"train.{field} must be at least 1, got {getattr(t, field)}")
+        check_batch_size(t.batch_size, "train.batch_size")
         for field in ("lr", "clip_grad_norm", "clip"):
             section = m if field == "clip" else t
             value = getattr(section, field)
@@ -152,10 +163,10 @@ def default_config(task: str, model: str = "ntm") -> RunConfig:
     import tasks
     from ntm.paper import PAPER
 
-    if model not in MODEL_NAMES:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
     if task not in tasks.names():
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(tasks.names())}")
+        raise unknown_name("task", task, tasks.names())
+    if model not in MODEL_NAMES:
+        raise unknown_name("model", model, list(MODEL_NAMES))
     if task not in PAPER:
         return RunConfig(task=task, model=ModelConfig(name=model), train=TrainConfig(lr=_LEARNING_RATES[model]))
     sizes = PAPER[task].model_sizes
@@ -188,7 +199,8 @@ def apply_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
             raise ValueError(f"--set section must be task, warmup, model or train, got {section!r}")
         fields = {f.name: f for f in dataclasses.fields(target)}
         if field not in fields:
-            raise ValueError(f"{section} has no field {field!r}; its fields are {', '.join(fields)}")
+            raise ValueError(f"{section} has no field {field!r}; {did_you_mean(field, list(fields))}"
+                             f"(its fields are {', '.join(fields)})")
         setattr(target, field, _coerce(value, type(getattr(target, field)), key))
     return config
 

@@ -38,6 +38,10 @@ class LoadedModel:
     checkpoint: Path  # the weights file that was loaded
     info: dict  # the checkpoint's metadata (step, sequences, validation...)
 
+    def __iter__(self):
+        """`model, config = ntm.load(run)`."""
+        return iter((self.model, self.config))
+
 
 def load_model(path: Path | str, which: str = "best", device: str = "cpu") -> LoadedModel:
     """A trained model from a run directory (best weights by default) or a weights file."""
@@ -117,8 +121,13 @@ def memory_warning(loaded: LoadedModel, size: dict[str, int], memory_size: int |
     needed = loaded.task.memory_needed(**loaded.task.check_size(**size))
     if needed <= available:
         return None
-    return (f"size {size} needs about {needed} memory locations but the memory has {available}; "
+    return (f"{describe_size(size)} needs about {needed} memory locations but the memory has {available}; "
             f"the heads will wrap around. Try --memory-size {_round_up(needed)}")
+
+
+def describe_size(size: dict[str, int]) -> str:
+    """`length 20` or `length 10, repeats 20`: a size as sentences name it."""
+    return ", ".join(f"{name} {value}" for name, value in size.items())
 
 
 MAX_MEMORY_BYTES = 4 << 30  # one batch's NTM memory; beyond this, ask for a smaller batch

@@ -1,5 +1,5 @@
 """The paper's facts, one entry per task: what Graves et al. (2014) trained
-and reported, and the targets SPEC section 6 sets from it.
+and reported, and the targets docs/tasks.md section 6 sets from it.
 
 A task the paper does not report needs no entry: it trains with the default
 `ModelConfig` sizes and is reported without a paper column or targets.
@@ -12,13 +12,13 @@ Each entry holds:
   SOLVED_BIT_ERRORS) to count as trained: every training length for copy,
   the largest training size elsewhere;
 - `beyond_memory`: sizes evaluated with a memory large enough to hold the
-  episode (SPEC section 4: N is a run-time setting);
+  episode (docs/tasks.md section 4: N is a run-time setting);
 - `headline`: the size and measure of the main target, the one figure the
   seeds of a model are compared on;
 - `targets`: a function from the results (`at(**size)` gives the result at a
   size) to the targets met or not;
 - `figures`: the paper's figures per model and size ("length=100"; "training"
-  is the learning curve's level). SPEC gives one "paper's NTM" column, used
+  is the learning curve's level). docs/tasks.md gives one "paper's NTM" column, used
   for both controllers, except in associative recall;
 - `levels`: the paper's cost per sequence in bits as (label, low, high) lines
   on the learning curves; low < high where the paper's plot only gives a range.

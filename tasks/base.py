@@ -1,4 +1,4 @@
-"""The task contract (SPEC section 1): a task draws batches of (inputs, targets, mask).
+"""The task contract (docs/tasks.md section 1): a task draws batches of (inputs, targets, mask).
 
 A concrete task is a dataclass whose fields describe its training distribution
 (so `tasks.get("copy", max_length=30)` is just `CopyTask(max_length=30)`). Its
@@ -24,6 +24,7 @@ false. Padding at the end is harmless because every model is causal.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from typing import ClassVar
 
 import numpy as np
@@ -62,6 +63,32 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
 # Sizes past this would need gigabytes for one batch of inputs; a typo such as
 # --length 1000000000 gets an explanation instead of an out-of-memory crash.
 MAX_SIZE = 100_000
+# The same for the sequences of one batch: an NTM's memory alone is
+# batch x 128 x 20 floats per step, about 0.7 GB at this bound.
+MAX_BATCH_SIZE = 65_536
+
+
+def check_batch_size(batch_size, name: str = "batch_size") -> int:
+    """A positive whole number of sequences no larger than MAX_BATCH_SIZE;
+    `name` is what the user typed it as (e.g. --batch-size)."""
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"{name} must be a positive integer, got {batch_size!r}")
+    if batch_size > MAX_BATCH_SIZE:
+        raise ValueError(f"{name} {batch_size:,} is more sequences than one batch can hold here (at most "
+                         f"{MAX_BATCH_SIZE:,}); to see more sequences, take more steps")
+    return int(batch_size)
+
+
+def unknown_name(kind: str, name: object, choices: list[str]) -> ValueError:
+    """The error for a name that is not among `choices`, suggesting the closest
+    one: "unknown task 'cpy'; did you mean copy? (the tasks are copy, ...)"."""
+    return ValueError(f"unknown {kind} {name!r}; {did_you_mean(name, choices)}(the {kind}s are {', '.join(choices)})")
+
+
+def did_you_mean(name: object, choices: list[str]) -> str:
+    """"did you mean copy? " for the choice closest to a mistyped name, or "" if none is close."""
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 class Task:
@@ -82,7 +109,7 @@ class Task:
     # see the answer, so bidirectional baselines are refused there.
     targets_are_later_inputs: ClassVar[bool] = False
     # The sizes `ntm eval` and `ntm results` test generalisation at when no
-    # size is given (SPEC section 6 for the paper's tasks).
+    # size is given (docs/tasks.md section 6 for the paper's tasks).
     generalisation_sizes: ClassVar[tuple[dict[str, int], ...]]
     # The x-axis of generalisation plots; empty: the first size name.
     size_axis_label: ClassVar[str] = ""
@@ -159,8 +186,7 @@ class Task:
 
     def sample(self, batch_size: int, rng: np.random.Generator | int | None = None, **size: int) -> Batch:
         """A batch from the training distribution, or of one exact size if given."""
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_batch_size(batch_size)
         rng = as_generator(rng)
         if size:
             arrays = self.generate(rng, batch_size, **self.check_size(**size))

@@ -77,7 +77,7 @@ class DynamicNGramsTask(Task, name="dynamic-ngrams", input_width=1, output_width
         return inputs, targets, mask
 
     def optimal_cost_bits(self, targets, mask=None) -> np.ndarray:
-        """Cost in bits per sequence of the optimal Bayesian predictor (SPEC section 2).
+        """Cost in bits per sequence of the optimal Bayesian predictor (docs/tasks.md section 2).
 
         P(1 | context c) = (N1 + beta) / (N1 + N0 + 2 beta), with N1, N0 the ones
         and zeros seen after c so far in this sequence; 1/2 for the first

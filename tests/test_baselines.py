@@ -1,4 +1,4 @@
-"""Recurrent baselines (SPEC section 4) behind the NTM's interface:
+"""Recurrent baselines (docs/tasks.md section 4) behind the NTM's interface:
 inputs [B, T, in] -> logits [B, T, out], chosen by name through `build_model`.
 """
 

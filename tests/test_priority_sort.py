@@ -1,4 +1,4 @@
-"""Priority-sort layout (SPEC section 2): inputs with a priority each, a
+"""Priority-sort layout (docs/tasks.md section 2): inputs with a priority each, a
 delimiter, then the highest-priority inputs in descending order."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Repeat-copy layout (SPEC section 2): L data steps, a delimiter carrying the
+"""Repeat-copy layout (docs/tasks.md section 2): L data steps, a delimiter carrying the
 normalised repeat count, then R*L + 1 output steps ending in an end marker."""
 
 import math

@@ -1,5 +1,5 @@
 """RESULTS.md: `ntm results` evaluates the shipped runs, sets them beside the
-paper's figures and SPEC's targets, and draws the pictures of each task."""
+paper's figures and the targets of docs/tasks.md, and draws the pictures of each task."""
 
 import contextlib
 import re

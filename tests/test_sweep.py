@@ -243,3 +243,9 @@ def test_sweep_command_trains_two_runs_on_local_ray_and_summarises_them(tmp_path
     for name in ("copy-ntm-s0", "copy-lstm-s0"):
         assert json.loads((tmp_path / name / "result.json").read_text())["step"] == 4
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
+
+
+def test_a_run_directory_differing_only_in_reporting_settings_is_resumed(tmp_path, fake_ray):
+    run_sweep(tiny_plan(tmp_path))
+    summary = run_sweep(tiny_plan(tmp_path, steps=6, changes={"train.log_every": "3", "train.checkpoint_every": "3"}))
+    assert summary["runs"][0]["resumed_from_step"] == 4

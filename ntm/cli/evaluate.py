@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import tasks
+from tasks.base import check_batch_size
 from ntm.checkpoint import load_config, resolve_weights
 from ntm.cli.app import app, console, friendly_errors
 from ntm.cli.options import check_device, parse_ints, positive
@@ -44,7 +45,7 @@ def eval_(
                 "train one with `ntm train copy --out runs/copy` and run `ntm eval runs/copy`"
             )
     positive("--samples", samples)
-    positive("--batch-size", batch_size)
+    check_batch_size(batch_size, "--batch-size")
     run_dir, _ = resolve_weights(checkpoint, weights)
     config = load_config(run_dir)
     sizes = _sizes_asked(tasks.get(config.task, **config.task_options), length, lengths, repeats)
@@ -60,7 +61,7 @@ def eval_(
         return
     for warning in report["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    _print_eval_table(report)
+    print_eval_report(report, Console())
 
 
 def _sizes_asked(task: tasks.Task, length: Optional[int], lengths: Optional[str],
@@ -84,11 +85,19 @@ def _sizes_asked(task: tasks.Task, length: Optional[int], lengths: Optional[str]
     return [{task.size_names[0]: value, **extra} for value in values]
 
 
-def _print_eval_table(report: dict) -> None:
+def print_eval_report(report: dict, out: Console) -> None:
+    """The report as a table whose title (task, model, memory) is short enough
+    for one line of a narrow terminal, then the weights file evaluated on a
+    line of its own, unbroken so it can be copied."""
     checkpoint = Path(report["checkpoint"])
     if checkpoint.is_relative_to(Path.cwd()):
         checkpoint = checkpoint.relative_to(Path.cwd())
-    title = f"{report['task']} · {report['model']} · {checkpoint}"
+    out.print(eval_table(report))
+    out.print(f"weights: {checkpoint}", highlight=False, soft_wrap=True)
+
+
+def eval_table(report: dict) -> Table:
+    title = f"{report['task']} · {report['model']}"
     if report.get("memory_size"):
         title += f" · memory {report['memory_size']}"
     table = Table(title=title)
@@ -106,4 +115,4 @@ def _print_eval_table(report: dict) -> None:
         if has_optimal:
             row += [f"{r['optimal_cost_bits']:.3f}", f"{r['cost_bits'] - r['optimal_cost_bits']:+.3f}"]
         table.add_row(*row)
-    Console().print(table)
+    return table

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from tasks.base import check_batch_size
+
 from ntm.devices import check_device
 
 __all__ = ["check_device", "parse_ints", "positive", "set_positive"]
@@ -19,7 +21,10 @@ def set_positive(section, field: str, value: Optional[int]) -> None:
     """Set a config field from an option that must be positive; None leaves it."""
     if value is None:
         return
-    positive("--" + field.replace("_", "-"), value)
+    option = "--" + field.replace("_", "-")
+    positive(option, value)
+    if field == "batch_size":
+        check_batch_size(value, option)
     setattr(section, field, value)
 
 

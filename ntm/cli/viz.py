@@ -79,10 +79,21 @@ def curves(
     validation: bool = typer.Option(False, "--validation", help="Plot the fixed validation set instead of the training batches."),
 ):
     """Cost (bits) and bit errors per sequence against sequences seen, with the paper's levels."""
-    from ntm.report.plots import figure_format, learning_curves_figure, save_figure
+    from ntm.report.plots import figure_format, has_points, learning_curves_figure, save_figure
 
     figure_format(out)
-    save_figure(learning_curves_figure(run_dirs, validation=validation), out)
+    points = "validation points" if validation else "learning-curve points"
+    drawable = []
+    for run_dir in run_dirs:
+        if has_points(run_dir, validation):
+            drawable.append(run_dir)
+        else:
+            console.print(f"[yellow]warning:[/yellow] {run_dir} has no {points} yet; left out", highlight=False, soft_wrap=True)
+    if not drawable:
+        console.print(f"[yellow]warning:[/yellow] no run has {points} yet, so {out} was not written; "
+                      "try again once training has logged a step", highlight=False, soft_wrap=True)
+        return
+    save_figure(learning_curves_figure(drawable, validation=validation), out)
     console.print(f"wrote {out}", highlight=False)
 
 @plot_app.command("generalisation")
@@ -95,13 +106,16 @@ def generalisation(
     seed: int = typer.Option(0, help="Seed of the evaluation set."),
     weights: str = typer.Option("best", help="best (by validation, default) or last weights of run directories."),
     out: Path = typer.Option(Path("generalisation.png"), "--out", "-o", help="Figure file; .png, .svg or .pdf by its extension."),
+    scale: str = typer.Option("symlog", "--scale", help="Y axes: symlog (default; logarithmic, linear near 0, so near-zero errors are told apart), linear or log."),
 ):
     """Cost and bit errors against size, one line per model, the training range shaded."""
     from ntm import checkpoint as ckpt
     from ntm.evaluation import evaluate_checkpoint, generalisation_sizes
-    from ntm.report.plots import figure_format, generalisation_figure, save_figure, training_range
+    from ntm.report.plots import SCALES, figure_format, generalisation_figure, save_figure, training_range
 
     figure_format(out)
+    if scale not in SCALES:
+        raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
     if samples < 1:
         raise ValueError(f"--samples must be a positive integer, got {samples}")
     saved = [path for path in checkpoints if path.suffix.lower() == ".json"]
@@ -132,7 +146,7 @@ def generalisation(
         for warning in report.get("warnings", []):
             console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     training = training_range(next(iter(configs.values()))) if configs else _training_from_reports(reports)
-    save_figure(generalisation_figure(reports, training), out)
+    save_figure(generalisation_figure(reports, training, scale=scale), out)
     console.print(f"wrote {out}", highlight=False)
 
 

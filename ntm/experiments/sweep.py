@@ -27,16 +27,15 @@ from pathlib import Path
 from typing import Callable
 
 import tasks
+from tasks.base import unknown_name
 
 from ntm import checkpoint as ckpt
-from ntm.config import MODEL_NAMES, RunConfig, apply_overrides, default_config, flatten_config
+from ntm.config import (FIELDS_THAT_DO_NOT_CHANGE_LEARNING, MODEL_NAMES, RunConfig, apply_overrides, default_config,
+                        flatten_config)
 
 RESULT_FILE = "result.json"  # a finished run's TrainResult, written beside its checkpoints
 SUMMARY_FILE = "summary.json"
 RAY_MISSING = "Ray is not installed: pip install 'ntm[cluster]'"
-# Fields that change how long or where a run trains, not what it learns: a
-# sweep may resume a run with other values of these (more steps, on a GPU).
-_RESUMABLE_CHANGES = {"train.steps", "train.device", "train.threads", "train.fast"}
 
 
 @dataclasses.dataclass
@@ -92,7 +91,7 @@ def plan_sweep(task: str, models: list[str], seeds: int, axes: dict[str, list[st
         raise ValueError(f"name at least one model: {', '.join(MODEL_NAMES)}")
     for model in models:
         if model not in MODEL_NAMES:
-            raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODEL_NAMES)}")
+            raise unknown_name("model", model, list(MODEL_NAMES))
     if len(set(models)) < len(models):
         raise ValueError(f"a model is named twice in {','.join(models)}")
     if seeds < 1:
@@ -196,7 +195,7 @@ def _check_same_run(run: PlannedRun) -> None:
     saved = flatten_config(dataclasses.asdict(ckpt.load_config(run.run_dir)))
     wanted = flatten_config(dataclasses.asdict(run.config))
     differ = sorted(key for key in saved.keys() | wanted.keys()
-                    if key not in _RESUMABLE_CHANGES and saved.get(key) != wanted.get(key))
+                    if key not in FIELDS_THAT_DO_NOT_CHANGE_LEARNING and saved.get(key) != wanted.get(key))
     if differ:
         changes = ", ".join(f"{key} {saved.get(key)!r} -> {wanted.get(key)!r}" for key in differ)
         raise ValueError(f"{run.run_dir} holds a run with other settings ({changes}); "

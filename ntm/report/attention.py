@@ -36,6 +36,7 @@ VECTOR_CMAP = "RdBu_r"  # add vectors, read vectors and memory: signed, centred 
 UNSCORED = "#dfe6ee"  # targets and outputs on steps that are not scored
 BELOW_ZERO, ABOVE_ONE = "#2b83ba", "#d7191c"  # inputs that are not bits: repeat counts, priorities
 DELIMITER_COLOUR = "#ff5a36"
+CROP_COLOUR = "#d01c8b"  # the edge of a memory panel where unused locations are left out
 
 
 
@@ -193,6 +194,7 @@ def attention_figure(episode: Episode, crop: bool = True) -> Figure:
                          ylabel if h == 0 else "")
             if kind == "weight":
                 _row_ticks(ax, rows)
+                _mark_hidden_rows(ax, rows, n)
                 if h == heads - 1:
                     ax.set_title(crop_text, loc="right", fontsize=8, color="0.35", pad=3)
             if i == bottom[h]:
@@ -327,6 +329,24 @@ def _head_bars(ax, heads: int, positions: np.ndarray, kind: str) -> list:
     ax.set_xlabel("weight", fontsize=8)
     ax.tick_params(labelsize=7)
     return bars
+
+
+def _mark_hidden_rows(ax, rows: np.ndarray, n: int) -> None:
+    """Where a cropped memory panel leaves locations out: the break symbol
+    of a broken axis (//) at its lower corners, a dashed line along the edge,
+    and how many locations are hidden. They lie below the last row shown and
+    go round the memory to the first, so one edge marks them all."""
+    hidden = n - len(rows)
+    if hidden <= 0:
+        return
+    ax.axhline(len(rows) - 0.5, color=CROP_COLOUR, linestyle=(0, (3, 2)), linewidth=3, clip_on=False)
+    ax.plot([0, 1], [0, 0], transform=ax.transAxes, linestyle="none", marker=[(-1, -0.6), (1, 0.6)],
+            markersize=9, markeredgewidth=1.4, color="0.15", clip_on=False)
+    first, last = (rows[-1] + 1) % n, (rows[0] - 1) % n
+    where = f"{first}" if hidden == 1 else f"{first}–{last}"
+    ax.text(0.995, 0.03, f"{hidden} location{'s' if hidden > 1 else ''} hidden ({where})", transform=ax.transAxes,
+            ha="right", va="bottom", fontsize=7, color="white",
+            bbox={"facecolor": CROP_COLOUR, "alpha": 0.9, "edgecolor": "none", "pad": 1.5})
 
 
 def _panel_height(rows: int, kind: str) -> float:

@@ -56,8 +56,8 @@ def write_report(entries: list[dict], out_dir: Path | str = ".", figures_dir: Pa
     lines += [
         "cost_bits is the cross-entropy per sequence in bits (the paper's \"cost per sequence\"), bit_errors the "
         "wrong output bits per sequence after thresholding at 0.5, seq_accuracy the share of sequences with none "
-        "(SPEC section 3). Sizes marked *trained* lie inside the training distribution; the others test "
-        "generalisation (SPEC section 6). The paper's figures are those of SPEC section 6.",
+        "(docs/tasks.md section 3). Sizes marked *trained* lie inside the training distribution; the others test "
+        "generalisation (docs/tasks.md section 6). The paper's figures are those of docs/tasks.md section 6.",
         "",
     ]
     for task_name in tasks.names():

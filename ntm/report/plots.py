@@ -23,7 +23,7 @@ from matplotlib.ticker import EngFormatter, MaxNLocator
 import tasks
 
 from ntm import checkpoint as ckpt
-from ntm.config import RunConfig, default_config, flatten_config
+from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING, RunConfig, default_config, flatten_config
 from ntm.metrics import SOLVED_BIT_ERRORS
 from ntm.paper import PAPER
 
@@ -31,10 +31,8 @@ FORMATS = ("png", "svg", "pdf")
 DPI = 150  # PNG resolution: sharp on a slide, a few hundred kB
 
 _REFERENCE_DASHES = (":", "--", "-.")  # tells apart the paper's levels drawn on one axes
-# Config fields that do not change what a run learns: runs that differ only in
-# these (and the seed) are repeats of one setup and are drawn as one median.
-_NOT_THE_SETUP = {"train.seed", "train.device", "train.threads", "train.steps", "train.checkpoint_every",
-                  "train.stop_when_solved", "train.log_every", "train.validate_every"}
+# Runs that differ only in these are repeats of one setup, drawn as one median.
+_NOT_THE_SETUP = FIELDS_THAT_DO_NOT_CHANGE_LEARNING | {"train.seed"}
 _NTM_ONLY = {"model.read_heads", "model.write_heads", "model.memory_size", "model.memory_width", "model.memory_init",
              "model.clip"}  # fields a baseline's config carries but does not use
 
@@ -74,6 +72,14 @@ def load_run(run_dir: Path | str) -> Run:
     if not (run_dir / ckpt.CURVE_FILE).is_file():
         raise ckpt.CheckpointError(f"{run_dir} has no {ckpt.CURVE_FILE} yet; has training logged a step?")
     return Run(run_dir, config, ckpt.read_curve(run_dir))
+
+
+def has_points(run_dir: Path | str, validation: bool = False) -> bool:
+    """Whether a run has logged a learning-curve point yet (a validation, with
+    `validation`); a run directory without one draws nothing."""
+    ckpt.load_config(Path(run_dir))  # not a run directory at all is an error, not an empty curve
+    metric = ("val_" if validation else "") + "cost_bits"
+    return any(metric in point for point in ckpt.read_curve(Path(run_dir)))
 
 
 def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False) -> Figure:
@@ -194,12 +200,24 @@ def training_range(config: RunConfig) -> dict[str, tuple[int, int]]:
     return tasks.get(config.task, **config.task_options).training_range()
 
 
-def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, int]] | None = None) -> Figure:
+SCALES = ("symlog", "linear", "log")
+# Below this the symlog axis is linear, so 0 can be drawn; above it, each
+# decade takes the same height, so 0.01 and 0.5 bit errors are told apart
+# from each other and from 100.
+SYMLOG_LINEAR_BELOW = 0.01
+
+
+def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, int]] | None = None,
+                          scale: str = "symlog") -> Figure:
     """Cost and bit errors per sequence against size, one line per report of
     `ntm.evaluation.evaluate_checkpoint`; the sizes inside `training` (see
-    `training_range`) shaded."""
+    `training_range`) shaded. `scale` is the y axes': symlog (the default:
+    logarithmic, but linear near 0 so a perfect model's zeros are drawn),
+    linear, or log (zeros drawn at the bottom edge)."""
     if not reports:
         raise ValueError("give at least one evaluation report")
+    if scale not in SCALES:
+        raise ValueError(f"the scale must be one of {', '.join(SCALES)}, got {scale!r}")
     task_names = {report["task"] for report in reports}
     if len(task_names) > 1:
         raise ValueError(f"a generalisation plot compares models on one task; got {', '.join(sorted(task_names))}")
@@ -227,7 +245,7 @@ def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, in
         if training:
             _shade_training(ax, training, positions, categorical=bool(tick_labels))
         ax.set_xlabel(xlabel)
-        ax.set_ylim(bottom=0)
+        _set_scale(ax, scale)
         ax.grid(alpha=0.25)
         if tick_labels:
             ax.set_xticks(list(positions.values()), tick_labels)
@@ -235,6 +253,23 @@ def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, in
     error_ax.set_ylabel("bit errors per sequence")
     cost_ax.legend(fontsize=8, loc="upper left")
     return fig
+
+
+def _set_scale(ax, scale: str) -> None:
+    """The y scale, with room above the highest point: a logarithmic axis
+    gets no automatic margin, so that point would sit on the frame."""
+    values = [y for line in ax.get_lines() for y in np.atleast_1d(line.get_ydata()).astype(float) if np.isfinite(y)]
+    if scale == "linear":
+        ax.set_ylim(bottom=0)
+        return
+    top = max(values, default=1.0) * 1.8
+    if scale == "symlog":
+        ax.set_yscale("symlog", linthresh=SYMLOG_LINEAR_BELOW, linscale=0.5)
+        ax.set_ylim(0, max(top, 2 * SYMLOG_LINEAR_BELOW))
+    else:
+        ax.set_yscale("log", nonpositive="clip")
+        positive = [y for y in values if y > 0]
+        ax.set_ylim(min(positive, default=1.0) / 2, max(top, 1.0))
 
 
 _MEASURES = {"samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits"}
@@ -283,6 +318,9 @@ def _shade_training(ax, training: dict[str, tuple[int, int]], positions: dict[tu
 
 
 def _run_name(checkpoint: str) -> str:
-    """`runs/copy-ntm-s0/best.safetensors` -> `copy-ntm-s0`."""
+    """`runs/copy-ntm-s0/best.safetensors` (a run's default weights) -> `copy-ntm-s0`;
+    any other weights file keeps its name: `copy-ntm-s0/last.safetensors`."""
     path = Path(checkpoint)
-    return path.parent.name if path.suffix == ".safetensors" else path.name
+    if path.suffix != ".safetensors":
+        return path.name
+    return path.parent.name if path.name == ckpt.BEST_FILE else f"{path.parent.name}/{path.name}"

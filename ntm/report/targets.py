@@ -1,5 +1,5 @@
 """What a task's results are measured against: the sizes it must be solved at,
-the paper's figures and SPEC section 6's targets, read from `ntm.paper`.
+the paper's figures and docs/tasks.md section 6's targets, read from `ntm.paper`.
 
 A task the paper does not report must be solved at its largest training size
 and has no headline, figures or targets.
@@ -35,7 +35,7 @@ def paper_figures(task_name: str, model: str) -> dict[str, str]:
 
 
 def check_targets(task_name: str, results: list[dict]) -> list[dict]:
-    """SPEC's targets for this task: [{"target", "met", "measured"}]."""
+    """The targets for this task (docs/tasks.md section 6): [{"target", "met", "measured"}]."""
     if task_name not in PAPER:
         return []
     return PAPER[task_name].targets(lambda **size: result_at(results, **size))
