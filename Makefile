@@ -99,7 +99,7 @@ checkpoints/priority-sort-ntm:
 checkpoints/priority-sort-ntm-ff:
 	$(TRAIN) priority-sort --model ntm-ff --fast --seed 0 --steps 16500 --out $@
 
-# The LSTM baselines (SPEC section 5 sizes), one seed each.
+# The LSTM baselines (docs/tasks.md section 5 sizes), one seed each.
 # The median of seeds 0-2 by cost at 12 items, seed 2, is shipped with its best weights only.
 checkpoints/associative-recall-lstm:
 	$(TRAIN) associative-recall --model lstm --seed 2 --steps 8000 --out $@

@@ -253,6 +253,8 @@ def resolve_weights(path: Path, which: str = "best") -> tuple[Path, Path]:
     For a run directory, `which` picks best.safetensors (falling back to last)
     or last.safetensors.
     """
+    if which not in ("best", "last"):
+        raise ValueError(f"--weights must be best or last, got {which!r}")
     path = Path(path)
     if path.is_file():
         return path.parent, path

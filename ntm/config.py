@@ -15,9 +15,20 @@ import dataclasses
 import json
 from typing import Any
 
+from tasks.base import check_batch_size, did_you_mean, unknown_name
+
 MODEL_NAMES = ("ntm", "ntm-ff", "lstm", "gru", "rnn", "bilstm")
+MEMORY_MODELS = ("ntm", "ntm-ff")  # the NTMs; the others are recurrent baselines without a memory
 # `--set` sections that hold task options, and the RunConfig field of each.
 OPTION_SECTIONS = {"task": "task_options", "warmup": "warmup_options"}
+# Fields that say how long, where, how fast and how often a run trains and
+# reports, not what it learns (validate_every moves the lr drop after solving
+# by less than one interval). Runs differing only in these are one setup: a
+# legend leaves them out, and a sweep resumes a run with other values of them.
+FIELDS_THAT_DO_NOT_CHANGE_LEARNING = frozenset({
+    "train.steps", "train.stop_when_solved", "train.device", "train.threads", "train.fast",
+    "train.log_every", "train.validate_every", "train.checkpoint_every",
+})
 
 
 @dataclasses.dataclass
@@ -30,7 +41,12 @@ class ModelConfig:
     memory_size: int = 128  # N, locations; can be raised at evaluation time
     memory_width: int = 20  # M, numbers per location
     memory_init: float = 1e-6  # constant start: ~2x faster than learned/random (Collier & Beel 2018)
-    clip: float = 20.0  # controller outputs to the heads are clipped to +-clip (SPEC section 4)
+    clip: float = 20.0  # controller outputs to the heads are clipped to +-clip (docs/tasks.md section 4)
+
+    @property
+    def has_memory(self) -> bool:
+        """True for the NTMs (heads and a memory), false for the recurrent baselines."""
+        return self.name in MEMORY_MODELS
 
 
 @dataclasses.dataclass
@@ -52,7 +68,7 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between resumable checkpoints
     stop_when_solved: bool = False  # stop once validation bit errors < 0.1 per sequence
     threads: int = 1  # torch CPU threads; 0 leaves torch's default (one per core). One is fastest for these small matrices, and far faster on a busy machine (BENCHMARKS.md, threads)
-    fast: bool = False  # NTM steps through torch.compile: same function, ~3x faster after a ~1 min compile
+    fast: bool = False  # NTM steps through torch.compile: same function, ~3x faster after a 20-40 s compile
 
 
 @dataclasses.dataclass
@@ -61,8 +77,8 @@ class RunConfig:
     task_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # overrides of tasks.get
     # An easier first stage: task overrides (e.g. {"max_repeats": 2} for repeat
     # copy) trained on until their validation counts as solved, then the full
-    # task. Empty: no warm-up. Repeat copy at 1..10 repeats sat at ~212 bits for
-    # 320k sequences from scratch.
+    # task. Empty: no warm-up. For tasks that do not start learning from scratch
+    # (repeat copy: checkpoints/README.md).
     warmup_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
@@ -71,13 +87,14 @@ class RunConfig:
         """Raise ValueError, naming the field, for values no run could use."""
         m, t = self.model, self.train
         if m.name not in MODEL_NAMES:
-            raise ValueError(f"unknown model {m.name!r}; choose one of {', '.join(MODEL_NAMES)}")
+            raise unknown_name("model", m.name, list(MODEL_NAMES))
         for field in ("hidden_size", "layers", "read_heads", "write_heads", "memory_size", "memory_width"):
             if getattr(m, field) < 1:
                 raise ValueError(f"model.{field} must be at least 1, got {getattr(m, field)}")
         for field in ("steps", "batch_size", "log_every", "validate_every", "validation_samples", "checkpoint_every"):
             if getattr(t, field) < 1:
                 raise ValueError(f"train.{field} must be at least 1, got {getattr(t, field)}")
+        check_batch_size(t.batch_size, "train.batch_size")
         for field in ("lr", "clip_grad_norm", "clip"):
             section = m if field == "clip" else t
             value = getattr(section, field)
@@ -136,33 +153,27 @@ def _build(cls, values: dict[str, Any]):
     return cls(**values)
 
 
-# The paper's sizes (SPEC section 5): (hidden_size, layers, heads) for the NTM
-# with an LSTM controller, the NTM with a feedforward controller, and the LSTM
-# baseline, plus the learning rates we use with Adam at batch 32.
-_PAPER = {
-    #                   NTM-LSTM       NTM-FF        LSTM
-    "copy": {"ntm": (100, 1, 1), "ntm-ff": (100, 1, 1), "lstm": (256, 3)},
-    "repeat-copy": {"ntm": (100, 1, 1), "ntm-ff": (100, 1, 1), "lstm": (512, 3)},
-    "associative-recall": {"ntm": (100, 1, 1), "ntm-ff": (256, 1, 4), "lstm": (256, 3)},
-    "dynamic-ngrams": {"ntm": (100, 1, 1), "ntm-ff": (100, 1, 1), "lstm": (128, 3)},
-    "priority-sort": {"ntm": (100, 2, 5), "ntm-ff": (512, 1, 8), "lstm": (128, 3)},
-}
-# Adam learning rates at batch 32. For the NTM, 1e-3 (Collier & Beel) learnt
-# copy fastest at first but fell back to chance after ~30k sequences in two of
-# two runs here, with gradient clipping at 50 and at 10; 3e-4 learns steadily.
-# The paper's rates were tuned for RMSProp at batch 1, so the baselines take
-# the same 3e-4.
+# Adam learning rates at batch 32: 3e-4 learns steadily where Collier & Beel's
+# 1e-3 fell back to chance (README.md, "Defaults and why"; BENCHMARKS.md). The paper's
+# rates were tuned for RMSProp at batch 1, so the baselines take the same.
 _LEARNING_RATES = {"ntm": 3e-4, "ntm-ff": 3e-4, "lstm": 3e-4, "gru": 3e-4, "rnn": 3e-4, "bilstm": 3e-4}
 
 
 def default_config(task: str, model: str = "ntm") -> RunConfig:
-    """The configuration `ntm train TASK --model MODEL` starts from."""
+    """The configuration `ntm train TASK --model MODEL` starts from: the
+    paper's sizes (ntm.paper) where the paper reports the task, else
+    ModelConfig's defaults."""
+    import tasks
+    from ntm.paper import PAPER
+
+    if task not in tasks.names():
+        raise unknown_name("task", task, tasks.names())
     if model not in MODEL_NAMES:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
-    sizes = _PAPER.get(task)
-    if sizes is None:
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(_PAPER)}")
-    if model in ("ntm", "ntm-ff"):
+        raise unknown_name("model", model, list(MODEL_NAMES))
+    if task not in PAPER:
+        return RunConfig(task=task, model=ModelConfig(name=model), train=TrainConfig(lr=_LEARNING_RATES[model]))
+    sizes = PAPER[task].model_sizes
+    if model in MEMORY_MODELS:
         hidden, layers, heads = sizes[model]
         model_config = ModelConfig(name=model, hidden_size=hidden, layers=layers, read_heads=heads, write_heads=heads)
     else:
@@ -191,7 +202,8 @@ def apply_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
             raise ValueError(f"--set section must be task, warmup, model or train, got {section!r}")
         fields = {f.name: f for f in dataclasses.fields(target)}
         if field not in fields:
-            raise ValueError(f"{section} has no field {field!r}; its fields are {', '.join(fields)}")
+            raise ValueError(f"{section} has no field {field!r}; {did_you_mean(field, list(fields))}"
+                             f"(its fields are {', '.join(fields)})")
         setattr(target, field, _coerce(value, type(getattr(target, field)), key))
     return config
 
@@ -351,6 +363,15 @@ def _toml_loads(text: str) -> dict:
     return tomllib.loads(text)
 
 
-def flat_fields(config: RunConfig) -> dict[str, Any]:
-    """Every field as `--set` names it: {"task.name": "copy", "model.hidden_size": 100, ...}."""
-    return {f"{section}.{key}": value for section, values in to_sections(config).items() for key, value in values.items()}
+
+def flatten_config(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`dataclasses.asdict(config)` as {"model.memory_size": 128, "task.max_length": 20, ...}:
+    one key per field, the task options named by their `--set` section."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            section = next((name for name, field in OPTION_SECTIONS.items() if field == key), key)
+            flat.update(flatten_config(value, f"{prefix}{section}."))
+        else:
+            flat[prefix + key] = value
+    return flat

@@ -19,23 +19,15 @@ import tasks
 from ntm import checkpoint as ckpt
 from ntm.config import RunConfig
 from ntm.metrics import per_sequence_bit_errors, per_sequence_cost_bits
-from ntm.model.registry import build_model, has_memory
+from ntm.model.registry import build_model
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "copy-ntm"
 
-# The paper's generalisation tests (SPEC section 6), evaluated when no size is given.
-_GENERALISATION = {
-    "copy": [{"length": n} for n in (10, 20, 30, 50, 100, 120)],
-    "repeat-copy": [{"length": 10, "repeats": 10}, {"length": 20, "repeats": 10}, {"length": 10, "repeats": 20}],
-    "associative-recall": [{"items": n} for n in (6, 10, 12, 15, 20)],
-    "dynamic-ngrams": [{"length": n} for n in (200, 1000)],
-    "priority-sort": [{"length": 20, "outputs": 16}, {"length": 40, "outputs": 32}],
-}
 
 
 def generalisation_sizes(task_name: str) -> list[dict[str, int]]:
-    """The sizes SPEC section 6 tests a task at."""
-    return [dict(size) for size in _GENERALISATION[task_name]]
+    """The sizes a task is tested at when none is given (its `generalisation_sizes`)."""
+    return [dict(size) for size in tasks.get(task_name).generalisation_sizes]
 
 
 @dataclasses.dataclass
@@ -45,6 +37,10 @@ class LoadedModel:
     task: tasks.Task
     checkpoint: Path  # the weights file that was loaded
     info: dict  # the checkpoint's metadata (step, sequences, validation...)
+
+    def __iter__(self):
+        """`model, config = ntm.load(run)`."""
+        return iter((self.model, self.config))
 
 
 def load_model(path: Path | str, which: str = "best", device: str = "cpu") -> LoadedModel:
@@ -119,21 +115,26 @@ def evaluate_size(
 
 def memory_warning(loaded: LoadedModel, size: dict[str, int], memory_size: int | None) -> str | None:
     """A sentence if an episode of this size needs more locations than the memory has."""
-    if not has_memory(loaded.config.model):
+    if not loaded.config.model.has_memory:
         return None
     available = memory_size or loaded.config.model.memory_size
     needed = loaded.task.memory_needed(**loaded.task.check_size(**size))
     if needed <= available:
         return None
-    return (f"size {size} needs about {needed} memory locations but the memory has {available}; "
+    return (f"{describe_size(size)} needs about {needed} memory locations but the memory has {available}; "
             f"the heads will wrap around. Try --memory-size {_round_up(needed)}")
+
+
+def describe_size(size: dict[str, int]) -> str:
+    """`length 20` or `length 10, repeats 20`: a size as sentences name it."""
+    return ", ".join(f"{name} {value}" for name, value in size.items())
 
 
 MAX_MEMORY_BYTES = 4 << 30  # one batch's NTM memory; beyond this, ask for a smaller batch
 
 
 def _check_memory_fits(loaded: LoadedModel, memory_size: int | None, batch_size: int) -> None:
-    if not has_memory(loaded.config.model):
+    if not loaded.config.model.has_memory:
         return
     locations = memory_size or loaded.config.model.memory_size
     needed = batch_size * locations * loaded.config.model.memory_width * 4
@@ -160,10 +161,10 @@ def evaluate_checkpoint(
 ) -> dict:
     """The object `ntm eval --json` prints: task, model, checkpoint, results, warnings."""
     loaded = load_model(path, which, device)
-    if fast and hasattr(loaded.model, "use_fast_path"):
+    if fast and loaded.config.model.has_memory:
         loaded.model.use_fast_path(training=False, inference=True)
     if sizes is None:
-        sizes = [loaded.task.default_size()]
+        sizes = [loaded.task.complete_size()]
     if memory_size is not None and memory_size < 1:
         raise ValueError(f"--memory-size must be a positive integer, got {memory_size}")
     _check_memory_fits(loaded, memory_size, batch_size)
@@ -180,7 +181,7 @@ def evaluate_checkpoint(
         "task": loaded.config.task,
         "model": loaded.config.model.name,
         "checkpoint": str(loaded.checkpoint),
-        "memory_size": (memory_size or loaded.config.model.memory_size) if has_memory(loaded.config.model) else None,
+        "memory_size": (memory_size or loaded.config.model.memory_size) if loaded.config.model.has_memory else None,
         "results": results,
         "warnings": warnings,
     }

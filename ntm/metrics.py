@@ -1,4 +1,4 @@
-"""The paper's measures (SPEC section 3), per sequence and averaged over a batch."""
+"""The paper's measures (docs/tasks.md section 3), per sequence and averaged over a batch."""
 
 from __future__ import annotations
 

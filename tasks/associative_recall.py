@@ -24,11 +24,10 @@ from .base import Task, random_bits
 
 
 @dataclasses.dataclass
-class AssociativeRecallTask(Task):
-    name = "associative-recall"
-    input_width = 8
-    output_width = 6
-    size_names = ("items",)
+class AssociativeRecallTask(Task, name="associative-recall", input_width=8, output_width=6, size_names=("items",)):
+    generalisation_sizes = tuple({"items": n} for n in (6, 10, 12, 15, 20))
+    size_axis_label = "items"
+    phase_channels = (7,)  # the query delimiter
 
     min_items: int = 2  # paper: 2..6 items per episode for training; the
     max_items: int = 6  # query needs an item after it, so at least 2
@@ -41,8 +40,11 @@ class AssociativeRecallTask(Task):
             raise ValueError(f"associative-recall: item_length must be at least 1, got {self.item_length}")
         self.require_width(self.output_width)
 
-    def draw_sizes(self, rng, n):
-        return {"items": rng.integers(self.min_items, self.max_items + 1, size=n)}
+    def training_range(self):
+        return {"items": (self.min_items, self.max_items)}
+
+    def size_label(self, size):
+        return f"{size['items']} items"
 
     def generate(self, rng, n, items):
         if items < 2:

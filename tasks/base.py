@@ -1,13 +1,20 @@
-"""The task contract (SPEC section 1): a task draws batches of (inputs, targets, mask).
+"""The task contract (docs/tasks.md section 1): a task draws batches of (inputs, targets, mask).
 
 A concrete task is a dataclass whose fields describe its training distribution
-(so `tasks.get("copy", max_length=30)` is just `CopyTask(max_length=30)`). It
-implements two things:
+(so `tasks.get("copy", max_length=30)` is just `CopyTask(max_length=30)`). Its
+class line names it and its channels: `class CopyTask(Task, name="copy",
+input_width=9, output_width=8, size_names=("length",))`. It implements:
 
-- `draw_sizes(rng, n)`: the sizes of n sequences from the training distribution,
-  as a dict of integer arrays (one entry per size argument, e.g. {"length": [...]}).
 - `generate(rng, n, **size)`: n sequences of one exact size, as NumPy arrays
   inputs [n, T, input_width], targets [n, T, output_width], mask [n, T].
+- `training_range()`: the smallest and largest value of each size argument it
+  trains on, and `memory_needed(**size)`: the locations an episode needs.
+- `draw_sizes(rng, n)`, if the training sizes are not uniform over that range:
+  the sizes of n sequences, as a dict of integer arrays (one entry per size
+  argument, e.g. {"length": [...]}).
+- the class facts the reports read: `generalisation_sizes` (what `ntm eval`
+  tests by default), and optionally `size_axis_label`, `phase_channels` and
+  `size_label` for the pictures and tables.
 
 `sample` (shared here) turns those into a padded `Batch`. Sequences of different
 sizes share a batch: each is padded at the end with zero steps whose mask is
@@ -17,6 +24,7 @@ false. Padding at the end is harmless because every model is causal.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from typing import ClassVar
 
 import numpy as np
@@ -55,10 +63,36 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
 # Sizes past this would need gigabytes for one batch of inputs; a typo such as
 # --length 1000000000 gets an explanation instead of an out-of-memory crash.
 MAX_SIZE = 100_000
+# The same for the sequences of one batch: an NTM's memory alone is
+# batch x 128 x 20 floats per step, about 0.7 GB at this bound.
+MAX_BATCH_SIZE = 65_536
+
+
+def check_batch_size(batch_size, name: str = "batch_size") -> int:
+    """A positive whole number of sequences no larger than MAX_BATCH_SIZE;
+    `name` is what the user typed it as (e.g. --batch-size)."""
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"{name} must be a positive integer, got {batch_size!r}")
+    if batch_size > MAX_BATCH_SIZE:
+        raise ValueError(f"{name} {batch_size:,} is more sequences than one batch can hold here (at most "
+                         f"{MAX_BATCH_SIZE:,}); to see more sequences, take more steps")
+    return int(batch_size)
+
+
+def unknown_name(kind: str, name: object, choices: list[str]) -> ValueError:
+    """The error for a name that is not among `choices`, suggesting the closest
+    one: "unknown task 'cpy'; did you mean copy? (the tasks are copy, ...)"."""
+    return ValueError(f"unknown {kind} {name!r}; {did_you_mean(name, choices)}(the {kind}s are {', '.join(choices)})")
+
+
+def did_you_mean(name: object, choices: list[str]) -> str:
+    """"did you mean copy? " for the choice closest to a mistyped name, or "" if none is close."""
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 class Task:
-    """Base class of the five paper tasks; see the module docstring."""
+    """Base class of the tasks; see the module docstring."""
 
     name: ClassVar[str]
     input_width: ClassVar[int]
@@ -74,9 +108,29 @@ class Task:
     # (predicting the next bit): a model reading the input backwards would
     # see the answer, so bidirectional baselines are refused there.
     targets_are_later_inputs: ClassVar[bool] = False
+    # The sizes `ntm eval` and `ntm results` test generalisation at when no
+    # size is given (docs/tasks.md section 6 for the paper's tasks).
+    generalisation_sizes: ClassVar[tuple[dict[str, int], ...]]
+    # The x-axis of generalisation plots; empty: the first size name.
+    size_axis_label: ClassVar[str] = ""
+    # Input channels whose non-zero steps mark a change of phase (a delimiter),
+    # drawn as lines on the attention pictures. Empty: the step before the
+    # first scored one is marked.
+    phase_channels: ClassVar[tuple[int, ...]] = ()
+
+    def __init_subclass__(cls, name: str = "", input_width: int = 0, output_width: int = 0,
+                          size_names: tuple[str, ...] = (), **kwargs):
+        """A task's identity on its class line: `class CopyTask(Task, name="copy",
+        input_width=9, output_width=8, size_names=("length",))`."""
+        super().__init_subclass__(**kwargs)
+        given = {"name": name, "input_width": input_width, "output_width": output_width, "size_names": size_names}
+        for key, value in given.items():
+            if value:
+                setattr(cls, key, value)
 
     def draw_sizes(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+        """Each size argument uniform over its training range, drawn in turn."""
+        return {name: rng.integers(low, high + 1, size=n) for name, (low, high) in self.training_range().items()}
 
     def require_range(self, low: str, high: str, floor: int = 1, why: str = "") -> None:
         """Field validation for __post_init__: floor <= self.low <= self.high."""
@@ -92,10 +146,24 @@ class Task:
     def generate(self, rng: np.random.Generator, n: int, **size: int):
         raise NotImplementedError
 
-    def default_size(self, **size: int) -> dict[str, int]:
+    def complete_size(self, **size: int) -> dict[str, int]:
         """Complete a partial size (e.g. only `length` of repeat copy) with
         training-typical values for the missing arguments."""
         return dict(size)
+
+    def training_range(self) -> dict[str, tuple[int, int]]:
+        """The smallest and largest value of each size argument trained on,
+        e.g. {"length": (1, 10), "repeats": (1, 10)} for repeat copy."""
+        raise NotImplementedError
+
+    def largest_trained_size(self) -> dict[str, int]:
+        """The largest natural size trained on (copy: length 20), completed."""
+        name = self.size_names[0]
+        return self.check_size(**{name: self.training_range()[name][1]})
+
+    def size_label(self, size: dict[str, int]) -> str:
+        """A size as a reader says it, e.g. "length 100"."""
+        return " × ".join(f"{k} {v}" for k, v in size.items())
 
     def memory_needed(self, **size: int) -> int:
         """Memory locations an NTM needs to hold one episode of this size."""
@@ -108,7 +176,7 @@ class Task:
                 f"task {self.name!r} takes sizes {', '.join(self.size_names)}; "
                 f"got {', '.join(sorted(unknown))}"
             )
-        full = self.default_size(**size)
+        full = self.complete_size(**size)
         for key, value in full.items():
             if int(value) != value or value < 1:
                 raise ValueError(f"{self.name}: {key} must be a positive integer, got {value!r}")
@@ -118,8 +186,7 @@ class Task:
 
     def sample(self, batch_size: int, rng: np.random.Generator | int | None = None, **size: int) -> Batch:
         """A batch from the training distribution, or of one exact size if given."""
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_batch_size(batch_size)
         rng = as_generator(rng)
         if size:
             arrays = self.generate(rng, batch_size, **self.check_size(**size))

@@ -20,11 +20,10 @@ from .base import Task, random_bits
 
 
 @dataclasses.dataclass
-class CopyTask(Task):
-    name = "copy"
-    input_width = 9
-    output_width = 8
-    size_names = ("length",)
+class CopyTask(Task, name="copy", input_width=9, output_width=8, size_names=("length",)):
+    generalisation_sizes = tuple({"length": n} for n in (10, 20, 30, 50, 100, 120))
+    size_axis_label = "sequence length"
+    phase_channels = (8,)  # the delimiter
 
     min_length: int = 1  # paper: lengths uniform in 1..20 for training
     max_length: int = 20
@@ -34,8 +33,8 @@ class CopyTask(Task):
         self.require_range("min_length", "max_length")
         self.require_width(self.output_width)
 
-    def draw_sizes(self, rng, n):
-        return {"length": rng.integers(self.min_length, self.max_length + 1, size=n)}
+    def training_range(self):
+        return {"length": (self.min_length, self.max_length)}
 
     def generate(self, rng, n, length):
         data = random_bits(rng, (n, length, self.width))

@@ -25,11 +25,9 @@ from .base import Task
 
 
 @dataclasses.dataclass
-class DynamicNGramsTask(Task):
-    name = "dynamic-ngrams"
-    input_width = 1
-    output_width = 1
-    size_names = ("length",)
+class DynamicNGramsTask(Task, name="dynamic-ngrams", input_width=1, output_width=1, size_names=("length",)):
+    generalisation_sizes = ({"length": 200}, {"length": 1000})
+    size_axis_label = "sequence length (bits)"
     best_by = "cost_bits"  # targets are coin flips: bit errors stay near 48 whatever the model
     targets_are_later_inputs = True  # the target at step t is the input at t + 1
 
@@ -52,6 +50,12 @@ class DynamicNGramsTask(Task):
         """Number of contexts (2**(order-1)), one table entry each."""
         return 2 ** (self.order - 1)
 
+    def training_range(self):
+        return {"length": (self.length, self.length)}
+
+    def size_label(self, size):
+        return f"{size['length']} bits"
+
     def draw_sizes(self, rng, n):
         return {"length": np.full(n, self.length)}
 
@@ -73,7 +77,7 @@ class DynamicNGramsTask(Task):
         return inputs, targets, mask
 
     def optimal_cost_bits(self, targets, mask=None) -> np.ndarray:
-        """Cost in bits per sequence of the optimal Bayesian predictor (SPEC section 2).
+        """Cost in bits per sequence of the optimal Bayesian predictor (docs/tasks.md section 2).
 
         P(1 | context c) = (N1 + beta) / (N1 + N0 + 2 beta), with N1, N0 the ones
         and zeros seen after c so far in this sequence; 1/2 for the first

@@ -27,11 +27,10 @@ from .base import Task, random_bits
 
 
 @dataclasses.dataclass
-class PrioritySortTask(Task):
-    name = "priority-sort"
-    input_width = 10
-    output_width = 8
-    size_names = ("length", "outputs")
+class PrioritySortTask(Task, name="priority-sort", input_width=10, output_width=8, size_names=("length", "outputs")):
+    generalisation_sizes = ({"length": 20, "outputs": 16}, {"length": 40, "outputs": 32})
+    size_axis_label = "input vectors"
+    phase_channels = (9,)  # the delimiter
 
     length: int = 20  # paper: 20 input vectors per sequence for training
     outputs: int = 16  # paper: write back the 16 of highest priority
@@ -41,10 +40,16 @@ class PrioritySortTask(Task):
         self.require_range("outputs", "length")
         self.require_width(self.output_width)
 
+    def training_range(self):
+        return {"length": (self.length, self.length), "outputs": (self.outputs, self.outputs)}
+
+    def size_label(self, size):
+        return f"{size['length']} inputs → {size['outputs']} outputs"
+
     def draw_sizes(self, rng, n):
         return {"length": np.full(n, self.length), "outputs": np.full(n, self.outputs)}
 
-    def default_size(self, **size):
+    def complete_size(self, **size):
         # Longer inputs keep the training ratio of outputs to inputs (16/20),
         # rounded half up and kept within 1..length.
         if "outputs" not in size and "length" in size:

@@ -24,11 +24,11 @@ from .base import Task, random_bits
 
 
 @dataclasses.dataclass
-class RepeatCopyTask(Task):
-    name = "repeat-copy"
-    input_width = 10
-    output_width = 9
-    size_names = ("length", "repeats")
+class RepeatCopyTask(Task, name="repeat-copy", input_width=10, output_width=9, size_names=("length", "repeats")):
+    generalisation_sizes = ({"length": 10, "repeats": 10}, {"length": 20, "repeats": 10},
+                            {"length": 10, "repeats": 20})
+    size_axis_label = "sequence length"
+    phase_channels = (8,)  # the delimiter
 
     min_length: int = 1  # paper: lengths uniform in 1..10 for training
     max_length: int = 10
@@ -49,13 +49,13 @@ class RepeatCopyTask(Task):
         variance = ((self.max_repeats - self.min_repeats + 1) ** 2 - 1) / 12
         return (repeats - mean) / (math.sqrt(variance) or 1.0)
 
-    def draw_sizes(self, rng, n):
-        return {
-            "length": rng.integers(self.min_length, self.max_length + 1, size=n),
-            "repeats": rng.integers(self.min_repeats, self.max_repeats + 1, size=n),
-        }
+    def training_range(self):
+        return {"length": (self.min_length, self.max_length), "repeats": (self.min_repeats, self.max_repeats)}
 
-    def default_size(self, **size):
+    def size_label(self, size):
+        return f"length {size['length']} × {size['repeats']} repeats"
+
+    def complete_size(self, **size):
         # Generalisation tests vary one size at a time (length 20 x 10 repeats,
         # length 10 x 20 repeats), holding the other at its training maximum.
         size.setdefault("repeats", self.max_repeats)

@@ -1,4 +1,4 @@
-"""NTM addressing (Graves et al. 2014, section 3.3; SPEC section 4), one stage at a time.
+"""NTM addressing (Graves et al. 2014, section 3.3; docs/tasks.md section 4), one stage at a time.
 
 Each stage is checked against a tiny loop-based NumPy reference written
 straight from the paper's equations, on small hand-checkable examples, and on
@@ -334,7 +334,7 @@ def test_sharpen_with_very_large_gamma_on_a_near_uniform_weighting_does_not_unde
 
 
 def test_sharpen_with_very_large_gamma_over_a_memory_enlarged_for_evaluation_does_not_underflow():
-    # N is raised at evaluation time (SPEC section 4); (1/1024)^21 ~ 1e-63 is zero in float32.
+    # N is raised at evaluation time (docs/tasks.md section 4); (1/1024)^21 ~ 1e-63 is zero in float32.
     weights = torch.full((2, 1, 1024), 1 / 1024)
     weights[0, 0, 5] *= 1.01
     weights[1, 0, 1000] *= 1.01

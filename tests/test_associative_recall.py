@@ -1,4 +1,4 @@
-"""Associative-recall layout (SPEC section 2): K items of 3 vectors, each after
+"""Associative-recall layout (docs/tasks.md section 2): K items of 3 vectors, each after
 an item delimiter; a query item between two query delimiters; the answer is
 the item that followed the query, on the last 3 steps."""
 

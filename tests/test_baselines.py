@@ -1,4 +1,4 @@
-"""Recurrent baselines (SPEC section 4) behind the NTM's interface:
+"""Recurrent baselines (docs/tasks.md section 4) behind the NTM's interface:
 inputs [B, T, in] -> logits [B, T, out], chosen by name through `build_model`.
 """
 
@@ -9,7 +9,7 @@ from torch import nn
 
 from ntm.model.baselines import RecurrentBaseline
 from ntm.config import MODEL_NAMES, ModelConfig, default_config
-from ntm.model.registry import build_model, has_memory
+from ntm.model.registry import build_model
 
 BASELINES = ["lstm", "gru", "rnn", "bilstm"]
 IN, OUT = 4, 3
@@ -101,12 +101,12 @@ def test_every_parameter_gets_a_finite_gradient(name):
 
 @pytest.mark.parametrize("name", BASELINES)
 def test_baselines_have_no_memory(name):
-    assert not has_memory(ModelConfig(name=name))
+    assert not ModelConfig(name=name).has_memory
 
 
 @pytest.mark.parametrize("name", ["ntm", "ntm-ff"])
 def test_ntms_have_memory(name):
-    assert has_memory(ModelConfig(name=name))
+    assert ModelConfig(name=name).has_memory
 
 
 def test_sizes_below_one_are_rejected():

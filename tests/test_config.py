@@ -1,5 +1,5 @@
 """Run configuration (ntm.config): the paper's sizes per task and model
-(SPEC section 5), `--set section.field=value` overrides, and the JSON saved
+(docs/tasks.md section 5), `--set section.field=value` overrides, and the JSON saved
 beside every run.
 """
 
@@ -11,7 +11,7 @@ from ntm.config import MODEL_NAMES, ModelConfig, RunConfig, TrainConfig, apply_o
 
 TASKS = ["copy", "repeat-copy", "associative-recall", "dynamic-ngrams", "priority-sort"]
 
-# SPEC section 5: (read = write heads, controller units, controller layers).
+# docs/tasks.md section 5: (read = write heads, controller units, controller layers).
 PAPER_NTM = {
     "copy": (1, 100, 1),
     "repeat-copy": (1, 100, 1),
@@ -26,7 +26,7 @@ PAPER_NTM_FF = {
     "dynamic-ngrams": (1, 100),
     "priority-sort": (8, 512),
 }
-# SPEC section 5: (units per layer, layers).
+# docs/tasks.md section 5: (units per layer, layers).
 PAPER_LSTM = {
     "copy": (256, 3),
     "repeat-copy": (512, 3),

@@ -1,4 +1,4 @@
-"""Copy task layout (SPEC section 2): L data steps, a delimiter, L output steps."""
+"""Copy task layout (docs/tasks.md section 2): L data steps, a delimiter, L output steps."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Dynamic N-grams (SPEC section 2): bit sequences from a per-sequence 6-gram
+"""Dynamic N-grams (docs/tasks.md section 2): bit sequences from a per-sequence 6-gram
 table, the input lagging the target by one step, and the optimal Bayesian
 estimator the model is measured against."""
 

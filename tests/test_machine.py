@@ -1,4 +1,4 @@
-"""The NTM (SPEC section 4): inputs [B, T, in] -> logits [B, T, out], with an
+"""The NTM (docs/tasks.md section 4): inputs [B, T, in] -> logits [B, T, out], with an
 LSTM controller ("ntm") or a feedforward one ("ntm-ff"), built by name through
 `ntm.models.build_model`. Small sizes keep every test well under a second.
 """
@@ -218,7 +218,7 @@ def test_every_parameter_gets_a_finite_gradient(name):
 
 
 # ---------------------------------------------------------------------------
-# Numerics at the extremes (SPEC section 4: clip controller outputs at +-20)
+# Numerics at the extremes (docs/tasks.md section 4: clip controller outputs at +-20)
 
 
 def _loss(logits):
@@ -279,7 +279,7 @@ def test_a_two_layer_controller_is_built_from_the_config():
 
 
 # ---------------------------------------------------------------------------
-# Parameter counts are a sanity check against the paper (SPEC section 5)
+# Parameter counts are a sanity check against the paper (docs/tasks.md section 5)
 
 
 def test_default_copy_ntm_has_about_the_papers_67561_parameters():

@@ -8,7 +8,6 @@ from matplotlib.image import imread
 from PIL import Image
 from typer.testing import CliRunner
 
-import tasks
 from ntm.report import plots
 from ntm.config import default_config
 from ntm.evaluation import evaluate_checkpoint, load_model
@@ -178,7 +177,6 @@ def test_plot_curves_writes_a_png_with_the_paper_levels(runs, cli, tmp_path):
     result = cli("plot", "curves", runs["ntm0"], runs["ntm1"], runs["lstm"], "--out", out)
     assert result.exit_code == 0, result.output
     assert _sensible(*_png_size(out))
-    assert set(plots.PAPER_LEVELS) == set(tasks.names())
 
 
 def test_plot_generalisation_writes_a_png_for_ntm_against_lstm(runs, cli, tmp_path):
@@ -201,3 +199,92 @@ def test_save_figure_refuses_an_unknown_extension(tmp_path):
 
     with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
         plots.save_figure(Figure(), tmp_path / "figure.jpeg")
+
+
+def test_legends_leave_out_settings_that_do_not_change_what_a_run_learns(runs, tmp_path):
+    import json
+    import shutil
+
+    fast = shutil.copytree(runs["ntm1"], tmp_path / "copy-ntm-fast")
+    config = json.loads((fast / "config.json").read_text())
+    config["train"].update(fast=True, threads=2, log_every=7, checkpoint_every=9, device="cpu")
+    (fast / "config.json").write_text(json.dumps(config))
+    fig = plots.learning_curves_figure([runs["ntm0"], fast])
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels[0].startswith("ntm · median of 2 seeds")  # one setup: fast, threads... do not split it
+    assert not any(word in label for label in labels for word in ("fast", "threads", "log_every", "checkpoint_every"))
+
+
+def test_curves_and_sweeps_share_one_list_of_settings_that_do_not_change_learning():
+    from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING
+
+    assert {"train.fast", "train.threads", "train.device", "train.log_every"} <= FIELDS_THAT_DO_NOT_CHANGE_LEARNING
+    assert plots._NOT_THE_SETUP == FIELDS_THAT_DO_NOT_CHANGE_LEARNING | {"train.seed"}
+
+
+def _report(bit_errors):
+    return {"task": "copy", "model": "ntm", "checkpoint": "runs/copy-ntm/best.safetensors",
+            "results": [{"length": n, "samples": 10, "cost_bits": 10 * e, "bit_errors": e, "seq_accuracy": 1.0}
+                        for n, e in zip((10, 20, 50), bit_errors)]}
+
+
+@pytest.mark.parametrize("scale", ["symlog", "log", "linear"])
+def test_generalisation_plot_draws_each_scale(scale):
+    fig = plots.generalisation_figure([_report([0.0, 0.02, 30.0])], scale=scale)
+    assert {ax.get_yscale() for ax in fig.axes} == {scale}
+
+
+def test_generalisation_plot_is_symlog_by_default_so_small_errors_are_not_flat_on_the_axis():
+    fig = plots.generalisation_figure([_report([0.0, 0.02, 30.0])])
+    error_ax = fig.axes[1]
+    assert error_ax.get_yscale() == "symlog"
+    to_pixels = error_ax.transData.transform
+    height = to_pixels((0, 30.0))[1] - to_pixels((0, 0.0))[1]
+    # 0.02 of 30 on a linear axis would sit 0.07% up the axis; here it is clearly above 0.
+    assert to_pixels((0, 0.02))[1] - to_pixels((0, 0.0))[1] > 0.15 * height
+
+
+def test_an_unknown_scale_is_refused(runs, cli, tmp_path):
+    with pytest.raises(ValueError, match="symlog, linear, log"):
+        plots.generalisation_figure([_report([0.0, 1.0, 2.0])], scale="logit")
+    result = cli("plot", "generalisation", runs["ntm0"], "--scale", "logit", "--out", tmp_path / "g.png")
+    assert result.exit_code == 2 and "--scale must be one of symlog, linear, log" in result.output
+
+
+def test_generalisation_legend_names_a_weights_file_that_is_not_the_best(runs):
+    last = str(runs["ntm0"] / "last.safetensors")
+    assert plots._run_name(last) == "copy-ntm-s0/last.safetensors"
+    assert plots._run_name(str(runs["ntm0"] / "best.safetensors")) == "copy-ntm-s0"
+
+
+def test_plot_curves_warns_and_draws_nothing_for_a_run_without_points(runs, cli, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "config.json").write_text((runs["ntm0"] / "config.json").read_text())
+    out = tmp_path / "curves.png"
+    result = cli("plot", "curves", empty, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "has no learning-curve points yet" in result.output and "was not written" in result.output
+    assert not out.exists()
+    result = cli("plot", "curves", empty, runs["ntm0"], "--out", out)
+    assert result.exit_code == 0 and "left out" in result.output and out.is_file()
+
+
+def _hidden_row_labels(fig):
+    return [text.get_text() for ax in fig.axes for text in ax.texts if "hidden" in text.get_text()]
+
+
+def test_attention_figure_marks_where_memory_rows_are_cropped(runs):
+    import dataclasses
+
+    traced = trace_episode(load_model(runs["ntm0"]), {"length": 3}, seed=0)
+    steps, heads, n = traced.write_weights.shape
+    # Heads that start at location 30 and move one location a step, across the wrap-around.
+    one_hot = np.zeros((steps, heads, n), np.float32)
+    one_hot[np.arange(steps), :, (30 + np.arange(steps)) % n] = 1.0
+    episode = dataclasses.replace(traced, write_weights=one_hot, read_weights=one_hot)
+    shown = list(range(29, 32)) + list(range(0, steps - 2 + 1))  # used 30..(30+T-1) mod 32, one spare each side
+    hidden = n - len(shown)
+    labels = _hidden_row_labels(attention_figure(episode))
+    assert labels and set(labels) == {f"{hidden} locations hidden ({shown[-1] + 1}–28)"}
+    assert _hidden_row_labels(attention_figure(episode, crop=False)) == []

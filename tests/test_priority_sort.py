@@ -1,4 +1,4 @@
-"""Priority-sort layout (SPEC section 2): inputs with a priority each, a
+"""Priority-sort layout (docs/tasks.md section 2): inputs with a priority each, a
 delimiter, then the highest-priority inputs in descending order."""
 
 import numpy as np
@@ -58,9 +58,9 @@ def test_exact_sizes_set_inputs_and_outputs():
 
 def test_giving_only_length_keeps_the_training_ratio_of_outputs():
     task = PrioritySortTask()
-    assert task.default_size(length=40) == {"length": 40, "outputs": 32}
-    assert task.default_size(length=3) == {"length": 3, "outputs": 2}
-    assert task.default_size(length=1) == {"length": 1, "outputs": 1}
+    assert task.complete_size(length=40) == {"length": 40, "outputs": 32}
+    assert task.complete_size(length=3) == {"length": 3, "outputs": 2}
+    assert task.complete_size(length=1) == {"length": 1, "outputs": 1}
 
 
 def test_more_outputs_than_inputs_is_an_error():

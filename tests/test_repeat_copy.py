@@ -1,4 +1,4 @@
-"""Repeat-copy layout (SPEC section 2): L data steps, a delimiter carrying the
+"""Repeat-copy layout (docs/tasks.md section 2): L data steps, a delimiter carrying the
 normalised repeat count, then R*L + 1 output steps ending in an end marker."""
 
 import math
@@ -80,13 +80,13 @@ def test_mask_is_true_exactly_on_the_RL_plus_1_output_steps():
 
 
 def test_giving_only_length_uses_the_training_maximum_repeats():
-    assert RepeatCopyTask().default_size(length=20) == {"length": 20, "repeats": 10}
+    assert RepeatCopyTask().complete_size(length=20) == {"length": 20, "repeats": 10}
     batch = RepeatCopyTask().sample(2, 0, length=20)
     assert batch.steps == 20 + 1 + 10 * 20 + 1
 
 
 def test_giving_only_repeats_uses_the_training_maximum_length():
-    assert RepeatCopyTask(max_length=7).default_size(repeats=20) == {"length": 7, "repeats": 20}
+    assert RepeatCopyTask(max_length=7).complete_size(repeats=20) == {"length": 7, "repeats": 20}
 
 
 def test_memory_needed_is_the_length():

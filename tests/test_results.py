@@ -1,5 +1,5 @@
 """RESULTS.md: `ntm results` evaluates the shipped runs, sets them beside the
-paper's figures and SPEC's targets, and draws the pictures of each task."""
+paper's figures and the targets of docs/tasks.md, and draws the pictures of each task."""
 
 import contextlib
 import re
@@ -11,7 +11,8 @@ import torch
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
-from ntm.report import results
+from ntm.report import collect, markdown, targets
+from ntm.paper import PAPER
 from ntm.config import default_config
 from ntm.training.loop import train
 
@@ -60,8 +61,8 @@ def shipped(tmp_path_factory):
 def report(shipped, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     with _one_thread():
-        entries = results.collect(shipped, samples=SAMPLES, seed=0)
-        path = results.write_report(entries, out_dir=out, figures_dir="figures")
+        entries = collect.collect(shipped, samples=SAMPLES, seed=0)
+        path = markdown.write_report(entries, out_dir=out, figures_dir="figures")
     return entries, path
 
 
@@ -129,7 +130,7 @@ def test_tasks_without_a_checkpoint_are_listed_as_not_shipped(report):
 
 
 def test_evaluation_is_reproducible(shipped, report):
-    again = results.collect(shipped, samples=SAMPLES, seed=0)
+    again = collect.collect(shipped, samples=SAMPLES, seed=0)
     assert [e["results"] for e in again] == [e["results"] for e in report[0]]
 
 
@@ -138,45 +139,46 @@ def test_solved_at_is_the_first_validation_below_a_tenth_of_a_bit():
              {"step": 4, "sequences": 128, "seconds": 2.0, "val_bit_errors": 0.5},
              {"step": 6, "sequences": 192, "seconds": 3.0, "val_bit_errors": 0.05},
              {"step": 8, "sequences": 256, "seconds": 4.5, "val_bit_errors": 0.0}]
-    budget = results.training_budget(curve)
+    budget = collect.training_budget(curve)
     assert budget == {"steps": 8, "sequences": 256, "seconds": 4.5,
                       "solved_at": {"step": 6, "sequences": 192, "seconds": 3.0}, "warmup_solved_at": None}
-    assert results.training_budget([])["sequences"] is None
+    assert collect.training_budget([])["sequences"] is None
 
 
 def test_a_solved_warmup_is_not_the_task_solved():
     curve = [{"step": 2, "sequences": 64, "seconds": 1.0, "val_bit_errors": 0.0, "warmup": True},
              {"step": 4, "sequences": 128, "seconds": 2.0, "val_bit_errors": 3.0},
              {"step": 6, "sequences": 192, "seconds": 3.0, "val_bit_errors": 0.05}]
-    budget = results.training_budget(curve)
+    budget = collect.training_budget(curve)
     assert budget["warmup_solved_at"] == {"step": 2, "sequences": 64, "seconds": 1.0}
     assert budget["solved_at"] == {"step": 6, "sequences": 192, "seconds": 3.0}
-    assert results._sequences(budget) == "192 (warm-up solved at 64; solved at 192)"
+    assert markdown._sequences(budget) == "192 (warm-up solved at 64; solved at 192)"
 
 
 def test_repeat_copy_targets_are_solved_at_the_training_maximum_and_one_bit_at_20_x_10():
     def at(length, repeats, bit_errors):
         return {"size": {"length": length, "repeats": repeats}, "memory_size": None, "bit_errors": bit_errors}
 
-    targets = results.check_targets("repeat-copy", [at(10, 10, 0.02), at(20, 10, 4.0), at(10, 20, 9.0)])
-    assert [(t["met"], t["measured"]) for t in targets] == [(True, "0.020"), (False, "4.000")]
-    assert "10 × 10" in targets[0]["target"] and "20 × 10" in targets[1]["target"]
+    checks = targets.check_targets("repeat-copy", [at(10, 10, 0.02), at(20, 10, 4.0), at(10, 20, 9.0)])
+    assert [(t["met"], t["measured"]) for t in checks] == [(True, "0.020"), (False, "4.000")]
+    assert "10 × 10" in checks[0]["target"] and "20 × 10" in checks[1]["target"]
 
 
 def test_a_machine_recorded_in_the_run_is_reported(tmp_path):
-    assert results.recorded_machine(tmp_path, {}, [{"step": 1}]) == results.NOT_RECORDED
-    assert results.recorded_machine(tmp_path, {}, [{"machine": "1x H100"}]) == "1x H100"
-    (tmp_path / results.MACHINE_FILE).write_text("1x NVIDIA H200\n")
-    assert results.recorded_machine(tmp_path, {}, []) == "1x NVIDIA H200"
+    assert collect.recorded_machine(tmp_path, {}, [{"step": 1}]) == collect.NOT_RECORDED
+    assert collect.recorded_machine(tmp_path, {}, [{"machine": "1x H100"}]) == "1x H100"
+    (tmp_path / collect.MACHINE_FILE).write_text("1x NVIDIA H200\n")
+    assert collect.recorded_machine(tmp_path, {}, []) == "1x NVIDIA H200"
 
 
 def test_paper_figures_cover_every_task_and_the_paper_models():
     import tasks
 
-    assert set(results.PAPER_RESULTS) == set(tasks.names())
-    for task, models in results.PAPER_RESULTS.items():
-        assert {"ntm", "ntm-ff", "lstm"} == set(models)
-        assert all("training" in figures for figures in models.values()), task
+    assert set(PAPER) == set(tasks.names())
+    for task, facts in PAPER.items():
+        assert {"ntm", "ntm-ff", "lstm"} == set(facts.figures) == set(facts.model_sizes)
+        assert all("training" in figures for figures in facts.figures.values()), task
+        assert facts.levels, task
 
 
 def test_the_command_writes_the_report(shipped, tmp_path):
@@ -215,7 +217,7 @@ def test_seeds_are_reported_beside_the_shipped_run_with_their_median(report):
 def test_seed_summary_counts_solved_seeds_and_takes_medians():
     rows = [{"solved_at": 100, "headline": 0.5}, {"solved_at": None, "headline": 9.0},
             {"solved_at": 300, "headline": 0.1}]
-    assert results.seed_summary(rows) == {"seeds": 3, "solved": 2, "median_solved_at": 200,
+    assert collect.seed_summary(rows) == {"seeds": 3, "solved": 2, "median_solved_at": 200,
                                           "median_headline": 0.5}
 
 
@@ -224,7 +226,7 @@ def test_the_checkpoints_readme_is_linked_when_there_is_one(shipped, report, tmp
     assert "What was tried" not in path.read_text() and "checkpoints/README.md" not in path.read_text()
     (shipped / "README.md").write_text("# how each run was trained\n")
     try:
-        linked = results.write_report(entries, out_dir=tmp_path, figures_dir="figures").read_text()
+        linked = markdown.write_report(entries, out_dir=tmp_path, figures_dir="figures").read_text()
     finally:
         (shipped / "README.md").unlink()
     link = re.search(r"what was tried where a target is missed: \[(.+?)\]\((.+?)\)", linked)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from ntm import checkpoint as ckpt
 from ntm.cli import app
 from ntm.report.plots import learning_curves_figure
-from ntm.report.results import training_budget
+from ntm.report.collect import training_budget
 
 runner = CliRunner()
 TINY = ["--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from ntm.cli import app
 from ntm.training.runlock import RunLock
-from ntm.experiments.sweep import RAY_MISSING, parse_axes, plan_sweep, run_name, run_sweep, summarise, train_run
+from ntm.experiments.sweep import RAY_MISSING, parse_axes, plan_sweep, run_name, run_sweep, summarise_groups, train_run
 
 # A copy run that trains for a few steps in a fraction of a second.
 TINY = {"model.hidden_size": "8", "model.memory_size": "8", "model.memory_width": "6", "task.max_length": "3",
@@ -148,7 +148,7 @@ def record(model, seed, cost, errors, seconds, solved, status="trained", lr="1e-
 def test_summary_gives_median_and_range_and_solved_seeds_per_group():
     failed = {"name": "copy-ntm-s0", "model": "ntm", "seed": 0, "values": {"train.lr": "3e-4"},
               "run_dir": "out/x", "status": "failed", "error": "boom"}
-    groups = summarise([
+    groups = summarise_groups([
         record("ntm", 0, cost=1.0, errors=0.0, seconds=10.0, solved=True),
         record("ntm", 1, cost=3.0, errors=2.0, seconds=30.0, solved=False),
         record("ntm", 2, cost=2.0, errors=0.05, seconds=20.0, solved=True, status="reused"),
@@ -243,3 +243,9 @@ def test_sweep_command_trains_two_runs_on_local_ray_and_summarises_them(tmp_path
     for name in ("copy-ntm-s0", "copy-lstm-s0"):
         assert json.loads((tmp_path / name / "result.json").read_text())["step"] == 4
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
+
+
+def test_a_run_directory_differing_only_in_reporting_settings_is_resumed(tmp_path, fake_ray):
+    run_sweep(tiny_plan(tmp_path))
+    summary = run_sweep(tiny_plan(tmp_path, steps=6, changes={"train.log_every": "3", "train.checkpoint_every": "3"}))
+    assert summary["runs"][0]["resumed_from_step"] == 4

@@ -1,4 +1,4 @@
-"""The task contract shared by all five tasks (SPEC section 1)."""
+"""The task contract shared by all five tasks (docs/tasks.md section 1)."""
 
 import numpy as np
 import pytest

@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ntm.cli.app import _parse_int, _positive, app, console, friendly_errors
+from ntm.cli.app import app, console, friendly_errors
+from ntm.cli.options import parse_ints, positive
 
 
 @app.command()
@@ -29,7 +30,7 @@ def bench(
     from ntm.experiments import bench as benchmarks
 
     if time_to_solve:
-        _positive("--seeds", seeds)
+        positive("--seeds", seeds)
         def report(kind, data):
             if kind == "validate" and not as_json:
                 console.print(f"step {data['step']}: validation bit errors {data['bit_errors']:.3f}", highlight=False)
@@ -52,9 +53,7 @@ def bench(
                 Console().print(f"median: {summary['median_seconds']:.0f} s, {summary['median_sequences']:,.0f} sequences; "
                                 f"{summary['solved']}/{summary['seeds']} seeds solved", highlight=False)
         return
-    sizes = [_parse_int("--batch-sizes", item) for item in batch_sizes.split(",") if item.strip()]
-    for size in sizes:
-        _positive("--batch-sizes", size)
+    sizes = parse_ints("--batch-sizes", batch_sizes)
     chosen = tuple(p.strip() for p in paths.split(",") if p.strip())
     if not chosen or set(chosen) - set(benchmarks.PATHS):
         raise ValueError(f"--paths takes reference and/or fast, got {paths!r}")

@@ -12,8 +12,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import tasks
+from tasks.base import check_batch_size
 from ntm.checkpoint import load_config, resolve_weights
-from ntm.cli.app import _check_device, _parse_int, _positive, app, console, friendly_errors
+from ntm.cli.app import app, console, friendly_errors
+from ntm.cli.options import check_device, parse_ints, positive
 
 
 @app.command("eval")
@@ -33,7 +35,7 @@ def eval_(
     fast: bool = typer.Option(False, "--fast", help="NTM: compile each step with torch.compile; pays off for large evaluations."),
 ):
     """Evaluate a trained model on fixed-seed sets of exact sizes, e.g. far longer than it was trained on."""
-    from ntm.evaluation import DEFAULT_CHECKPOINT, evaluate_checkpoint, generalisation_sizes
+    from ntm.evaluation import DEFAULT_CHECKPOINT, evaluate_checkpoint
 
     if checkpoint is None:
         checkpoint = DEFAULT_CHECKPOINT
@@ -42,54 +44,60 @@ def eval_(
                 "no checkpoint given and the shipped checkpoints/copy-ntm is not there; "
                 "train one with `ntm train copy --out runs/copy` and run `ntm eval runs/copy`"
             )
-    _positive("--samples", samples)
-    _positive("--batch-size", batch_size)
-    if weights not in ("best", "last"):
-        raise ValueError(f"--weights must be best or last, got {weights!r}")
+    positive("--samples", samples)
+    check_batch_size(batch_size, "--batch-size")
     run_dir, _ = resolve_weights(checkpoint, weights)
     config = load_config(run_dir)
-    task = tasks.get(config.task, **config.task_options)
-    if length is not None and lengths is not None:
-        raise ValueError("give --length or --lengths, not both")
-    if lengths is not None:
-        values = [_parse_int("--lengths", item) for item in lengths.split(",") if item.strip()]
-    elif length is not None:
-        values = [length]
-    else:
-        values = None
-    for value in values or []:
-        _positive("--length", value)
-    if repeats is not None:
-        _positive("--repeats", repeats)
-        if "repeats" not in task.size_names:
-            raise ValueError(f"--repeats applies to repeat-copy, not {config.task}")
-    primary = task.size_names[0]
-    if values is None:
-        sizes = generalisation_sizes(config.task)
-        if repeats is not None:
-            sizes = [{**s, "repeats": repeats} for s in sizes]
-    else:
-        sizes = [{primary: v, **({"repeats": repeats} if repeats is not None else {})} for v in values]
+    sizes = _sizes_asked(tasks.get(config.task, **config.task_options), length, lengths, repeats)
 
     with Progress(TextColumn("evaluating {task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=as_json) as progress:
         bar = progress.add_task(str(checkpoint), total=len(sizes))
         report = evaluate_checkpoint(checkpoint, sizes, samples=samples, seed=seed, memory_size=memory_size,
-                                     batch_size=batch_size, device=_check_device(device), which=weights, fast=fast,
+                                     batch_size=batch_size, device=check_device(device), which=weights, fast=fast,
                                      on_size=lambda result: progress.advance(bar))
     if as_json:
         print(json.dumps(report, indent=2))
         return
     for warning in report["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    _print_eval_table(report)
+    print_eval_report(report, Console())
 
 
-def _print_eval_table(report: dict) -> None:
+def _sizes_asked(task: tasks.Task, length: Optional[int], lengths: Optional[str],
+                 repeats: Optional[int]) -> list[dict[str, int]]:
+    """The sizes --length/--lengths and --repeats ask for; the task's generalisation sizes if none."""
+    if length is not None and lengths is not None:
+        raise ValueError("give --length or --lengths, not both")
+    if length is not None:
+        positive("--length", length)
+    if repeats is not None:
+        positive("--repeats", repeats)
+        if "repeats" not in task.size_names:
+            raise ValueError(f"--repeats applies to repeat-copy, not {task.name}")
+    extra = {"repeats": repeats} if repeats is not None else {}
+    if lengths is not None:
+        values = parse_ints("--lengths", lengths)
+    elif length is not None:
+        values = [length]
+    else:
+        return [{**dict(size), **extra} for size in task.generalisation_sizes]
+    return [{task.size_names[0]: value, **extra} for value in values]
+
+
+def print_eval_report(report: dict, out: Console) -> None:
+    """The report as a table whose title (task, model, memory) is short enough
+    for one line of a narrow terminal, then the weights file evaluated on a
+    line of its own, unbroken so it can be copied."""
     checkpoint = Path(report["checkpoint"])
     if checkpoint.is_relative_to(Path.cwd()):
         checkpoint = checkpoint.relative_to(Path.cwd())
-    title = f"{report['task']} · {report['model']} · {checkpoint}"
+    out.print(eval_table(report))
+    out.print(f"weights: {checkpoint}", highlight=False, soft_wrap=True)
+
+
+def eval_table(report: dict) -> Table:
+    title = f"{report['task']} · {report['model']}"
     if report.get("memory_size"):
         title += f" · memory {report['memory_size']}"
     table = Table(title=title)
@@ -107,4 +115,4 @@ def _print_eval_table(report: dict) -> None:
         if has_optimal:
             row += [f"{r['optimal_cost_bits']:.3f}", f"{r['cost_bits'] - r['optimal_cost_bits']:+.3f}"]
         table.add_row(*row)
-    Console().print(table)
+    return table

@@ -1,6 +1,6 @@
 """`ntm results`: evaluate the shipped checkpoints and write RESULTS.md.
 Thin like the rest of the CLI: the evaluations and the report live in
-`ntm.results`, which a notebook can call directly.
+`ntm.report.collect` and `ntm.report.markdown`, which a notebook can call directly.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ def results(
     device: str = typer.Option("cpu", help="cpu or cuda."),
 ):
     """Evaluate every shipped checkpoint at its training and generalisation sizes and write RESULTS.md with the paper's figures beside ours and the pictures."""
-    from ntm.report.results import collect, write_report
+    from ntm.report.collect import collect
+    from ntm.report.markdown import write_report
 
     if samples < 1:
         raise ValueError(f"--samples must be a positive integer, got {samples}")

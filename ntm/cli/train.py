@@ -9,8 +9,10 @@ from typing import List, Optional
 import typer
 
 import tasks
+from tasks.base import check_batch_size
 from ntm.checkpoint import load_config
-from ntm.cli.app import _check_device, _positive, app, console, friendly_errors
+from ntm.cli.app import app, console, friendly_errors
+from ntm.cli.options import check_device, positive
 from ntm.cli.train_progress import TrainingProgress
 from ntm.config import MODEL_NAMES, build_run_config, read_config_file
 from ntm.training.resume import ResumeRefused, refusal
@@ -47,13 +49,15 @@ def train(
 
     for option, value in (("--steps", steps), ("--batch-size", batch_size), ("--checkpoint-every", checkpoint_every)):
         if value is not None:
-            _positive(option, value)
+            positive(option, value)
+    if batch_size is not None:
+        check_batch_size(batch_size, "--batch-size")
     if lr is not None and not lr > 0:
         raise ValueError(f"--lr must be positive, got {lr}")
     if threads is not None and threads < 0:
         raise ValueError(f"--threads must be 0 (one per core) or more, got {threads}")
     flags = {"--steps": steps, "--batch-size": batch_size, "--lr": lr, "--seed": seed, "--threads": threads,
-             "--checkpoint-every": checkpoint_every, "--device": _check_device(device) if device else None,
+             "--checkpoint-every": checkpoint_every, "--device": check_device(device) if device else None,
              "--until-solved": until_solved or None, "--fast": fast or None}
     if resume:
         config = _resumed_config(out, task, model, config_file, set_, flags)
@@ -87,7 +91,7 @@ def _resumed_config(out, task, model, config_file, set_, flags):
         raise ValueError("--config starts a new run; --resume continues the run in --out with its own config")
     saved = load_config(out)
     if task is not None and task != saved.task:
-        raise ResumeRefused(refusal(out, "task.name", saved.task, task))
+        raise ResumeRefused(refusal(out, "task", saved.task, task))
     if model is not None and model != saved.model.name:
         raise ResumeRefused(refusal(out, "model.name", saved.model.name, model))
     return build_run_config(None, None, set_, flags, base=saved)

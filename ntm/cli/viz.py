@@ -1,6 +1,6 @@
 """`ntm viz` and `ntm plot curves|generalisation`: the picture commands.
-Thin like the rest of the CLI: the figures are built in `plots_attention.py`
-and `plots.py`, which a notebook can call directly.
+Thin like the rest of the CLI: the figures are built in `ntm.report.attention`
+and `ntm.report.plots`, which a notebook can call directly.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ntm.cli.app import app, console, friendly_errors
+from ntm.cli.options import parse_ints
 
 
 @app.command()
@@ -32,15 +33,13 @@ def viz(
     """Draw what an NTM's heads do on one sequence: weightings, erase/add and read vectors (the paper's copy figure)."""
     from ntm.evaluation import DEFAULT_CHECKPOINT, load_model, memory_warning
     from ntm.report.plots import figure_format, save_figure
-    from ntm.report.attention import animate_episode, attention_figure, default_size, trace_episode
+    from ntm.report.attention import animate_episode, attention_figure, trace_episode
 
     if checkpoint is None:
         checkpoint = DEFAULT_CHECKPOINT
         if not checkpoint.exists():
             raise ValueError("no checkpoint given and the shipped checkpoints/copy-ntm is not there; "
                              "train one with `ntm train copy --out runs/copy` and run `ntm viz runs/copy`")
-    if weights not in ("best", "last"):
-        raise ValueError(f"--weights must be best or last, got {weights!r}")
     checks = (("--length", length), ("--repeats", repeats), ("--memory-size", memory_size), ("--fps", fps))
     for option, value in checks:
         if value is not None and value < 1:
@@ -50,7 +49,7 @@ def viz(
     if animate is not None and animate.suffix.lower() != ".gif":
         raise ValueError(f"--animate writes a GIF; name the file *.gif, not {animate.name}")
     loaded = load_model(checkpoint, weights)
-    size = default_size(loaded)
+    size = loaded.task.largest_trained_size()
     if length is not None:
         size[loaded.task.size_names[0]] = length
     if repeats is not None:
@@ -80,10 +79,21 @@ def curves(
     validation: bool = typer.Option(False, "--validation", help="Plot the fixed validation set instead of the training batches."),
 ):
     """Cost (bits) and bit errors per sequence against sequences seen, with the paper's levels."""
-    from ntm.report.plots import figure_format, learning_curves_figure, save_figure
+    from ntm.report.plots import figure_format, has_points, learning_curves_figure, save_figure
 
     figure_format(out)
-    save_figure(learning_curves_figure(run_dirs, validation=validation), out)
+    points = "validation points" if validation else "learning-curve points"
+    drawable = []
+    for run_dir in run_dirs:
+        if has_points(run_dir, validation):
+            drawable.append(run_dir)
+        else:
+            console.print(f"[yellow]warning:[/yellow] {run_dir} has no {points} yet; left out", highlight=False, soft_wrap=True)
+    if not drawable:
+        console.print(f"[yellow]warning:[/yellow] no run has {points} yet, so {out} was not written; "
+                      "try again once training has logged a step", highlight=False, soft_wrap=True)
+        return
+    save_figure(learning_curves_figure(drawable, validation=validation), out)
     console.print(f"wrote {out}", highlight=False)
 
 @plot_app.command("generalisation")
@@ -96,24 +106,25 @@ def generalisation(
     seed: int = typer.Option(0, help="Seed of the evaluation set."),
     weights: str = typer.Option("best", help="best (by validation, default) or last weights of run directories."),
     out: Path = typer.Option(Path("generalisation.png"), "--out", "-o", help="Figure file; .png, .svg or .pdf by its extension."),
+    scale: str = typer.Option("symlog", "--scale", help="Y axes: symlog (default; logarithmic, linear near 0, so near-zero errors are told apart), linear or log."),
 ):
     """Cost and bit errors against size, one line per model, the training range shaded."""
     from ntm import checkpoint as ckpt
     from ntm.evaluation import evaluate_checkpoint, generalisation_sizes
-    from ntm.report.plots import figure_format, generalisation_figure, save_figure, training_range
+    from ntm.report.plots import SCALES, figure_format, generalisation_figure, save_figure, training_range
 
     figure_format(out)
+    if scale not in SCALES:
+        raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
     if samples < 1:
         raise ValueError(f"--samples must be a positive integer, got {samples}")
-    if weights not in ("best", "last"):
-        raise ValueError(f"--weights must be best or last, got {weights!r}")
     saved = [path for path in checkpoints if path.suffix.lower() == ".json"]
     configs = {path: ckpt.load_config(ckpt.resolve_weights(path, weights)[0])
                for path in checkpoints if path not in saved}
     task_names = {config.task for config in configs.values()}
     if len(task_names) > 1:
         raise ValueError(f"compare models on one task at a time; got {', '.join(sorted(task_names))}")
-    values = _parse_sizes(lengths) if lengths is not None else None
+    values = parse_ints("--lengths", lengths) if lengths is not None else None
 
     reports = []
     with Progress(TextColumn("evaluating {task.description}"), BarColumn(), TimeElapsedColumn(),
@@ -135,7 +146,7 @@ def generalisation(
         for warning in report.get("warnings", []):
             console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     training = training_range(next(iter(configs.values()))) if configs else _training_from_reports(reports)
-    save_figure(generalisation_figure(reports, training), out)
+    save_figure(generalisation_figure(reports, training, scale=scale), out)
     console.print(f"wrote {out}", highlight=False)
 
 
@@ -143,23 +154,6 @@ def _primary(task_name: str) -> str:
     import tasks
 
     return tasks.get(task_name).size_names[0]
-
-
-def _parse_sizes(text: str) -> list[int]:
-    values = []
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        try:
-            value = int(item)
-        except ValueError:
-            raise ValueError(f"--lengths takes whole numbers separated by commas, got {item!r}") from None
-        if value < 1:
-            raise ValueError(f"--lengths must be positive integers, got {value}")
-        values.append(value)
-    if not values:
-        raise ValueError("--lengths needs at least one size, e.g. --lengths 10,20,50")
-    return values
 
 
 def _read_report(path: Path) -> dict:

@@ -27,16 +27,15 @@ from pathlib import Path
 from typing import Callable
 
 import tasks
+from tasks.base import unknown_name
 
 from ntm import checkpoint as ckpt
-from ntm.config import MODEL_NAMES, OPTION_SECTIONS, RunConfig, apply_overrides, default_config
+from ntm.config import (FIELDS_THAT_DO_NOT_CHANGE_LEARNING, MODEL_NAMES, RunConfig, apply_overrides, default_config,
+                        flatten_config)
 
 RESULT_FILE = "result.json"  # a finished run's TrainResult, written beside its checkpoints
 SUMMARY_FILE = "summary.json"
 RAY_MISSING = "Ray is not installed: pip install 'ntm[cluster]'"
-# Fields that change how long or where a run trains, not what it learns: a
-# sweep may resume a run with other values of these (more steps, on a GPU).
-_RESUMABLE_CHANGES = {"train.steps", "train.device", "train.threads", "train.fast"}
 
 
 @dataclasses.dataclass
@@ -92,7 +91,7 @@ def plan_sweep(task: str, models: list[str], seeds: int, axes: dict[str, list[st
         raise ValueError(f"name at least one model: {', '.join(MODEL_NAMES)}")
     for model in models:
         if model not in MODEL_NAMES:
-            raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODEL_NAMES)}")
+            raise unknown_name("model", model, list(MODEL_NAMES))
     if len(set(models)) < len(models):
         raise ValueError(f"a model is named twice in {','.join(models)}")
     if seeds < 1:
@@ -166,7 +165,7 @@ def run_sweep(plan: SweepPlan, address: str | None = None, num_cpus: int | None 
         "fixed": plan.fixed,
         "seconds": round(time.perf_counter() - started, 3),
         **{status: sum(r["status"] == status for r in ordered) for status in ("trained", "reused", "failed")},
-        "groups": summarise(ordered),
+        "groups": summarise_groups(ordered),
         "runs": ordered,
     }
     plan.out_dir.mkdir(parents=True, exist_ok=True)
@@ -193,25 +192,14 @@ def _check_same_run(run: PlannedRun) -> None:
     """Refuse to resume a run directory trained with other settings."""
     if not (run.run_dir / ckpt.CONFIG_FILE).is_file():
         return
-    saved = _flatten(dataclasses.asdict(ckpt.load_config(run.run_dir)))
-    wanted = _flatten(dataclasses.asdict(run.config))
+    saved = flatten_config(dataclasses.asdict(ckpt.load_config(run.run_dir)))
+    wanted = flatten_config(dataclasses.asdict(run.config))
     differ = sorted(key for key in saved.keys() | wanted.keys()
-                    if key not in _RESUMABLE_CHANGES and saved.get(key) != wanted.get(key))
+                    if key not in FIELDS_THAT_DO_NOT_CHANGE_LEARNING and saved.get(key) != wanted.get(key))
     if differ:
         changes = ", ".join(f"{key} {saved.get(key)!r} -> {wanted.get(key)!r}" for key in differ)
         raise ValueError(f"{run.run_dir} holds a run with other settings ({changes}); "
                          "choose another --out or remove that directory")
-
-
-def _flatten(values: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            section = next((name for name, field in OPTION_SECTIONS.items() if field == key), key)  # as --set names it
-            flat.update(_flatten(value, f"{prefix}{section}."))
-        else:
-            flat[prefix + key] = value
-    return flat
 
 
 def train_run(config: dict, run_dir: str) -> dict:
@@ -306,7 +294,7 @@ def _record(run: PlannedRun, status: str, result: dict | None = None, error: str
     return record
 
 
-def summarise(records: list[dict]) -> list[dict]:
+def summarise_groups(records: list[dict]) -> list[dict]:
     """Per (model, swept values): median and range of the final validation
     cost and bit errors over the seeds, how many seeds solved the task
     (bit errors < 0.1 at some validation) and the median training seconds."""

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 # Cosine similarity divides by |k||M_i|; an all-zero key or memory row would
-# give 0/0 without it (SPEC section 4).
+# give 0/0 without it (docs/tasks.md section 4).
 COSINE_EPS = 1e-8
 # Sharpening raises weights to the power gamma; adding this before the power
 # keeps log(w) finite in the gradient with respect to gamma and turns an

@@ -1,6 +1,6 @@
 """Recurrent baselines behind the NTM's interface: inputs [B,T,in] -> logits [B,T,out].
 
-The paper's LSTM is a stack of 3 layers (SPEC section 5); GRU and plain RNN
+The paper's LSTM is a stack of 3 layers (docs/tasks.md section 5); GRU and plain RNN
 are the other cells people compare against, at the LSTM's sizes. BiLSTM reads
 the whole input in both directions before each output: an upper bound for a
 recurrent network on tasks whose targets are never later inputs.

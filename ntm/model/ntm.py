@@ -53,15 +53,15 @@ class NTM(nn.Module):
         # heads, then erase and add vectors for the W write heads.
         self.head_parameters = nn.Linear(config.hidden_size, (R + W) * per_head + 2 * W * M)
         self.output = nn.Linear(config.hidden_size + R * M, output_width)
-        # Compiled versions of `step` for training (grad enabled) and inference,
-        # set by `use_fast_path`; None means the reference path.
+        # Compiled versions of `step`, keyed by grad mode (True: training), set
+        # by `use_fast_path`; a mode without an entry runs the reference path.
         self._fast_steps: dict[bool, object] = {}
 
     def use_fast_path(self, training: bool = True, inference: bool = False) -> "NTM":
         """Run each time step through torch.compile: the same function, with the
         addressing and memory updates fused into a few generated kernels.
 
-        Each mode compiles on first use (about a minute on 2 cores, cached on
+        Each mode compiles on first use (20-40 s on 2 cores, cached on
         disk by torch afterwards), so training enables only the mode it needs:
         its validation passes then run the reference path instead of paying
         for a second compilation.

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from torch import nn
 
+import tasks
+from tasks.base import unknown_name
 from ntm.model.baselines import RecurrentBaseline
-from ntm.config import MODEL_NAMES, ModelConfig
+from ntm.config import MODEL_NAMES, ModelConfig, RunConfig
 from ntm.model.ntm import NTM
 
 _BUILDERS = {
@@ -23,14 +25,18 @@ _BUILDERS = {
 assert set(_BUILDERS) == set(MODEL_NAMES)
 
 
-def build_model(config: ModelConfig, input_width: int, output_width: int) -> nn.Module:
+def build_model(config: ModelConfig | RunConfig, input_width: int | None = None,
+                output_width: int | None = None) -> nn.Module:
+    """An untrained model: from a run's whole config (its task gives the
+    widths), or from a ModelConfig and the task's input and output widths."""
+    if isinstance(config, RunConfig):
+        task = tasks.get(config.task, **config.task_options)
+        config, input_width, output_width = config.model, task.input_width, task.output_width
+    if input_width is None or output_width is None:
+        raise ValueError("build_model(ModelConfig) needs input_width and output_width; or pass the whole RunConfig")
     if config.name not in _BUILDERS:
-        raise ValueError(f"unknown model {config.name!r}; choose one of {', '.join(_BUILDERS)}")
+        raise unknown_name("model", config.name, list(_BUILDERS))
     return _BUILDERS[config.name](input_width, output_width, config)
-
-
-def has_memory(config: ModelConfig) -> bool:
-    return config.name in ("ntm", "ntm-ff")
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -8,8 +8,8 @@ vectors, and for every read head its weighting and read vector, all on one
 time axis with the delimiter marked. `animate_episode` writes a GIF of the
 memory contents and the head positions step by step.
 
-    >>> from ntm.evaluate import load_model
-    >>> from ntm.plots import save_figure
+    >>> from ntm.evaluation import load_model
+    >>> from ntm.report.plots import save_figure
     >>> episode = trace_episode(load_model("runs/copy"), {"length": 20})
     >>> save_figure(attention_figure(episode), "copy.png")
 """
@@ -28,7 +28,6 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from ntm.evaluation import LoadedModel
-from ntm.model.registry import has_memory
 
 USED_WEIGHT = 0.01  # a location counts as used once a head puts this much weight on it
 DATA_CMAP = "Greys"  # bits, output probabilities and erase vectors, 0 (white) to 1 (black)
@@ -37,11 +36,8 @@ VECTOR_CMAP = "RdBu_r"  # add vectors, read vectors and memory: signed, centred 
 UNSCORED = "#dfe6ee"  # targets and outputs on steps that are not scored
 BELOW_ZERO, ABOVE_ONE = "#2b83ba", "#d7191c"  # inputs that are not bits: repeat counts, priorities
 DELIMITER_COLOUR = "#ff5a36"
+CROP_COLOUR = "#d01c8b"  # the edge of a memory panel where unused locations are left out
 
-# Input channels whose steps mark the change of phase (SPEC section 2): the
-# delimiter of copy, repeat copy and priority sort, the query delimiter of
-# associative recall. Other tasks mark the step before the first scored one.
-PHASE_CHANNELS = {"copy": (8,), "repeat-copy": (8,), "associative-recall": (7,), "priority-sort": (9,)}
 
 
 @dataclasses.dataclass
@@ -50,6 +46,7 @@ class Episode:
 
     task: str
     model: str
+    phase_channels: tuple[int, ...]  # the task's delimiter channels (Task.phase_channels)
     size: dict[str, int]
     source: str  # which checkpoint, for the figure's title
     inputs: np.ndarray  # [T, in]
@@ -68,31 +65,24 @@ class Episode:
         return self.inputs.shape[0]
 
     def phase_steps(self) -> list[int]:
-        """The steps that mark a change of phase: the delimiter, or associative recall's query delimiters."""
-        channels = PHASE_CHANNELS.get(self.task)
-        if channels is not None:
-            return [int(t) for t in np.flatnonzero((self.inputs[:, list(channels)] != 0).any(1))]
+        """The steps that mark a change of phase: the delimiter, or associative
+        recall's query delimiters; for a task without delimiter channels, the
+        step before the first scored one."""
+        if self.phase_channels:
+            return [int(t) for t in np.flatnonzero((self.inputs[:, list(self.phase_channels)] != 0).any(1))]
         scored = np.flatnonzero(self.mask)
         return [int(scored[0]) - 1] if len(scored) and scored[0] > 0 else []
-
-
-def default_size(loaded: LoadedModel) -> dict[str, int]:
-    """The largest natural size the model trained on (copy: length 20), completed by the task."""
-    task = loaded.task
-    name = task.size_names[0]
-    value = getattr(task, f"max_{name}", getattr(task, name, None))
-    return task.check_size(**{name: int(value)})
 
 
 @torch.no_grad()
 def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed: int = 0,
                   memory_size: int | None = None) -> Episode:
-    """Draw one sequence of `size` (default: `default_size`) with `seed` and trace the NTM on it."""
+    """Draw one sequence of `size` (default: the largest trained on) with `seed` and trace the NTM on it."""
     config = loaded.config
-    if not has_memory(config.model):
+    if not config.model.has_memory:
         raise ValueError(f"{loaded.checkpoint} is a {config.model.name} model; "
                          "only NTM models have heads and memory to draw")
-    size = loaded.task.check_size(**size) if size else default_size(loaded)
+    size = loaded.task.check_size(**size) if size else loaded.task.largest_trained_size()
     batch = loaded.task.sample(1, np.random.default_rng(seed), **size)
     device = next(loaded.model.parameters()).device
     logits, trace = loaded.model(batch.inputs.to(device), memory_size=memory_size, trace=True)
@@ -105,7 +95,8 @@ def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed:
         return tensor[0].float().cpu().numpy()
 
     return Episode(
-        task=config.task, model=config.model.name, size=size, source=source,
+        task=config.task, model=config.model.name, phase_channels=tuple(loaded.task.phase_channels),
+        size=size, source=source,
         inputs=first(batch.inputs), targets=first(batch.targets), mask=batch.mask[0].numpy(),
         outputs=first(torch.sigmoid(logits)),
         read_weights=first(trace.read_weights), write_weights=first(trace.write_weights),
@@ -203,6 +194,7 @@ def attention_figure(episode: Episode, crop: bool = True) -> Figure:
                          ylabel if h == 0 else "")
             if kind == "weight":
                 _row_ticks(ax, rows)
+                _mark_hidden_rows(ax, rows, n)
                 if h == heads - 1:
                     ax.set_title(crop_text, loc="right", fontsize=8, color="0.35", pad=3)
             if i == bottom[h]:
@@ -337,6 +329,24 @@ def _head_bars(ax, heads: int, positions: np.ndarray, kind: str) -> list:
     ax.set_xlabel("weight", fontsize=8)
     ax.tick_params(labelsize=7)
     return bars
+
+
+def _mark_hidden_rows(ax, rows: np.ndarray, n: int) -> None:
+    """Where a cropped memory panel leaves locations out: the break symbol
+    of a broken axis (//) at its lower corners, a dashed line along the edge,
+    and how many locations are hidden. They lie below the last row shown and
+    go round the memory to the first, so one edge marks them all."""
+    hidden = n - len(rows)
+    if hidden <= 0:
+        return
+    ax.axhline(len(rows) - 0.5, color=CROP_COLOUR, linestyle=(0, (3, 2)), linewidth=3, clip_on=False)
+    ax.plot([0, 1], [0, 0], transform=ax.transAxes, linestyle="none", marker=[(-1, -0.6), (1, 0.6)],
+            markersize=9, markeredgewidth=1.4, color="0.15", clip_on=False)
+    first, last = (rows[-1] + 1) % n, (rows[0] - 1) % n
+    where = f"{first}" if hidden == 1 else f"{first}–{last}"
+    ax.text(0.995, 0.03, f"{hidden} location{'s' if hidden > 1 else ''} hidden ({where})", transform=ax.transAxes,
+            ha="right", va="bottom", fontsize=7, color="white",
+            bbox={"facecolor": CROP_COLOUR, "alpha": 0.9, "edgecolor": "none", "pad": 1.5})
 
 
 def _panel_height(rows: int, kind: str) -> float:

@@ -3,9 +3,9 @@
 Every figure is a `matplotlib.figure.Figure` built without pyplot, so nothing
 needs a display and nothing leaks from one call to the next; `save_figure`
 writes PNG, SVG or PDF by the file's extension. The attention figure and the
-memory animation of `ntm viz` live in `plots_attention.py`.
+memory animation of `ntm viz` live in `attention.py` beside this module.
 
-    >>> from ntm import plots
+    >>> from ntm.report import plots
     >>> fig = plots.learning_curves_figure(["runs/copy-ntm-s0", "runs/copy-ntm-s1", "runs/copy-lstm-s0"])
     >>> plots.save_figure(fig, "curves.png")
 """
@@ -23,29 +23,16 @@ from matplotlib.ticker import EngFormatter, MaxNLocator
 import tasks
 
 from ntm import checkpoint as ckpt
-from ntm.config import RunConfig, default_config
+from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING, RunConfig, default_config, flatten_config
 from ntm.metrics import SOLVED_BIT_ERRORS
-from ntm.model.registry import has_memory
+from ntm.paper import PAPER
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 150  # PNG resolution: sharp on a slide, a few hundred kB
 
-# The paper's cost per sequence in bits (SPEC section 6) as (label, low, high);
-# low < high where the paper's plot only gives a range.
-PAPER_LEVELS: dict[str, list[tuple[str, float, float]]] = {
-    "copy": [("paper NTM ≈0", 0.0, 0.0), ("paper LSTM ≈0.5", 0.5, 0.5)],
-    "repeat-copy": [("paper NTM and LSTM ≈0", 0.0, 0.0)],
-    "associative-recall": [("paper NTM ≈0", 0.0, 0.0), ("paper LSTM ≈0.5", 0.5, 0.5)],
-    "dynamic-ngrams": [("Bayes optimum 133.1", 133.1, 133.1), ("paper NTM ≈133.5–134", 133.5, 134.0),
-                       ("paper LSTM ≈136", 136.0, 136.0)],
-    "priority-sort": [("paper NTM ≈18–20", 18.0, 20.0), ("paper LSTM ≈58", 58.0, 58.0)],
-}
-
 _REFERENCE_DASHES = (":", "--", "-.")  # tells apart the paper's levels drawn on one axes
-# Config fields that do not change what a run learns: runs that differ only in
-# these (and the seed) are repeats of one setup and are drawn as one median.
-_NOT_THE_SETUP = {"train.seed", "train.device", "train.threads", "train.steps", "train.checkpoint_every",
-                  "train.stop_when_solved", "train.log_every", "train.validate_every"}
+# Runs that differ only in these are repeats of one setup, drawn as one median.
+_NOT_THE_SETUP = FIELDS_THAT_DO_NOT_CHANGE_LEARNING | {"train.seed"}
 _NTM_ONLY = {"model.read_heads", "model.write_heads", "model.memory_size", "model.memory_width", "model.memory_init",
              "model.clip"}  # fields a baseline's config carries but does not use
 
@@ -87,11 +74,19 @@ def load_run(run_dir: Path | str) -> Run:
     return Run(run_dir, config, ckpt.read_curve(run_dir))
 
 
+def has_points(run_dir: Path | str, validation: bool = False) -> bool:
+    """Whether a run has logged a learning-curve point yet (a validation, with
+    `validation`); a run directory without one draws nothing."""
+    ckpt.load_config(Path(run_dir))  # not a run directory at all is an error, not an empty curve
+    metric = ("val_" if validation else "") + "cost_bits"
+    return any(metric in point for point in ckpt.read_curve(Path(run_dir)))
+
+
 def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False) -> Figure:
     """Cost (bits) and bit errors per sequence against sequences seen, one row per task.
 
     Runs that differ only in their seed are drawn as the median with the range
-    shaded; the paper's levels (PAPER_LEVELS) are drawn on the cost axes.
+    shaded; the paper's levels (`ntm.paper`) are drawn on the cost axes.
     `validation` plots the fixed validation set instead of the training batches.
     """
     if not run_dirs:
@@ -111,7 +106,8 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False)
                 _draw_runs(ax, members, prefix + metric, f"C{colour}", label)
                 for run in members:
                     _mark_warmup_end(ax, run, f"C{colour}")
-        for i, (text, low, high) in enumerate(PAPER_LEVELS.get(task_name, [])):
+        levels = PAPER[task_name].levels if task_name in PAPER else ()
+        for i, (text, low, high) in enumerate(levels):
             _reference(cost_ax, low, high, text, _REFERENCE_DASHES[i % len(_REFERENCE_DASHES)])
         cost_ax.set_ylabel("cost per sequence (bits)")
         error_ax.set_ylabel("bit errors per sequence")
@@ -133,8 +129,9 @@ def _group_by_setup(runs: list[Run]) -> dict[str, list[Run]]:
     for run in runs:
         config = dataclasses.asdict(run.config)
         defaults = dataclasses.asdict(default_config(run.config.task, run.config.model.name))
-        ignored = _NOT_THE_SETUP if has_memory(run.config.model) else _NOT_THE_SETUP | _NTM_ONLY
-        changed = {k: v for k, v in _flatten(config).items() if k not in ignored and _flatten(defaults).get(k) != v}
+        ignored = _NOT_THE_SETUP if run.config.model.has_memory else _NOT_THE_SETUP | _NTM_ONLY
+        changed = {k: v for k, v in flatten_config(config).items()
+                   if k not in ignored and flatten_config(defaults).get(k) != v}
         setup = textwrap.fill(", ".join(f"{_setting_name(k)}={v}" for k, v in sorted(changed.items())), 60)
         groups.setdefault((run.config.model.name, setup), []).append(run)
     labels = {}
@@ -148,7 +145,7 @@ def _setting_name(key: str) -> str:
     """A flattened config key as a legend shows it: the field, and for the
     warm-up stage's task options that they are the warm-up's."""
     section, field = key.split(".", 1)
-    return f"warm-up {field}" if section == "warmup_options" else field
+    return f"warm-up {field}" if section == "warmup" else field
 
 
 def _mark_warmup_end(ax, run: Run, colour: str) -> None:
@@ -159,17 +156,6 @@ def _mark_warmup_end(ax, run: Run, colour: str) -> None:
         ax.axvline(max(ends), color=colour, linestyle=":", linewidth=1.0)
         ax.annotate("warm-up ends", (max(ends), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
                     textcoords="offset points", fontsize=7, color=colour)
-
-
-def _flatten(data: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
 
 
 def _series(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -211,22 +197,27 @@ def _reference(ax, low: float, high: float, text: str, dashes: str) -> None:
 def training_range(config: RunConfig) -> dict[str, tuple[int, int]]:
     """The smallest and largest value of each size argument a run trained on,
     e.g. {"length": (1, 10), "repeats": (1, 10)} for repeat copy."""
-    task = tasks.get(config.task, **config.task_options)
-    ranges = {}
-    for name in task.size_names:
-        fixed = getattr(task, name, None)  # sizes trained at one value (N-gram length, priority-sort inputs)
-        low, high = getattr(task, f"min_{name}", fixed), getattr(task, f"max_{name}", fixed)
-        if low is not None and high is not None:
-            ranges[name] = (int(low), int(high))
-    return ranges
+    return tasks.get(config.task, **config.task_options).training_range()
 
 
-def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, int]] | None = None) -> Figure:
+SCALES = ("symlog", "linear", "log")
+# Below this the symlog axis is linear, so 0 can be drawn; above it, each
+# decade takes the same height, so 0.01 and 0.5 bit errors are told apart
+# from each other and from 100.
+SYMLOG_LINEAR_BELOW = 0.01
+
+
+def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, int]] | None = None,
+                          scale: str = "symlog") -> Figure:
     """Cost and bit errors per sequence against size, one line per report of
-    `evaluate.evaluate_checkpoint`; the sizes inside `training` (see
-    `training_range`) shaded."""
+    `ntm.evaluation.evaluate_checkpoint`; the sizes inside `training` (see
+    `training_range`) shaded. `scale` is the y axes': symlog (the default:
+    logarithmic, but linear near 0 so a perfect model's zeros are drawn),
+    linear, or log (zeros drawn at the bottom edge)."""
     if not reports:
         raise ValueError("give at least one evaluation report")
+    if scale not in SCALES:
+        raise ValueError(f"the scale must be one of {', '.join(SCALES)}, got {scale!r}")
     task_names = {report["task"] for report in reports}
     if len(task_names) > 1:
         raise ValueError(f"a generalisation plot compares models on one task; got {', '.join(sorted(task_names))}")
@@ -236,13 +227,13 @@ def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, in
     cost_ax, error_ax = fig.subplots(1, 2)
     fig.suptitle(f"Generalisation · {task_name}", fontsize=12)
     for colour, report in enumerate(reports):
-        results = sorted(report["results"], key=lambda r: positions[_size_key(r)])
-        xs = [positions[_size_key(r)] for r in results]
+        results = sorted(report["results"], key=lambda r: positions[_result_size(r)])
+        xs = [positions[_result_size(r)] for r in results]
         label = f"{report['model']} · {_run_name(report['checkpoint'])}"
         for ax, metric in ((cost_ax, "cost_bits"), (error_ax, "bit_errors")):
             ax.plot(xs, [r[metric] for r in results], "o-", color=f"C{colour}", label=label,
                     linewidth=1.6, markersize=4)
-    optimal = sorted((positions[_size_key(r)], r["optimal_cost_bits"])
+    optimal = sorted((positions[_result_size(r)], r["optimal_cost_bits"])
                      for r in reports[0]["results"] if "optimal_cost_bits" in r)
     if optimal:
         cost_ax.plot(*zip(*optimal), color="0.3", linestyle="--", linewidth=1.2, label="Bayes-optimal predictor")
@@ -254,7 +245,7 @@ def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, in
         if training:
             _shade_training(ax, training, positions, categorical=bool(tick_labels))
         ax.set_xlabel(xlabel)
-        ax.set_ylim(bottom=0)
+        _set_scale(ax, scale)
         ax.grid(alpha=0.25)
         if tick_labels:
             ax.set_xticks(list(positions.values()), tick_labels)
@@ -264,10 +255,27 @@ def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, in
     return fig
 
 
+def _set_scale(ax, scale: str) -> None:
+    """The y scale, with room above the highest point: a logarithmic axis
+    gets no automatic margin, so that point would sit on the frame."""
+    values = [y for line in ax.get_lines() for y in np.atleast_1d(line.get_ydata()).astype(float) if np.isfinite(y)]
+    if scale == "linear":
+        ax.set_ylim(bottom=0)
+        return
+    top = max(values, default=1.0) * 1.8
+    if scale == "symlog":
+        ax.set_yscale("symlog", linthresh=SYMLOG_LINEAR_BELOW, linscale=0.5)
+        ax.set_ylim(0, max(top, 2 * SYMLOG_LINEAR_BELOW))
+    else:
+        ax.set_yscale("log", nonpositive="clip")
+        positive = [y for y in values if y > 0]
+        ax.set_ylim(min(positive, default=1.0) / 2, max(top, 1.0))
+
+
 _MEASURES = {"samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits"}
 
 
-def _size_key(result: dict) -> tuple:
+def _result_size(result: dict) -> tuple:
     """(("length", 20), ("repeats", 10)): the size of one result, natural size first."""
     return tuple((k, v) for k, v in result.items() if k not in _MEASURES)
 
@@ -278,9 +286,9 @@ def _size_axis(task_name: str, reports: list[dict]) -> tuple[dict[tuple, float],
     The natural size itself when the other size arguments are fixed (copy
     lengths; repeat-copy lengths at 10 repeats), else evenly spaced
     categories such as `10×20`."""
-    keys = sorted({_size_key(r) for report in reports for r in report["results"]})
+    keys = sorted({_result_size(r) for report in reports for r in report["results"]})
     names = [name for name, _ in keys[0]]
-    base = _SIZE_LABELS.get(task_name, names[0])
+    base = tasks.get(task_name).size_axis_label or names[0]
     extras = {key[1:] for key in keys}
     if len(extras) == 1 and len({key[0] for key in keys}) == len(keys):
         fixed = ", ".join(f"{name} {value}" for name, value in keys[0][1:])
@@ -309,16 +317,10 @@ def _shade_training(ax, training: dict[str, tuple[int, int]], positions: dict[tu
         ax.axvspan(low - 0.5, high + 0.5, **style, label="training range")
 
 
-_SIZE_LABELS = {
-    "copy": "sequence length",
-    "repeat-copy": "sequence length",
-    "associative-recall": "items",
-    "dynamic-ngrams": "sequence length (bits)",
-    "priority-sort": "input vectors",
-}
-
-
 def _run_name(checkpoint: str) -> str:
-    """`runs/copy-ntm-s0/best.safetensors` -> `copy-ntm-s0`."""
+    """`runs/copy-ntm-s0/best.safetensors` (a run's default weights) -> `copy-ntm-s0`;
+    any other weights file keeps its name: `copy-ntm-s0/last.safetensors`."""
     path = Path(checkpoint)
-    return path.parent.name if path.suffix == ".safetensors" else path.name
+    if path.suffix != ".safetensors":
+        return path.name
+    return path.parent.name if path.name == ckpt.BEST_FILE else f"{path.parent.name}/{path.name}"

@@ -8,14 +8,16 @@ change is recorded in the learning curve so the history stays honest.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from ntm import checkpoint as ckpt
-from ntm.config import FLAG_FIELDS, RunConfig, flat_fields
+from ntm.config import FLAG_FIELDS, RunConfig, flatten_config
 
 # Fields a resume may not change, by prefix or name, and why not.
 _FIXED = {
+    "task": "the task is what the run learns",
     "task.": "the task and its options are what the run learns",
     "warmup.": "the warm-up stage is part of what the run learns",
     "model.memory_size": "it shapes the memory the run learnt to use; to try a larger memory, "
@@ -36,7 +38,7 @@ class ResumeRefused(ckpt.CheckpointError):
 
 def option_name(key: str) -> str:
     """How a user sets a config field: its dedicated flag, else --set."""
-    if key == "task.name":
+    if key == "task":
         return "the task"
     if key == "model.name":
         return "--model"
@@ -53,7 +55,7 @@ def refusal(run_dir: Path | str, key: str, old: Any, new: Any) -> str:
 def resume_changes(run_dir: Path | str, saved: RunConfig, wanted: RunConfig) -> dict[str, list]:
     """{field: [old, new]} for each field the resume changes and the curve
     records; raises ResumeRefused, naming every option that may not change."""
-    before, after = flat_fields(saved), flat_fields(wanted)
+    before, after = (flatten_config(dataclasses.asdict(config)) for config in (saved, wanted))
     changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
     fixed = [key for key in changed if any(key == p or key.startswith(p) for p in _FIXED)]
     if fixed:

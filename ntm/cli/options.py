@@ -1,0 +1,31 @@
+"""Checks of option values that several commands share; each error names the option."""
+
+from __future__ import annotations
+
+from ntm.devices import check_device
+
+__all__ = ["check_device", "parse_ints", "positive"]
+
+
+def positive(option: str, value: int) -> int:
+    if value < 1:
+        raise ValueError(f"{option} must be a positive integer, got {value}")
+    return value
+
+
+def parse_ints(option: str, text: str) -> list[int]:
+    """"10,20,50" -> [10, 20, 50]: at least one, each a positive whole number."""
+    values = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            value = int(item)
+        except ValueError:
+            raise ValueError(f"{option} takes whole numbers separated by commas, got {item!r}") from None
+        if value < 1:
+            raise ValueError(f"{option} must be positive integers, got {value}")
+        values.append(value)
+    if not values:
+        raise ValueError(f"{option} needs at least one number, e.g. {option} 10,20,50")
+    return values

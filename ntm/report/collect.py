@@ -1,0 +1,222 @@
+"""Evaluating the shipped runs for RESULTS.md: `collect` measures each run
+directory under `checkpoints/` (one per task and model, e.g.
+`checkpoints/copy-ntm`) on fixed-seed sets at the sizes it trained on, at its
+task's generalisation sizes and beyond its memory, and reads its training
+budget from `curve.jsonl`.
+
+    >>> from ntm.report.collect import collect
+    >>> entries = collect("checkpoints", samples=500)
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+import tasks
+
+from ntm import checkpoint as ckpt
+from ntm.config import MODEL_NAMES
+from ntm.devices import check_device
+from ntm.evaluation import evaluate_size, generalisation_sizes, load_model, memory_warning
+from ntm.metrics import SOLVED_BIT_ERRORS
+from ntm.paper import paper_key
+from ntm.platform_info import machine_description
+from ntm.report.targets import beyond_memory_sizes, check_targets, headline, paper_figures, result_at, trained_sizes
+
+# Optional, in a run directory: one line saying where the run was trained
+# (e.g. "1x NVIDIA H100 80GB, torch 2.5, CUDA 12.4"), for runs trained on
+# another machine. A "machine" entry in curve.jsonl or the checkpoint's info
+# is read too.
+MACHINE_FILE = ckpt.MACHINE_FILE  # written by ntm.train
+NOT_RECORDED = "not recorded"
+# checkpoints/seeds/NAME-sSEED: other seeds of the shipped run NAME, trained
+# the same way, reported beside it (median, how many solved) but not shipped
+# as models of their own.
+SEEDS_DIR = "seeds"
+
+# (done, total, what is being evaluated), called before and after every evaluation.
+ProgressCallback = Callable[[int, int, str], None]
+
+
+def shipped_runs(checkpoints_dir: Path | str) -> list[Path]:
+    """The run directories under `checkpoints_dir`, in task then model order."""
+    root = Path(checkpoints_dir)
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a directory; give --checkpoints the folder holding TASK-MODEL run directories")
+    runs = [path for path in root.iterdir() if (path / ckpt.CONFIG_FILE).is_file()]
+    configs = {path: ckpt.load_config(path) for path in runs}
+
+    def order(path):
+        config = configs[path]
+        task_rank = tasks.names().index(config.task) if config.task in tasks.names() else len(tasks.names())
+        return task_rank, MODEL_NAMES.index(config.model.name), path.name
+
+    return sorted(runs, key=order)
+
+
+def seed_runs(checkpoints_dir: Path | str, name: str) -> list[Path]:
+    """checkpoints/seeds/NAME-sSEED run directories, in seed order."""
+    found = []
+    for path in (Path(checkpoints_dir) / SEEDS_DIR).glob(f"{name}-s*"):
+        suffix = path.name[len(name) + 2:]
+        if suffix.isdigit() and (path / ckpt.CONFIG_FILE).is_file():
+            found.append((int(suffix), path))
+    return [path for _, path in sorted(found)]
+
+
+def sizes_to_evaluate(task_name: str, trained_memory: int | None) -> list[tuple[dict[str, int], int | None]]:
+    """(size, memory size or None for as trained): training sizes, then the
+    generalisation sizes, then beyond the memory (NTMs only)."""
+    plan, seen = [], set()
+    for size in trained_sizes(task_name) + generalisation_sizes(task_name):
+        if paper_key(size) not in seen:
+            seen.add(paper_key(size))
+            plan.append((size, None))
+    if trained_memory is not None:
+        task = tasks.get(task_name)
+        for size in beyond_memory_sizes(task_name):
+            needed = task.memory_needed(**task.check_size(**size))
+            plan.append((size, max(trained_memory, 1 << (needed - 1).bit_length())))
+    return plan
+
+
+def collect(checkpoints_dir: Path | str = "checkpoints", samples: int = 500, seed: int = 0,
+            device: str = "cpu", on_progress: ProgressCallback | None = None) -> list[dict]:
+    """Evaluate every shipped run; one dict per run (see `_evaluate_run` for its keys)."""
+    if samples < 1:
+        raise ValueError(f"samples must be a positive integer, got {samples}")
+    check_device(device)
+    runs = shipped_runs(checkpoints_dir)
+    plans = {}
+    for run_dir in runs:
+        config = ckpt.load_config(run_dir)
+        memory = config.model.memory_size if config.model.has_memory else None
+        plans[run_dir] = sizes_to_evaluate(config.task, memory)
+    seeds = {run_dir: seed_runs(checkpoints_dir, run_dir.name) for run_dir in runs}
+    total = sum(len(plan) + len(seeds[run_dir]) for run_dir, plan in plans.items())
+    done = 0
+    report = on_progress or (lambda done, total, what: None)
+    report(0, total, "")
+
+    def advance(what: str) -> None:
+        nonlocal done
+        done += 1
+        report(done, total, what)
+
+    evaluation = {"samples": samples, "seed": seed, "device": device, "machine": _machine(device)}
+    entries = []
+    for run_dir in runs:
+        entry = _evaluate_run(run_dir, plans[run_dir], evaluation, device, advance)
+        entry["seeds"] = _seed_results(entry, seeds[run_dir], evaluation, device, advance)
+        entries.append(entry)
+    return entries
+
+
+def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: Callable[[str], None]) -> dict:
+    """name, run_dir, task, model, checkpoint, memory_size (None for baselines),
+    budget, evaluation, results (evaluate_size's dicts plus size, memory_size,
+    trained, memory_wraps), targets and paper."""
+    loaded = load_model(run_dir, "best", device)
+    config, task = loaded.config, loaded.task
+    trained_range = task.training_range()
+    results = []
+    for size, memory_size in plan:
+        result = evaluate_size(loaded.model, task, size, evaluation["samples"], evaluation["seed"],
+                               batch_size=100, memory_size=memory_size, device=device)
+        result["size"] = task.check_size(**size)
+        result["memory_size"] = memory_size
+        result["trained"] = all(low <= result["size"].get(name, low) <= high
+                                for name, (low, high) in trained_range.items())
+        result["memory_wraps"] = memory_warning(loaded, size, memory_size) is not None
+        results.append(result)
+        advance(f"{run_dir.name} {task.size_label(result['size'])}")
+    curve = ckpt.read_curve(run_dir)
+    return {
+        "name": run_dir.name,
+        "run_dir": str(run_dir),
+        "task": config.task,
+        "model": config.model.name,
+        "checkpoint": str(loaded.checkpoint),
+        "memory_size": config.model.memory_size if config.model.has_memory else None,
+        "budget": {**training_budget(curve), "machine": recorded_machine(run_dir, loaded.info, curve)},
+        "evaluation": evaluation,
+        "results": results,
+        "targets": check_targets(config.task, results),
+        "paper": paper_figures(config.task, config.model.name),
+    }
+
+
+def _seed_results(entry: dict, runs: list[Path], evaluation: dict, device: str, advance) -> list[dict]:
+    """One row per seed (the shipped run and those in SEEDS_DIR): its training
+    budget and its headline figure, measured like the shipped run's; none
+    for a task the paper gives no headline figure."""
+    if headline(entry["task"]) is None:
+        return []
+    size, measure = headline(entry["task"])
+    shipped = result_at(entry["results"], **size)
+    rows = [_seed_row(Path(entry["run_dir"]), entry["budget"], shipped[measure], shipped=True)]
+    for run_dir in runs:
+        loaded = load_model(run_dir, "best", device)
+        result = evaluate_size(loaded.model, loaded.task, size, evaluation["samples"], evaluation["seed"],
+                               batch_size=100, device=device)
+        rows.append(_seed_row(run_dir, training_budget(ckpt.read_curve(run_dir)), result[measure], shipped=False))
+        advance(f"{run_dir.name} {loaded.task.size_label(size)}")
+    return sorted(rows, key=lambda row: row["seed"])
+
+
+def _seed_row(run_dir: Path, budget: dict, value: float, shipped: bool) -> dict:
+    return {"seed": ckpt.load_config(run_dir).train.seed, "run": run_dir.name, "shipped": shipped,
+            "sequences": budget["sequences"], "seconds": budget["seconds"],
+            "solved_at": budget["solved_at"]["sequences"] if budget["solved_at"] else None, "headline": value}
+
+
+def seed_summary(rows: list[dict]) -> dict:
+    """How many seeds solved the task, the median sequences to solve among
+    those, and the median headline figure over all seeds."""
+    solved = [row["solved_at"] for row in rows if row["solved_at"] is not None]
+    return {"seeds": len(rows), "solved": len(solved),
+            "median_solved_at": statistics.median(solved) if solved else None,
+            "median_headline": statistics.median(row["headline"] for row in rows)}
+
+
+def training_budget(curve: list[dict]) -> dict:
+    """steps, sequences and seconds of the whole run (its last curve point),
+    solved_at: the first validation of the full task with bit errors below
+    SOLVED_BIT_ERRORS, and warmup_solved_at: the same of a warm-up stage."""
+    last = curve[-1] if curve else {}
+
+    def first_solved(warmup: bool):
+        point = next((p for p in curve if bool(p.get("warmup")) == warmup
+                      and p.get("val_bit_errors", float("inf")) < SOLVED_BIT_ERRORS), None)
+        return {k: point[k] for k in ("step", "sequences", "seconds")} if point else None
+
+    return {
+        "steps": last.get("step"),
+        "sequences": last.get("sequences"),
+        "seconds": last.get("seconds"),
+        "solved_at": first_solved(warmup=False),
+        "warmup_solved_at": first_solved(warmup=True),
+    }
+
+
+def recorded_machine(run_dir: Path | str, info: dict, curve: list[dict]) -> str:
+    """Where the run was trained: MACHINE_FILE, else a "machine" entry in the
+    checkpoint's info or the curve, else NOT_RECORDED."""
+    path = Path(run_dir) / MACHINE_FILE
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    for source in (info, info.get("progress", {}), *curve):
+        if source.get("machine"):
+            return str(source["machine"])
+    return NOT_RECORDED
+
+
+def _machine(device: str) -> str:
+    description = machine_description()
+    if device.startswith("cuda"):
+        description += f", {torch.cuda.get_device_name(torch.device(device))}"
+    return description
