@@ -47,10 +47,9 @@ class TensorBoard:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         from ntm.evaluation import LoadedModel
-        from ntm.model.registry import has_memory
         from ntm.report.attention import attention_figure, trace_episode
 
-        if not has_memory(config.model):
+        if not config.model.has_memory:
             return
         loaded = LoadedModel(model=model, config=config, task=task, checkpoint=self.run_dir,
                              info={"step": progress.step, "sequences": progress.sequences})
