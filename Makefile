@@ -15,7 +15,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,cluster]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,cluster,tensorboard]'
 	touch $@
 
 # The main job on the shipped default: evaluate the shipped copy model at

@@ -5,7 +5,9 @@ A run directory holds:
     config.json          the full RunConfig
     last.safetensors     everything needed to resume: weights, optimiser state, RNG states, counters
     best.safetensors     the weights that scored best on the validation set
-    curve.jsonl          the learning curve: step, sequences, cost_bits, bit_errors, seconds, ...
+    curve.jsonl          the learning curve: step, sequences, cost_bits, bit_errors, seconds, ...;
+                         a resume that changed the config adds {"step": S, "config_change": {field: [old, new]}}
+    machine.txt          one line saying where the run trained (and where it was resumed)
 
 Each checkpoint is one safetensors file: tensors under `model.` and
 `optimizer.` prefixes, everything else as JSON in the file's metadata. It is
@@ -27,11 +29,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ntm.config import RunConfig
+from ntm.platform_info import machine_description
 
 CONFIG_FILE = "config.json"
 LAST_FILE = "last.safetensors"
 BEST_FILE = "best.safetensors"
 CURVE_FILE = "curve.jsonl"
+MACHINE_FILE = "machine.txt"
+CONFIG_CHANGE = "config_change"  # the key of a curve line that records a resume's changes, not metrics
 FORMAT = "ntm-checkpoint/1"  # written in every file's metadata, checked on load
 
 
@@ -170,18 +175,76 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def read_curve(run_dir: Path) -> list[dict]:
-    """The learning curve of a run, up to any line a crash cut short ([] if none yet)."""
+def read_curve(run_dir: Path, config_changes: bool = False) -> list[dict]:
+    """The learning curve of a run, up to any line a crash cut short ([] if none yet).
+
+    Its points only, unless `config_changes`: then also the lines that record
+    what a resume changed ({"step", "config_change"})."""
     path = Path(run_dir) / CURVE_FILE
     if not path.is_file():
         return []
     curve = []
     for line in path.read_text().splitlines():
         try:
-            curve.append(json.loads(line))
+            point = json.loads(line)
         except json.JSONDecodeError:
             break  # a line cut by a crash ends the usable curve
+        if config_changes or CONFIG_CHANGE not in point:
+            curve.append(point)
     return curve
+
+
+class CurveWriter:
+    """Appends learning-curve lines, each flushed as soon as it is written."""
+
+    def __init__(self, run_dir: Path):
+        self.handle = open(Path(run_dir) / CURVE_FILE, "a")
+
+    def write(self, record: dict) -> None:
+        self.handle.write(json.dumps(record) + "\n")
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def holds_run(run_dir: Path) -> bool:
+    return (Path(run_dir) / LAST_FILE).exists() or (Path(run_dir) / CONFIG_FILE).exists()
+
+
+def prepare_run(run_dir: Path, config: RunConfig, resumed_at: int | None, changes: dict[str, list]) -> None:
+    """Write a starting or resumed run's config and machine, and set its curve
+    to the checkpoint it continues from (`resumed_at`; None: from scratch),
+    recording the resume's `changes` of the config there."""
+    run_dir = Path(run_dir)
+    if resumed_at is None:
+        (run_dir / CURVE_FILE).unlink(missing_ok=True)
+    else:
+        _truncate_curve(run_dir, resumed_at)
+        if changes:
+            with open(run_dir / CURVE_FILE, "a") as curve:
+                curve.write(json.dumps({"step": resumed_at, CONFIG_CHANGE: changes}) + "\n")
+    save_config(run_dir, config)
+    _record_machine(run_dir, resumed=resumed_at is not None)
+
+
+def _record_machine(run_dir: Path, resumed: bool) -> None:
+    """One line saying where the run trained; a resume elsewhere is appended to it."""
+    path = run_dir / MACHINE_FILE
+    here = machine_description()
+    previous = path.read_text().strip() if resumed and path.exists() else ""
+    if previous and here in previous:
+        return
+    text = f"{previous}; resumed on {here}" if previous else here
+    atomic_write_bytes(path, (text + "\n").encode())
+
+
+def _truncate_curve(run_dir: Path, step: int) -> None:
+    """Drop curve lines logged after the checkpoint we resume from."""
+    if not (run_dir / CURVE_FILE).exists():
+        return
+    kept = [point for point in read_curve(run_dir, config_changes=True) if point.get("step", step + 1) <= step]
+    atomic_write_bytes(run_dir / CURVE_FILE, "".join(json.dumps(point) + "\n" for point in kept).encode())
 
 
 def resolve_weights(path: Path, which: str = "best") -> tuple[Path, Path]:

@@ -2,8 +2,11 @@
 
 A run is described by a `RunConfig` (task, task options, model, training). The
 CLI fills it from `default_config(task, model)`, its options, and
-`--set section.field=value`; the whole of it is saved as `config.json` beside
-every run's weights.
+`--set section.field=value` (`build_run_config` does all three, for `ntm
+train` and `ntm config` alike); the whole of it is saved as `config.json`
+beside every run's weights. `format_config` and `read_config_file` write and
+read it as JSON or TOML in the sections `--set` names, so a run can be written
+down, shared and rerun with `ntm train --config FILE`.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ class TrainConfig:
     validation_seed: int = 1234  # independent of `seed` so runs are compared on the same set
     checkpoint_every: int = 500  # steps between resumable checkpoints
     stop_when_solved: bool = False  # stop once validation bit errors < 0.1 per sequence
-    threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    threads: int = 1  # torch CPU threads; 0 leaves torch's default (one per core). One is fastest for these small matrices, and far faster on a busy machine (BENCHMARKS.md, threads)
     fast: bool = False  # NTM steps through torch.compile: same function, ~3x faster after a 20-40 s compile
 
 
@@ -224,6 +227,141 @@ def _coerce(value: Any, kind: type, key: str) -> Any:
     if kind is str:
         return str(value)
     raise ValueError(f"{key} must be of type {kind.__name__}, got {value!r}")
+
+
+# The dedicated `ntm train` flags and the config field each sets; `--set` may
+# name the same field only with the same value.
+FLAG_FIELDS = {
+    "--steps": "train.steps", "--batch-size": "train.batch_size", "--lr": "train.lr", "--seed": "train.seed",
+    "--threads": "train.threads", "--checkpoint-every": "train.checkpoint_every", "--device": "train.device",
+    "--until-solved": "train.stop_when_solved", "--fast": "train.fast", "--model": "model.name",
+}
+
+
+def build_run_config(task: str | None, model: str | None = None, overrides: list[str] = (),
+                     flags: dict[str, Any] | None = None, base: RunConfig | None = None) -> RunConfig:
+    """The configuration of a run, validated: `base` (a config file, a run
+    being resumed) or else the defaults of `task` and `model`, then the
+    dedicated flags (`{"--lr": 1e-3}`; None means not given), then `--set`.
+
+    `ntm train` and `ntm config` both build their config here, so what `ntm
+    config` prints is exactly what `ntm train` would run."""
+    import tasks
+
+    flags = {flag: value for flag, value in (flags or {}).items() if value is not None}
+    if base is None:
+        if task is None:
+            raise ValueError(f"name a task to train: {', '.join(tasks.names())}")
+        tasks.get(task)  # an unknown task fails here, with the list of tasks
+        config = default_config(task, model or "ntm")
+    else:
+        config = RunConfig.from_dict(json.loads(base.to_json()))
+        if task is not None and task != config.task:
+            raise ValueError(f"the configuration is of the {config.task} task, not {task}")
+    assignments = dict(_split_assignment(text) for text in overrides)
+    for flag, value in flags.items():
+        key = FLAG_FIELDS[flag]
+        if key in assignments:
+            section, field = key.split(".")
+            given = _coerce(_parse_value(assignments[key]), type(getattr(getattr(config, section), field)), key)
+            if given != value:
+                raise ValueError(f"{flag} {value} and --set {key}={assignments[key]} name the same field with "
+                                 "different values; give one of them")
+        _set_field(config, key, value)
+    apply_overrides(config, list(overrides))
+    config.validate()
+    tasks.get(config.task, **config.task_options)  # the task checks its own options
+    if config.warmup_options:
+        tasks.get(config.task, **{**config.task_options, **config.warmup_options})
+    return config
+
+
+def _split_assignment(text: str) -> tuple[str, str]:
+    key, sep, raw = text.partition("=")
+    if not sep or "." not in key:
+        raise ValueError(f"--set expects section.field=value (e.g. model.memory_size=256), got {text!r}")
+    return key, raw
+
+
+def _set_field(config: RunConfig, key: str, value: Any) -> None:
+    section, field = key.split(".")
+    target = getattr(config, section)
+    setattr(target, field, _coerce(value, type(getattr(target, field)), key))
+
+
+# --- config files: what `ntm config` prints and `ntm train --config` reads ---
+
+def to_sections(config: RunConfig) -> dict[str, dict[str, Any]]:
+    """The config in `--set`'s sections: task (its name and options), warmup, model, train."""
+    return {"task": {"name": config.task, **config.task_options}, "warmup": dict(config.warmup_options),
+            "model": dataclasses.asdict(config.model), "train": dataclasses.asdict(config.train)}
+
+
+def from_sections(data: dict[str, Any]) -> RunConfig:
+    """A config from `to_sections`' layout, or from a run's config.json."""
+    if not isinstance(data.get("task"), dict):
+        return RunConfig.from_dict(data)
+    task = dict(data["task"])
+    if "name" not in task:
+        raise ValueError("the [task] section needs name = \"TASK\"")
+    unknown = set(data) - {"task", "warmup", "model", "train"}
+    if unknown:
+        raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; the sections are task, warmup, model, train")
+    name = task.pop("name")
+    return RunConfig.from_dict({"task": name, "task_options": task, "warmup_options": data.get("warmup", {}),
+                                "model": data.get("model", {}), "train": data.get("train", {})})
+
+
+def format_config(config: RunConfig, form: str = "json") -> str:
+    sections = to_sections(config)
+    if form == "json":
+        return json.dumps(sections, indent=2)
+    if form == "toml":
+        return "\n".join(f"[{name}]\n" + "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
+                         for name, values in sections.items())
+    raise ValueError(f"the config format is json or toml, not {form!r}")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, (int, float, str)) or (isinstance(value, list) and all(
+            isinstance(item, (int, float, str)) and not isinstance(item, bool) for item in value)):
+        return json.dumps(value)  # JSON's numbers, strings and flat lists are TOML's too
+    raise ValueError(f"cannot write {value!r} as TOML; use --format json")
+
+
+def read_config_file(path) -> RunConfig:
+    """A config written by `ntm config` (JSON or TOML) or a run's config.json."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config file {path} does not exist")
+    text = path.read_text()
+    try:
+        if path.suffix == ".toml" or not text.lstrip().startswith("{"):
+            data = _toml_loads(text)
+        else:
+            data = json.loads(text)
+        return from_sections(data).validate()
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a config `ntm config` writes ({error})") from None
+
+
+def _toml_loads(text: str) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise ValueError("reading TOML needs Python 3.11 or the tomli package (pip install tomli); "
+                             "or write the config as JSON (ntm config --format json)") from None
+    return tomllib.loads(text)
+
 
 
 def flatten_config(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

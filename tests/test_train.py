@@ -144,7 +144,7 @@ def test_spike_clip_bounds_a_gradient_far_above_its_running_mean():
     from ntm.config import TrainConfig
 
     cfg = TrainConfig(clip_grad_norm=50.0, spike_clip=5.0)
-    progress = training._Progress(step=training.SPIKE_WARMUP_STEPS)
+    progress = training.Progress(step=training.SPIKE_WARMUP_STEPS)
     for _ in range(200):
         training._track_grad_norm(progress, 0.2)
     assert training._clip_threshold(cfg, progress) == pytest.approx(1.0)  # 5 x 0.2

@@ -84,7 +84,7 @@ class _MainRank:
 
 def test_best_weights_follow_the_tasks_best_by_figure(tmp_path):
     model = training.build_model(default_config("dynamic-ngrams").model, 1, 1)
-    progress = training._Progress(best_by="cost_bits")
+    progress = training.Progress(best_by="cost_bits")
     kept = []
 
     def validation(bit_errors, cost_bits):

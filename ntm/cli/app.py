@@ -77,6 +77,3 @@ def close_stdout_quietly() -> None:
     the interpreter's final flush cannot fail on the closed pipe again."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
-
-# The names `ntm/cli/train.py` imports from here; the checks live in options.py.
-from ntm.cli.options import check_device as _check_device, set_positive as _set_positive  # noqa: E402, F401

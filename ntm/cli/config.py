@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import typer
 
 import tasks
 from ntm.cli.app import app, friendly_errors
-from ntm.config import MODEL_NAMES, apply_overrides, default_config
+from ntm.config import MODEL_NAMES, build_run_config, format_config
 
 
 @app.command("config")
 @friendly_errors
 def show_config(
     task: str = typer.Argument(..., help=f"Task: {', '.join(tasks.names())}."),
-    model: str = typer.Option("ntm", "--model", "-m", help=f"Model: {', '.join(MODEL_NAMES)}."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=f"Model: {', '.join(MODEL_NAMES)} (default ntm)."),
     set_: List[str] = typer.Option([], "--set", help="Overrides as section.field=value, as for `ntm train`."),
+    form: str = typer.Option("json", "--format", help="json or toml; `ntm train --config FILE` reads either."),
 ):
-    """Print the configuration `ntm train TASK` would use, as JSON."""
-    tasks.get(task)
-    config = apply_overrides(default_config(task, model), set_)
-    print(config.to_json())
+    """Print the configuration `ntm train TASK` would use, checked as `ntm train` checks it,
+    in the sections --set names (task, warmup, model, train)."""
+    print(format_config(build_run_config(task, model, set_), form), end="" if form == "toml" else "\n")

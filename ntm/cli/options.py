@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
-from tasks.base import check_batch_size
-
 from ntm.devices import check_device
 
-__all__ = ["check_device", "parse_ints", "positive", "set_positive"]
+__all__ = ["check_device", "parse_ints", "positive"]
 
 
 def positive(option: str, value: int) -> int:
     if value < 1:
         raise ValueError(f"{option} must be a positive integer, got {value}")
     return value
-
-
-def set_positive(section, field: str, value: Optional[int]) -> None:
-    """Set a config field from an option that must be positive; None leaves it."""
-    if value is None:
-        return
-    option = "--" + field.replace("_", "-")
-    positive(option, value)
-    if field == "batch_size":
-        check_batch_size(value, option)
-    setattr(section, field, value)
 
 
 def parse_ints(option: str, text: str) -> list[int]:

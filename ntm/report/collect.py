@@ -26,13 +26,12 @@ from ntm.metrics import SOLVED_BIT_ERRORS
 from ntm.paper import paper_key
 from ntm.platform_info import machine_description
 from ntm.report.targets import beyond_memory_sizes, check_targets, headline, paper_figures, result_at, trained_sizes
-from ntm.training import loop as training
 
 # Optional, in a run directory: one line saying where the run was trained
 # (e.g. "1x NVIDIA H100 80GB, torch 2.5, CUDA 12.4"), for runs trained on
 # another machine. A "machine" entry in curve.jsonl or the checkpoint's info
 # is read too.
-MACHINE_FILE = training.MACHINE_FILE  # written by ntm.train
+MACHINE_FILE = ckpt.MACHINE_FILE  # written by ntm.train
 NOT_RECORDED = "not recorded"
 # checkpoints/seeds/NAME-sSEED: other seeds of the shipped run NAME, trained
 # the same way, reported beside it (median, how many solved) but not shipped

@@ -1,1 +1,1 @@
-"""Training: the loop, distributed data parallelism and the run-directory lock."""
+"""Training: the loop and its parts, distributed data parallelism and the run-directory lock."""

@@ -1,14 +1,18 @@
-"""Training: the loop, validation on a fixed set, checkpoints and resuming.
+"""Training: the loop, read top to bottom in `_train_locked`.
 
 `train(config, run_dir)` is the whole of `ntm train`; the CLI only builds the
-config and draws the progress bar from the events this function reports.
+config and draws the progress from the events this function reports. Beside
+the loop: the optimiser step and the validation decisions (here), the task and
+its warm-up stage (`warmup`), what a resume may change (`resume`), the
+counters a checkpoint carries (`state`), and the curve, progress events and
+TensorBoard (`runlog`, `tensorboard`); the run directory's files belong to
+`ntm.checkpoint`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
 import os
 import signal
@@ -20,16 +24,18 @@ from typing import Callable
 import numpy as np
 import torch
 
-import tasks
-
 from ntm import checkpoint as ckpt
 from ntm.config import RunConfig
 from ntm.evaluation import evaluate_batches
 from ntm.metrics import SOLVED_BIT_ERRORS, summarise, training_loss
-from ntm.model.registry import build_model
-from ntm.platform_info import machine_description
+from ntm.model.registry import build_model, count_parameters
 from ntm.training.distributed import World
+from ntm.training.resume import resume_changes
 from ntm.training.runlock import RunLock
+from ntm.training.runlog import RunLog, due
+from ntm.training.state import Progress, restore, rollback, save
+from ntm.training.tensorboard import TensorBoard
+from ntm.training.warmup import Stages
 
 # After this many non-finite steps in a row the run goes back to its last checkpoint.
 MAX_BAD_STEPS_IN_A_ROW = 10
@@ -49,22 +55,7 @@ class TrainResult:
     solved_at: dict | None  # step, sequences, seconds when validation first counted as solved
     skipped_steps: int
     warmup_solved_at: dict | None = None  # when the warm-up stage ended (None: no warm-up, or not yet)
-
-
-@dataclasses.dataclass
-class _Progress:
-    """Counters that survive a resume (stored in last.safetensors' metadata)."""
-
-    step: int = 0
-    sequences: int = 0
-    seconds: float = 0.0
-    best_validation: float = math.inf
-    skipped_steps: int = 0
-    rollbacks: int = 0
-    solved_at: dict | None = None
-    grad_norm_mean: float | None = None  # running mean of clipped gradient norms, for spike_clip
-    best_by: str = "bit_errors"  # the validation figure best_validation measures (the task's best_by)
-    warmup_solved_at: dict | None = None  # step, sequences, seconds when the warm-up stage was solved
+    already_done: bool = False  # resumed at or past its steps: nothing trained or written (validation is of its last weights)
 
 
 def build_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -93,11 +84,20 @@ def train(
     run_dir: Path | str,
     resume: bool = False,
     on_event: Callable[[str, dict], None] | None = None,
+    tensorboard: bool = False,
 ) -> TrainResult:
     """Train (or resume) the run in `run_dir`. `on_event(kind, data)` receives
-    "start", "log", "validate", "warmup_solved" (once, when a warm-up stage
-    ends), "solved" (once, at the first solving validation of the full task),
-    "checkpoint" and "rollback" events.
+    "start" (what trains, where, and from which step), "compiling" (while the
+    fast path compiles), "tick" (every few seconds: step, sequences, seconds),
+    "log" (each curve point), "validate", "warmup_solved" (once, when a
+    warm-up stage ends), "solved" (once, at the first solving validation of
+    the full task), "checkpoint" and "rollback" events. `tensorboard` mirrors
+    the curve into RUN/tensorboard/ (needs the tensorboard package).
+
+    A resume may change only what does not change what the run learns
+    (`ntm.training.resume`), and changes nothing in `run_dir` until its
+    checkpoint has loaded into the configured model. Resuming a run already
+    at `config.train.steps` returns at once with `already_done`.
 
     Under torchrun every rank calls this; rank 0 alone locks the directory,
     writes files and reports events.
@@ -109,7 +109,8 @@ def train(
     if world.size > 1:
         device = world.device  # under torchrun each rank takes the GPU of its LOCAL_RANK
     if not world.is_main:
-        return _train_locked(config, run_dir, resume, lambda kind, data: None, world, device)
+        return _train_locked(config, run_dir, resume, lambda kind, data: None, world, device, None)
+    board = TensorBoard(run_dir) if tensorboard else None  # before anything is written: refused if not installed
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not os.access(run_dir, os.W_OK):
@@ -117,7 +118,7 @@ def train(
     except OSError as error:
         raise ckpt.CheckpointError(f"cannot write the run directory {run_dir} ({error.strerror}); choose another --out") from None
     with RunLock(run_dir), _sigterm_as_interrupt():
-        return _train_locked(config, run_dir, resume, on_event or (lambda kind, data: None), world, device)
+        return _train_locked(config, run_dir, resume, on_event or (lambda kind, data: None), world, device, board)
 
 
 @contextlib.contextmanager
@@ -137,118 +138,57 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: World, device) -> TrainResult:
-    last_path = run_dir / ckpt.LAST_FILE
-    train_cfg = config.train
+def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: World, device, board) -> TrainResult:
+    train_cfg, last_path = config.train, run_dir / ckpt.LAST_FILE
     if train_cfg.threads > 0:
         torch.set_num_threads(train_cfg.threads)
-    refusal = None
+    changes = _check_run_directory(config, run_dir, resume, world)
+    stages = Stages(config, device)
+    model, optimizer, fast = _model_and_optimizer(config, stages.task, device)
+    progress, resumed = Progress(best_by=stages.task.best_by), resume and last_path.exists()
+    if resumed:
+        progress = _resume_progress(last_path, model, optimizer, device, stages.task, train_cfg)
+        if progress.step >= train_cfg.steps:  # nothing to train: leave the run as it is
+            return _result(run_dir, progress, validate(model, stages.validation_set(False)), already_done=True)
     if world.is_main:
-        if not resume and (last_path.exists() or (run_dir / ckpt.CONFIG_FILE).exists()):
-            refusal = ckpt.CheckpointError(
-                f"{run_dir} already holds a run; continue it with --resume or choose another --out")
-        else:
-            if not (resume and last_path.exists()):
-                (run_dir / ckpt.CURVE_FILE).unlink(missing_ok=True)
-            ckpt.save_config(run_dir, config)
-            _record_machine(run_dir, resume)
-    # Every rank waits here for rank 0 to prepare the directory, and all stop if it refused.
-    if not world.all_agree(refusal is None):
-        raise refusal or ckpt.CheckpointError(f"rank 0 refused the run directory {run_dir}; see its message")
-    task = tasks.get(config.task, **config.task_options)
-    # The warm-up is the task with its options overridden, count normalisation
-    # included: repeat copy's count over 1..10 tells R=1 from R=2 by only 0.35,
-    # and a warm-up on 1..2 at that scale was at 3.9 bit errors after 640k
-    # sequences; on its own scale (+-1) it was solved at 496k.
-    warmup_task = None
-    if config.warmup_options:
-        warmup_task = tasks.get(config.task, **{**config.task_options, **config.warmup_options})
-
-    torch.manual_seed(train_cfg.seed)
-    model = build_model(config.model, task.input_width, task.output_width).to(device)
-    if train_cfg.fast and hasattr(model, "use_fast_path"):
-        model.use_fast_path(training=True)
-    optimizer = build_optimizer(config, model)
-    progress = _Progress(best_by=task.best_by)
-    if resume and last_path.exists():
-        progress = _restore(last_path, model, optimizer, device)
-        if progress.best_by != task.best_by:
-            # Saved when the task kept its best by another figure: the old
-            # best score is on another scale, so the best starts afresh.
-            progress.best_by, progress.best_validation = task.best_by, math.inf
-        _set_learning_rate(optimizer, train_cfg, progress)
-        if world.is_main:
-            _truncate_curve(run_dir / ckpt.CURVE_FILE, progress.step)
-
-    def warming_up() -> bool:
-        return warmup_task is not None and progress.warmup_solved_at is None
-
-    validation_batches = _validation_set(task, train_cfg, device)
-    warmup_batches = _validation_set(warmup_task, train_cfg, device) if warming_up() else None
+        ckpt.prepare_run(run_dir, config, progress.step if resumed else None, changes if resumed else {})
+    emit("start", _start_report(config, run_dir, model, progress, world, fast, resume and not resumed))
 
     def save_last():
         if world.is_main:
-            _save(last_path, model, optimizer, progress)
+            save(last_path, model, optimizer, progress)
             emit("checkpoint", {"step": progress.step})
 
-    emit("start", {"step": progress.step, "steps": train_cfg.steps, "batch_size": train_cfg.batch_size * world.size})
-    window = _Window()
-    bad_in_a_row = 0
-    started = time.perf_counter() - progress.seconds
-    curve = open(run_dir / ckpt.CURVE_FILE, "a") if world.is_main else None
+    log = RunLog(run_dir, train_cfg, emit, world.is_main, board)
+    bad_in_a_row, started = 0, time.perf_counter() - progress.seconds
+    if fast:
+        emit("compiling", {})
     try:
         while progress.step < train_cfg.steps:
+            warming = stages.warming_up(progress)
             # Each step's data comes from its own seed, so a resumed run draws
             # exactly what the interrupted one would have, on every rank.
             rng = np.random.default_rng([train_cfg.seed, world.rank, progress.rollbacks, progress.step])
-            warming = warming_up()
-            batch = draw_training_batch(warmup_task if warming else task, train_cfg, rng).to(device)
-            model.train()
-            logits = model(batch.inputs)
-            loss = training_loss(logits, batch.targets, batch.mask)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            world.average_gradients(model.parameters())
-            threshold = _clip_threshold(train_cfg, progress)
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), threshold)
-            progress.step += 1
-            progress.sequences += batch.batch_size * world.size
-            if not world.all_agree(bool(torch.isfinite(loss) and torch.isfinite(grad_norm))):
-                # Skip the update so NaN never reaches the weights, and count it.
-                progress.skipped_steps += 1
+            batch = draw_training_batch(stages.training_task(warming), train_cfg, rng).to(device)
+            metrics = _optimiser_step(model, optimizer, batch, train_cfg, progress, world)
+            if metrics is None:  # skipped: non-finite loss or gradients
                 bad_in_a_row += 1
                 if bad_in_a_row >= MAX_BAD_STEPS_IN_A_ROW and last_path.exists():
-                    progress = _rollback(last_path, model, optimizer, device, progress, emit)
-                    bad_in_a_row = 0
+                    progress, bad_in_a_row = rollback(last_path, model, optimizer, device, progress, emit), 0
                 continue
             bad_in_a_row = 0
-            norm = grad_norm.item()
-            if train_cfg.spike_clip > 0:
-                _track_grad_norm(progress, min(norm, threshold))
-            optimizer.step()
-            window.add({**summarise(logits.detach(), batch.targets, batch.mask), "grad_norm": norm})
             progress.seconds = time.perf_counter() - started
-
-            record = None
-            if progress.step % train_cfg.log_every == 0 or progress.step == train_cfg.steps:
-                record = {"step": progress.step, "sequences": progress.sequences, **window.mean(),
-                          "seconds": round(progress.seconds, 3), "skipped_steps": progress.skipped_steps}
-                window = _Window()
-            if progress.step % train_cfg.validate_every == 0 or progress.step == train_cfg.steps:
+            log.add(progress, metrics)
+            validation = None
+            if due(progress.step, train_cfg.validate_every, train_cfg.steps):
                 # Every rank validates the same weights on the same set, so all
                 # reach the same decisions (e.g. stop when solved) without talking.
-                result = validate(model, warmup_batches if warming else validation_batches)
-                record = (record or {"step": progress.step, "sequences": progress.sequences,
-                                     "seconds": round(progress.seconds, 3)})
-                record.update({f"val_{k}": v for k, v in result.items()})
-                _after_validation(result, model, progress, run_dir, emit, world, warming)
+                validation = validate(model, stages.validation_set(warming))
+                _after_validation(validation, model, progress, run_dir, emit, world, warming)
                 _set_learning_rate(optimizer, train_cfg, progress)
-            if record is not None and warming:
-                record["warmup"] = True  # a point of the easier task
-            if record is not None and curve is not None:
-                curve.write(json.dumps(record) + "\n")
-                curve.flush()
-                emit("log", record)
+                if board is not None:
+                    board.attention(model, config, stages.task, progress)
+            log.point(progress, validation, warming, optimizer.param_groups[0]["lr"])
             if progress.step % train_cfg.checkpoint_every == 0:
                 save_last()
             if train_cfg.stop_when_solved and progress.solved_at is not None:
@@ -259,20 +199,97 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             f"interrupted at step {progress.step}; checkpoint saved. Resume with: ntm train --resume --out {run_dir}"
         ) from None
     finally:
-        if curve is not None:
-            curve.close()
+        log.close()
     progress.seconds = time.perf_counter() - started
     save_last()
-    final = validate(model, validation_batches)
-    return TrainResult(run_dir, progress.step, progress.sequences, progress.seconds, final,
-                       progress.solved_at, progress.skipped_steps, progress.warmup_solved_at)
+    return _result(run_dir, progress, validate(model, stages.validation_set(False)))
+
+
+def _model_and_optimizer(config: RunConfig, task, device):
+    """The freshly seeded model (on the fast path if asked and it has one), its optimiser, and whether it is fast."""
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model, task.input_width, task.output_width).to(device)
+    fast = config.train.fast and hasattr(model, "use_fast_path")
+    if fast:
+        model.use_fast_path(training=True)
+    return model, build_optimizer(config, model), fast
+
+
+def _check_run_directory(config: RunConfig, run_dir: Path, resume: bool, world: World) -> dict[str, list]:
+    """Refuse a new run over an old one, and a resume that changes what the
+    run learns; the changes a resume may make. Writes nothing."""
+    refusal, changes = None, {}
+    if world.is_main:
+        if not resume and ckpt.holds_run(run_dir):
+            refusal = ckpt.CheckpointError(
+                f"{run_dir} already holds a run; continue it with --resume or choose another --out")
+        elif resume and (run_dir / ckpt.CONFIG_FILE).exists():
+            try:
+                changes = resume_changes(run_dir, ckpt.load_config(run_dir), config)
+            except ckpt.CheckpointError as error:
+                refusal = error
+    # Every rank waits here for rank 0's verdict, and all stop if it refused.
+    if not world.all_agree(refusal is None):
+        raise refusal or ckpt.CheckpointError(f"rank 0 refused the run directory {run_dir}; see its message")
+    return changes
+
+
+def _resume_progress(last_path: Path, model, optimizer, device, task, train_cfg) -> Progress:
+    """Load the checkpoint into the model and optimiser; its counters."""
+    progress = restore(last_path, model, optimizer, device)
+    if progress.best_by != task.best_by:
+        # Saved when the task kept its best by another figure: the old
+        # best score is on another scale, so the best starts afresh.
+        progress.best_by, progress.best_validation = task.best_by, math.inf
+    _set_learning_rate(optimizer, train_cfg, progress)
+    return progress
+
+
+def _start_report(config: RunConfig, run_dir: Path, model, progress, world: World, fast: bool,
+                  no_checkpoint: bool) -> dict:
+    """What the "start" event says: what trains, how, where, and from which step."""
+    return {"task": config.task, "model": config.model.name, "parameters": count_parameters(model),
+            "run_dir": str(run_dir), "step": progress.step, "sequences": progress.sequences,
+            "seconds": round(progress.seconds, 3), "steps": config.train.steps,
+            "batch_size": config.train.batch_size * world.size, "threads": torch.get_num_threads(),
+            "device": str(next(model.parameters()).device), "path": "fast" if fast else "reference",
+            "no_checkpoint": no_checkpoint}
+
+
+def _optimiser_step(model, optimizer, batch, train_cfg, progress: Progress, world: World) -> dict | None:
+    """One step: loss, backward, clipping and the update. Returns the step's
+    metrics, or None when the loss or gradients were not finite: then the
+    update is skipped, so NaN never reaches the weights, and counted."""
+    model.train()
+    logits = model(batch.inputs)
+    loss = training_loss(logits, batch.targets, batch.mask)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    world.average_gradients(model.parameters())
+    threshold = _clip_threshold(train_cfg, progress)
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), threshold)
+    progress.step += 1
+    progress.sequences += batch.batch_size * world.size
+    if not world.all_agree(bool(torch.isfinite(loss) and torch.isfinite(grad_norm))):
+        progress.skipped_steps += 1
+        return None
+    norm = grad_norm.item()
+    if train_cfg.spike_clip > 0:
+        _track_grad_norm(progress, min(norm, threshold))
+    optimizer.step()
+    return {**summarise(logits.detach(), batch.targets, batch.mask), "grad_norm": norm}
+
+
+def _result(run_dir: Path, progress: Progress, validation: dict, already_done: bool = False) -> TrainResult:
+    return TrainResult(run_dir, progress.step, progress.sequences, progress.seconds, validation,
+                       progress.solved_at, progress.skipped_steps, progress.warmup_solved_at, already_done)
 
 
 SPIKE_WARMUP_STEPS = 100  # steps before spike_clip starts, while the running mean settles
 SPIKE_MEAN_DECAY = 0.99  # the running mean covers roughly the last hundred steps
 
 
-def _clip_threshold(train_cfg, progress: _Progress) -> float:
+def _clip_threshold(train_cfg, progress: Progress) -> float:
     """The global-norm bound of this step: the fixed one, tightened by
     spike_clip times the running mean of recent norms once that is known.
 
@@ -286,14 +303,14 @@ def _clip_threshold(train_cfg, progress: _Progress) -> float:
     return bound
 
 
-def _track_grad_norm(progress: _Progress, clipped_norm: float) -> None:
+def _track_grad_norm(progress: Progress, clipped_norm: float) -> None:
     if progress.grad_norm_mean is None:
         progress.grad_norm_mean = clipped_norm
     else:
         progress.grad_norm_mean = SPIKE_MEAN_DECAY * progress.grad_norm_mean + (1 - SPIKE_MEAN_DECAY) * clipped_norm
 
 
-def _set_learning_rate(optimizer, train_cfg, progress: _Progress) -> None:
+def _set_learning_rate(optimizer, train_cfg, progress: Progress) -> None:
     """The configured lr, times lr_after_solve once the task is solved.
 
     A solved NTM gets gradients near zero, which Adam rescales to full-size
@@ -305,7 +322,7 @@ def _set_learning_rate(optimizer, train_cfg, progress: _Progress) -> None:
         group["lr"] = lr
 
 
-def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, world: World,
+def _after_validation(result, model, progress: Progress, run_dir: Path, emit, world: World,
                       warming: bool = False) -> None:
     """Keep the best weights, and note the first solve: of the warm-up stage
     while `warming` (the full task's best then starts afresh), else of the task."""
@@ -328,92 +345,3 @@ def _after_validation(result, model, progress: _Progress, run_dir: Path, emit, w
     elif not warming and solved and progress.solved_at is None:
         progress.solved_at = moment
         emit("solved", dict(moment))
-
-
-class _Window:
-    """Running mean of the training metrics between two log points."""
-
-    def __init__(self):
-        self.sums: dict[str, float] = {}
-        self.count = 0
-
-    def add(self, values: dict[str, float]) -> None:
-        for key, value in values.items():
-            self.sums[key] = self.sums.get(key, 0.0) + value
-        self.count += 1
-
-    def mean(self) -> dict[str, float]:
-        return {key: value / max(self.count, 1) for key, value in self.sums.items()}
-
-
-def _validation_set(task, train_cfg, device, chunk: int = 128) -> list:
-    rng = np.random.default_rng(train_cfg.validation_seed)
-    batches, remaining = [], train_cfg.validation_samples
-    while remaining > 0:
-        size = min(chunk, remaining)
-        batches.append(task.sample(size, rng).to(device))
-        remaining -= size
-    return batches
-
-
-def _save(path: Path, model, optimizer, progress: _Progress) -> None:
-    info = {"progress": dataclasses.asdict(progress)}
-    info["progress"]["best_validation"] = _finite_or_none(progress.best_validation)
-    ckpt.save_checkpoint(path, model, optimizer, info=info, extra_tensors={"torch_rng": torch.get_rng_state()})
-
-
-def _restore(path: Path, model, optimizer, device) -> _Progress:
-    loaded = ckpt.Checkpoint(path)
-    loaded.load_model(model)
-    if loaded.optimizer_state is None:
-        raise ckpt.CheckpointError(f"{path} has no optimiser state to resume from")
-    optimizer.load_state_dict(loaded.optimizer_state)
-    _move_optimizer_state(optimizer, device)
-    values = dict(loaded.info["progress"])
-    if values.get("best_validation") is None:
-        values["best_validation"] = math.inf
-    if "torch_rng" in loaded.extra:
-        torch.set_rng_state(loaded.extra["torch_rng"])
-    return _Progress(**values)
-
-
-def _rollback(path, model, optimizer, device, progress: _Progress, emit):
-    restored = _restore(path, model, optimizer, device)
-    # Counting the rollback changes the data seeds from here on, so the run
-    # does not replay the stretch that failed.
-    restored.skipped_steps, restored.rollbacks = progress.skipped_steps, progress.rollbacks + 1
-    emit("rollback", {"step": restored.step, "from_step": progress.step})
-    return restored
-
-
-def _move_optimizer_state(optimizer, device) -> None:
-    for state in optimizer.state.values():
-        for key, value in state.items():
-            if torch.is_tensor(value) and key != "step":
-                state[key] = value.to(device)
-
-
-MACHINE_FILE = "machine.txt"
-
-
-def _record_machine(run_dir: Path, resume: bool) -> None:
-    """One line saying where the run trained; a resume elsewhere is appended to it."""
-    path = run_dir / MACHINE_FILE
-    here = machine_description()
-    previous = path.read_text().strip() if resume and path.exists() else ""
-    if previous and here in previous:
-        return
-    text = f"{previous}; resumed on {here}" if previous else here
-    ckpt.atomic_write_bytes(path, (text + "\n").encode())
-
-
-def _truncate_curve(path: Path, step: int) -> None:
-    """Drop curve points logged after the checkpoint we resume from."""
-    if not path.exists():
-        return
-    kept = [point for point in ckpt.read_curve(path.parent) if point.get("step", step + 1) <= step]
-    ckpt.atomic_write_bytes(path, "".join(json.dumps(point) + "\n" for point in kept).encode())
-
-
-def _finite_or_none(value: float):
-    return value if math.isfinite(value) else None
