@@ -292,8 +292,12 @@ def _set_field(config: RunConfig, key: str, value: Any) -> None:
 # --- config files: what `ntm config` prints and `ntm train --config` reads ---
 
 def to_sections(config: RunConfig) -> dict[str, dict[str, Any]]:
-    """The config in `--set`'s sections: task (its name and options), warmup, model, train."""
-    return {"task": {"name": config.task, **config.task_options}, "warmup": dict(config.warmup_options),
+    """The config in `--set`'s sections: task (its name and every option, defaults
+    included, so a reader sees what can be set), warmup, model, train."""
+    import tasks
+
+    task_options = {**tasks.options(config.task), **config.task_options} if config.task in tasks.names() else {}
+    return {"task": {"name": config.task, **task_options, **config.task_options}, "warmup": dict(config.warmup_options),
             "model": dataclasses.asdict(config.model), "train": dataclasses.asdict(config.train)}
 
 
@@ -308,6 +312,12 @@ def from_sections(data: dict[str, Any]) -> RunConfig:
     if unknown:
         raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; the sections are task, warmup, model, train")
     name = task.pop("name")
+    import tasks
+
+    # `ntm config` lists every option; only those that differ from the task's
+    # defaults are overrides, so a config read back saves what it changed.
+    defaults = tasks.options(name) if name in tasks.names() else {}
+    task = {key: value for key, value in task.items() if key not in defaults or defaults[key] != value}
     return RunConfig.from_dict({"task": name, "task_options": task, "warmup_options": data.get("warmup", {}),
                                 "model": data.get("model", {}), "train": data.get("train", {})})
 

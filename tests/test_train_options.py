@@ -111,7 +111,17 @@ def test_ntm_config_validates_as_ntm_train_does(tmp_path, args, message):
 def test_ntm_config_uses_the_section_names_of_set():
     shown = json.loads(invoke("config", "copy", "--set", "task.max_length=5", "--set", "warmup.max_length=2").stdout)
     assert list(shown) == ["task", "warmup", "model", "train"]
-    assert shown["task"] == {"name": "copy", "max_length": 5} and shown["warmup"] == {"max_length": 2}
+    assert shown["task"] == {"name": "copy", "min_length": 1, "max_length": 5, "width": 8}
+    assert shown["warmup"] == {"max_length": 2}
+
+
+@pytest.mark.parametrize("task", ["copy", "repeat-copy", "associative-recall", "dynamic-ngrams", "priority-sort"])
+def test_ntm_config_lists_every_option_of_the_task_with_its_default(task):
+    import tasks
+
+    shown = json.loads(invoke("config", task).stdout)["task"]
+    assert shown == {"name": task, **tasks.options(task)}
+    assert len(shown) > 1
 
 
 def test_threads_flag_sets_torch_threads_and_is_saved(tmp_path):
