@@ -57,6 +57,7 @@ class TrainConfig:
     lr: float = 3e-4  # Adam; 1e-3 (Collier & Beel) learnt copy faster here but collapsed to chance after ~30k sequences
     optimizer: str = "adam"  # "adam" or "rmsprop" (the paper's, momentum 0.9)
     clip_grad_norm: float = 50.0  # global-norm clipping as in Collier & Beel
+    clip_grad_value: float = 0.0  # clip each gradient element to +-this first; the paper's RMSProp used 10; 0 turns it off
     spike_clip: float = 5.0  # also clip the norm to this many times its running mean; 0 turns it off (see _clip_threshold)
     lr_after_solve: float = 0.1  # once validation first counts as solved, the lr is multiplied by this (1 keeps it)
     seed: int = 0  # initial weights and training data
@@ -102,6 +103,8 @@ class RunConfig:
                 raise ValueError(f"{'model' if section is m else 'train'}.{field} must be a positive number, got {value}")
         if t.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"train.optimizer must be adam or rmsprop, got {t.optimizer!r}")
+        if t.clip_grad_value < 0:
+            raise ValueError(f"train.clip_grad_value must be 0 (off) or positive, got {t.clip_grad_value}")
         if t.spike_clip < 0:
             raise ValueError(f"train.spike_clip must be 0 (off) or positive, got {t.spike_clip}")
         if not 0 < t.lr_after_solve <= 1:

@@ -266,6 +266,8 @@ def _optimiser_step(model, optimizer, batch, train_cfg, progress: Progress, worl
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     world.average_gradients(model.parameters())
+    if train_cfg.clip_grad_value > 0:
+        torch.nn.utils.clip_grad_value_(model.parameters(), train_cfg.clip_grad_value)
     threshold = _clip_threshold(train_cfg, progress)
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), threshold)
     progress.step += 1

@@ -1,0 +1,48 @@
+"""The paper's optimiser as an option: RMSProp with momentum 0.9 and each
+gradient element clipped to +-clip_grad_value before the norm bound."""
+
+import numpy as np
+import pytest
+import torch
+
+import tasks
+import ntm.training.loop as training
+from ntm.config import apply_overrides, default_config
+from ntm.training.distributed import World
+from ntm.training.state import Progress
+
+TINY = ["model.hidden_size=8", "model.memory_size=8", "model.memory_width=4", "task.max_length=3",
+        "train.batch_size=4", "train.spike_clip=0", "train.clip_grad_norm=1e9"]
+
+
+def one_step(extra):
+    config = apply_overrides(default_config("copy"), TINY + extra).validate()
+    task = tasks.get("copy", **config.task_options)
+    torch.manual_seed(0)
+    model, optimizer = training._model_and_optimizer(config, task, torch.device("cpu"))[:2]
+    batch = training.draw_training_batch(task, config.train, np.random.default_rng(0))
+    metrics = training._optimiser_step(model, optimizer, batch, config.train, Progress(), World())
+    return model, optimizer, metrics
+
+
+def test_each_gradient_element_is_clipped_to_clip_grad_value():
+    unclipped, _, _ = one_step([])
+    largest = max(p.grad.abs().max().item() for p in unclipped.parameters())
+    bound = largest / 4
+    model, _, metrics = one_step([f"train.clip_grad_value={bound}"])
+    assert metrics is not None
+    assert max(p.grad.abs().max().item() for p in model.parameters()) <= bound + 1e-12
+
+
+def test_no_element_clipping_by_default():
+    assert default_config("copy").train.clip_grad_value == 0
+
+
+def test_rmsprop_has_the_papers_momentum():
+    _, optimizer, _ = one_step(["train.optimizer=rmsprop", "train.clip_grad_value=10"])
+    assert isinstance(optimizer, torch.optim.RMSprop) and optimizer.param_groups[0]["momentum"] == 0.9
+
+
+def test_a_negative_clip_grad_value_is_refused():
+    with pytest.raises(ValueError, match="clip_grad_value"):
+        apply_overrides(default_config("copy"), ["train.clip_grad_value=-1"]).validate()
