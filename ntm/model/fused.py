@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 SOURCE = Path(__file__).with_name("csrc") / "fused_ntm.cpp"
-FLAGS = ["-O3", "-march=native"]  # no -ffast-math: it would change results and NaN handling
+FLAGS = ["-O3", "-march=native", "-fopenmp"]  # no -ffast-math: it would change results and NaN handling
 log = logging.getLogger("ntm")
 
 _extension: dict[str, object] = {}  # "module": the built extension, or None once a build failed
@@ -44,7 +44,7 @@ def _build():
     name = "fused_ntm_" + hashlib.sha256(key.encode()).hexdigest()[:12]
     build_dir = cache_dir() / name
     build_dir.mkdir(parents=True, exist_ok=True)
-    return load_cpp(name=name, sources=[str(SOURCE)], extra_cflags=FLAGS, build_directory=str(build_dir), verbose=False)
+    return load_cpp(name=name, sources=[str(SOURCE)], extra_cflags=FLAGS, extra_ldflags=["-fopenmp"], build_directory=str(build_dir), verbose=False)
 
 
 def _cpu_name() -> str:

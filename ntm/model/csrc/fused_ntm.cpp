@@ -20,6 +20,11 @@
 
 #include <ATen/Parallel.h>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#include <sleef.h>  // shipped with torch, whose own CPU kernels use it
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -31,6 +36,7 @@ constexpr double COSINE_EPS = 1e-8;   // addressing.COSINE_EPS
 constexpr double SHARPEN_EPS = 1e-12; // addressing.SHARPEN_EPS
 constexpr double SOFTPLUS_THRESHOLD = 20.0; // F.softplus's default: linear above it
 constexpr int64_t EXTRA = 6;           // beta, g, 3 shifts, gamma beside the key
+constexpr int64_t MAX_HEADS = 64;      // read + write heads, checked in make_dims
 
 // Sizes of one machine and one batch.
 struct Dims {
@@ -73,6 +79,72 @@ Schedule make_schedule(const at::Tensor& lengths, int64_t T) {
   return s;
 }
 
+// Elementwise exp, log, tanh and x^p in place over n values: 8 floats or 4
+// doubles at a time through SLEEF (1-ulp functions) where AVX2 is there, the
+// C library's one value at a time otherwise. Most of the step's time went to
+// these before.
+#if defined(__AVX2__)
+struct Simd8f {
+  using V = __m256;
+  static constexpr int width = 8;
+  static V load(const float* x) { return _mm256_loadu_ps(x); }
+  static void store(float* x, V v) { _mm256_storeu_ps(x, v); }
+  static V set1(float a) { return _mm256_set1_ps(a); }
+  static V exp(V v) { return Sleef_expf8_u10(v); }
+  static V log(V v) { return Sleef_logf8_u10(v); }
+  static V tanh(V v) { return Sleef_tanhf8_u10(v); }
+  static V pow(V v, V p) { return Sleef_powf8_u10(v, p); }
+};
+struct Simd4d {
+  using V = __m256d;
+  static constexpr int width = 4;
+  static V load(const double* x) { return _mm256_loadu_pd(x); }
+  static void store(double* x, V v) { _mm256_storeu_pd(x, v); }
+  static V set1(double a) { return _mm256_set1_pd(a); }
+  static V exp(V v) { return Sleef_expd4_u10(v); }
+  static V log(V v) { return Sleef_logd4_u10(v); }
+  static V tanh(V v) { return Sleef_tanhd4_u10(v); }
+  static V pow(V v, V p) { return Sleef_powd4_u10(v, p); }
+};
+template <typename T> struct SimdOf;
+template <> struct SimdOf<float> { using type = Simd8f; };
+template <> struct SimdOf<double> { using type = Simd4d; };
+
+// Apply f to x[0..n) in place, the tail through a zero-padded block.
+template <typename T, typename F>
+inline void apply(T* x, int64_t n, F f) {
+  using S = typename SimdOf<T>::type;
+  int64_t i = 0;
+  for (; i + S::width <= n; i += S::width) S::store(x + i, f(S::load(x + i)));
+  if (i < n) {
+    T block[S::width] = {};
+    std::copy(x + i, x + n, block);
+    S::store(block, f(S::load(block)));
+    std::copy(block, block + (n - i), x + i);
+  }
+}
+template <typename T> inline void exp_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::exp(v); }); }
+template <typename T> inline void log_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::log(v); }); }
+template <typename T> inline void tanh_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::tanh(v); }); }
+template <typename T> inline void pow_(T* x, int64_t n, T p) {
+  using S = typename SimdOf<T>::type;
+  const auto vp = S::set1(p);
+  apply(x, n, [&](auto v) { return S::pow(v, vp); });
+}
+#else
+template <typename T> inline void exp_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]); }
+template <typename T> inline void log_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::log(x[i]); }
+template <typename T> inline void tanh_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]); }
+template <typename T> inline void pow_(T* x, int64_t n, T p) { for (int64_t i = 0; i < n; ++i) x[i] = std::pow(x[i], p); }
+#endif
+
+// sigmoid(x) = 1 / (1 + exp(-x)) in place.
+template <typename T> inline void sigmoid_(T* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = -x[i];
+  exp_(x, n);
+  for (int64_t i = 0; i < n; ++i) x[i] = T(1) / (T(1) + x[i]);
+}
+
 template <typename T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
 template <typename T> inline T softplus(T x) { return x > T(SOFTPLUS_THRESHOLD) ? x : std::log1p(std::exp(x)); }
 template <typename T> inline T softplus_grad(T x) { return x > T(SOFTPLUS_THRESHOLD) ? T(1) : sigmoid(x); }
@@ -111,13 +183,19 @@ HeadParams<T> head_params(const T* raw, T* clamped, int64_t M, T clip) {
   return p;
 }
 
+// Memory is held transposed, [M, N] (location i of column j at j * N + i), so
+// the loops over locations run along contiguous memory and vectorise; the
+// reference's [N, M] only appears at the edges (reads are [M] per head).
 template <typename T>
 void row_norms(const T* mem, int64_t N, int64_t M, T* norms) {
-  for (int64_t i = 0; i < N; ++i) {
-    T sq = 0;
-    for (int64_t j = 0; j < M; ++j) sq += mem[i * M + j] * mem[i * M + j];
-    norms[i] = std::sqrt(sq);
+  std::fill(norms, norms + N, T(0));
+  for (int64_t j = 0; j < M; ++j) {
+    const T* col = mem + j * N;
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) norms[i] += col[i] * col[i];
   }
+#pragma omp simd
+  for (int64_t i = 0; i < N; ++i) norms[i] = std::sqrt(norms[i]);
 }
 
 template <typename T>
@@ -134,29 +212,40 @@ template <typename T>
 void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p,
              int64_t N, int64_t M, T* K, T* wc, T* wg, T* w) {
   const T kn = key_norm(p.key, M);
+  std::fill(K, K + N, T(0));
+  for (int64_t j = 0; j < M; ++j) {
+    const T kj = p.key[j];
+    const T* col = mem + j * N;
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) K[i] += kj * col[i];
+  }
   T top = -INFINITY;
   for (int64_t i = 0; i < N; ++i) {
-    T dot = 0;
-    for (int64_t j = 0; j < M; ++j) dot += p.key[j] * mem[i * M + j];
-    K[i] = dot / (kn * norms[i] + T(COSINE_EPS));
+    K[i] = K[i] / (kn * norms[i] + T(COSINE_EPS));
     wc[i] = p.beta * K[i];
     top = std::max(top, wc[i]);
   }
+  for (int64_t i = 0; i < N; ++i) wc[i] -= top;
+  exp_(wc, N);
   T sum = 0;
-  for (int64_t i = 0; i < N; ++i) sum += (wc[i] = std::exp(wc[i] - top));
+  for (int64_t i = 0; i < N; ++i) sum += wc[i];
+  const T g = p.g, keep = T(1) - p.g;
+#pragma omp simd
   for (int64_t i = 0; i < N; ++i) {
     wc[i] /= sum;
-    wg[i] = p.g * wc[i] + (T(1) - p.g) * prev[i];
+    wg[i] = g * wc[i] + keep * prev[i];
   }
   T most = 0;
   for (int64_t i = 0; i < N; ++i) {
-    const T from_previous = wg[(i + N - 1) % N], from_next = wg[(i + 1) % N];
+    const T from_previous = wg[i == 0 ? N - 1 : i - 1], from_next = wg[i == N - 1 ? 0 : i + 1];
     w[i] = p.s[2] * from_previous + p.s[1] * wg[i] + p.s[0] * from_next + T(SHARPEN_EPS);
     most = std::max(most, w[i]);
   }
+  for (int64_t i = 0; i < N; ++i) w[i] /= most;
+  pow_(w, N, p.gamma);
   T total = 0;
-  for (int64_t i = 0; i < N; ++i) total += (w[i] = std::pow(w[i] / most, p.gamma));
-  for (int64_t i = 0; i < N; ++i) w[i] /= total;
+  for (int64_t i = 0; i < N; ++i) total += w[i];
+  for (int64_t i = 0; i < N; ++i) w[i] = w[i] / total;
 }
 
 // The backward pass of `address`: from gw = dL/dw, the gradients of the head's
@@ -167,28 +256,31 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
                       int64_t N, int64_t M, const T* K, const T* wc, const T* wg, const T* w,
                       const T* gw, T* graw, T* gmem, T* gprev, T* scratch) {
   T* u = scratch;       // shifted weights + eps, then dL/du
-  T* g2 = scratch + N;  // dL/dw^g, then dL/dz of the content softmax
+  T* g2 = scratch + N;  // dL/dw^g, then dL/dz of the content softmax, then dL/d dot
   // Sharpening: w = u^gamma / sum u^gamma (the division by max u cancels).
   T most = 0;
   for (int64_t i = 0; i < N; ++i) {
-    u[i] = p.s[2] * wg[(i + N - 1) % N] + p.s[1] * wg[i] + p.s[0] * wg[(i + 1) % N] + T(SHARPEN_EPS);
+    u[i] = p.s[2] * wg[i == 0 ? N - 1 : i - 1] + p.s[1] * wg[i] + p.s[0] * wg[i == N - 1 ? 0 : i + 1] + T(SHARPEN_EPS);
     most = std::max(most, u[i]);
   }
   T dotw = 0;
   for (int64_t i = 0; i < N; ++i) dotw += gw[i] * w[i];
+  for (int64_t i = 0; i < N; ++i) g2[i] = u[i] / most;
+  log_(g2, N);
   T ggamma = 0;
   for (int64_t i = 0; i < N; ++i) {
     const T d = w[i] * (gw[i] - dotw);
-    ggamma += d * std::log(u[i] / most);
+    ggamma += d * g2[i];
     u[i] = p.gamma * d / u[i];
   }
   // Shift: w~(i) = s2 w(i-1) + s1 w(i) + s0 w(i+1).
   T gs[3] = {0, 0, 0};
   for (int64_t i = 0; i < N; ++i) {
-    gs[2] += u[i] * wg[(i + N - 1) % N];
+    const int64_t before = i == 0 ? N - 1 : i - 1, after = i == N - 1 ? 0 : i + 1;
+    gs[2] += u[i] * wg[before];
     gs[1] += u[i] * wg[i];
-    gs[0] += u[i] * wg[(i + 1) % N];
-    g2[i] = p.s[2] * u[(i + 1) % N] + p.s[1] * u[i] + p.s[0] * u[(i + N - 1) % N];
+    gs[0] += u[i] * wg[after];
+    g2[i] = p.s[2] * u[after] + p.s[1] * u[i] + p.s[0] * u[before];
   }
   // Interpolation, then the content softmax.
   T gg = 0, dotc = 0;
@@ -206,24 +298,30 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
   // Cosine similarity: K = dot / (|k||M_i| + eps).
   const T kn = key_norm(p.key, M);
   T gkn = 0;
-  T* gkey = graw;
-  for (int64_t j = 0; j < M; ++j) gkey[j] = 0;
+  T* gmn = u;  // dL/d|M_i| / |M_i|
   for (int64_t i = 0; i < N; ++i) {
     const T gK = p.beta * g2[i];
     const T D = kn * norms[i] + T(COSINE_EPS);
-    const T gdot = gK / D, gD = -gK * K[i] / D;
+    const T gD = -gK * K[i] / D;
+    g2[i] = gK / D;  // dL/d dot_i
     gkn += gD * norms[i];
-    const T gmn = norms[i] > 0 ? gD * kn / norms[i] : T(0);
-    const T* row = mem + i * M;
-    T* grow = gmem + i * M;
-    for (int64_t j = 0; j < M; ++j) {
-      gkey[j] += gdot * row[j];
-      grow[j] += gdot * p.key[j] + gmn * row[j];
-    }
+    gmn[i] = norms[i] > 0 ? gD * kn / norms[i] : T(0);
   }
+  T* gkey = graw;
   const T scale = kn > 0 ? gkn / kn : T(0);
-  for (int64_t j = 0; j < M; ++j) gkey[j] += scale * p.key[j];
-  for (int64_t j = 0; j < M; ++j) gkey[j] *= (p.raw[j] >= -p.clip && p.raw[j] <= p.clip) ? T(1) : T(0);
+  for (int64_t j = 0; j < M; ++j) {
+    const T kj = p.key[j];
+    const T* col = mem + j * N;
+    T* gcol = gmem + j * N;
+    T s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < N; ++i) {
+      s += g2[i] * col[i];
+      gcol[i] += g2[i] * kj + gmn[i] * col[i];
+    }
+    const bool inside = p.raw[j] >= -p.clip && p.raw[j] <= p.clip;
+    gkey[j] = inside ? s + scale * kj : T(0);
+  }
   T gsum = gs[0] * p.s[0] + gs[1] * p.s[1] + gs[2] * p.s[2];
   T* gx = graw + M;
   gx[0] = gbeta * p.beta_d * p.mask[0];
@@ -257,7 +355,7 @@ Buffers<T> allocate(const Dims& d, int64_t rows, const at::TensorOptions& opt) {
   b.wc = at::empty({rows, d.heads(), d.N}, opt);
   b.wg = at::empty({rows, d.heads(), d.N}, opt);
   b.w = at::empty({rows, d.heads(), d.N}, opt);
-  b.mem = at::empty({rows, d.N, d.M}, opt);
+  b.mem = at::empty({rows, d.M, d.N}, opt);  // transposed, see row_norms
   b.Z = at::empty({rows, d.Z()}, opt);
   return b;
 }
@@ -307,49 +405,66 @@ Dims make_dims(const at::Tensor& inputs, const std::vector<at::Tensor>& params, 
   d.O = params.back().size(0);
   d.H = params[params.size() - 4].size(1);
   TORCH_CHECK(params[params.size() - 4].size(0) == d.P(), "fused NTM: head projection has the wrong width");
+  TORCH_CHECK(d.heads() <= MAX_HEADS, "fused NTM: at most ", MAX_HEADS, " heads");
   TORCH_CHECK(params.size() == size_t(layers * (lstm ? 4 : 2) + 4), "fused NTM: unexpected parameter count");
   return d;
+}
+
+// Clamp a step's raw outputs, the heads' parameters, erase (sigmoid) and add.
+template <typename T>
+void step_params(const Dims& d, const T* raw, T* clamped, HeadParams<T>* hp, T* ea) {
+  const int64_t ph = d.per_head();
+  const T clip = T(d.clip);
+  for (int64_t h = 0; h < d.heads(); ++h) hp[h] = head_params(raw + h * ph, clamped + h * ph, d.M, clip);
+  for (int64_t k = 0; k < 2 * d.W * d.M; ++k) {
+    const T x = std::min(std::max(raw[d.heads() * ph + k], -clip), clip);
+    ea[k] = (k % (2 * d.M)) < d.M ? sigmoid(x) : x;
+  }
 }
 
 // One sample's write (eqs. 3-4) and reads (eqs. 2, 5-9) at one step.
 template <typename T>
 void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* w_prev, T* mem, T* K, T* wc, T* wg,
                  T* w, T* reads, T* scratch) {
-  const int64_t N = d.N, M = d.M, R = d.R, W = d.W, ph = d.per_head();
-  const T clip = T(d.clip);
+  const int64_t N = d.N, M = d.M, R = d.R, W = d.W;
   T* norms = scratch;
-  T* clamped = scratch + N;  // (M + EXTRA) per head, then erase and add
-  T* ea = clamped + d.heads() * ph;
-  std::vector<HeadParams<T>> hp(d.heads());
-  for (int64_t h = 0; h < d.heads(); ++h) hp[h] = head_params(raw + h * ph, clamped + h * ph, M, clip);
-  for (int64_t k = 0; k < 2 * W * M; ++k) {
-    const T x = std::min(std::max(raw[d.heads() * ph + k], -clip), clip);
-    ea[k] = (k % (2 * M)) < M ? sigmoid(x) : x;
-  }
+  T* clamped = norms + N;  // (M + EXTRA) per head
+  T* ea = clamped + d.heads() * d.per_head();  // erase and add of each write head
+  T* keep = ea + 2 * W * M;  // [N] for one column
+  HeadParams<T> hp[MAX_HEADS];
+  step_params(d, raw, clamped, hp, ea);
   // Write heads address the memory before this step's write.
   row_norms(mem_prev, N, M, norms);
   for (int64_t h = R; h < d.heads(); ++h)
     address(mem_prev, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
-  for (int64_t i = 0; i < N; ++i) {
-    for (int64_t j = 0; j < M; ++j) {
-      T keep = 1, added = 0;
-      for (int64_t v = 0; v < W; ++v) {
-        const T wv = w[(R + v) * N + i];
-        keep *= T(1) - wv * ea[v * 2 * M + j];
-        added += wv * ea[v * 2 * M + M + j];
+  for (int64_t j = 0; j < M; ++j) {
+    const T* old = mem_prev + j * N;
+    T* col = mem + j * N;
+    std::fill(keep, keep + N, T(1));
+    std::fill(col, col + N, T(0));
+    for (int64_t v = 0; v < W; ++v) {
+      const T* wv = w + (R + v) * N;
+      const T e = ea[v * 2 * M + j], a = ea[v * 2 * M + M + j];
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) {
+        keep[i] *= T(1) - wv[i] * e;
+        col[i] += wv[i] * a;
       }
-      mem[i * M + j] = mem_prev[i * M + j] * keep + added;
     }
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) col[i] = old[i] * keep[i] + col[i];
   }
   // Read heads see this step's write.
   row_norms(mem, N, M, norms);
   for (int64_t h = 0; h < R; ++h) {
     address(mem, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
-    T* r = reads + h * M;
-    for (int64_t j = 0; j < M; ++j) r[j] = 0;
-    for (int64_t i = 0; i < N; ++i) {
-      const T wi = w[h * N + i];
-      for (int64_t j = 0; j < M; ++j) r[j] += wi * mem[i * M + j];
+    const T* wh = w + h * N;
+    for (int64_t j = 0; j < M; ++j) {
+      const T* col = mem + j * N;
+      T r = 0;
+#pragma omp simd reduction(+ : r)
+      for (int64_t i = 0; i < N; ++i) r += wh[i] * col[i];
+      reads[h * M + j] = r;
     }
   }
 }
@@ -368,79 +483,85 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
   T* clamped = norms + N;
   T* ea = clamped + d.heads() * ph;
   T* gtotal = ea + 2 * W * M;  // dL/d this step's weighting of one head [N]
-  T* gmp = gtotal + N;         // dL/d previous memory [N, M]
-  T* factors = gmp + N * M;    // 1 - w e of each write head, and products before and after it
-  T* before = factors + W;
-  T* after = before + W + 1;
-  T* addr = after + W + 1;  // 2N for address_backward
-  std::vector<HeadParams<T>> hp(d.heads());
-  for (int64_t h = 0; h < d.heads(); ++h) hp[h] = head_params(raw + h * ph, clamped + h * ph, M, clip);
-  for (int64_t k = 0; k < 2 * W * M; ++k) {
-    const T x = std::min(std::max(raw[d.heads() * ph + k], -clip), clip);
-    ea[k] = (k % (2 * M)) < M ? sigmoid(x) : x;
-  }
-  // Reads: r = w^T M.
+  T* gmp = gtotal + N;         // dL/d previous memory [M, N]
+  T* factors = gmp + N * M;    // [W, N] 1 - w e of each write head in one column
+  T* before = factors + W * N; // [W + 1, N] products of the factors before head v
+  T* after = before + (W + 1) * N;  // [W + 1, N] and from head v on
+  T* addr = after + (W + 1) * N;    // 2N for address_backward
+  HeadParams<T> hp[MAX_HEADS];
+  step_params(d, raw, clamped, hp, ea);
+  // Reads: r = sum_i w(i) M_i.
   row_norms(mem, N, M, norms);
   for (int64_t h = 0; h < R; ++h) {
     const T* g = gr + h * M;
     const T* wh = w + h * N;
-    for (int64_t i = 0; i < N; ++i) {
-      T s = gw[h * N + i];
-      for (int64_t j = 0; j < M; ++j) {
-        s += g[j] * mem[i * M + j];
-        gmem[i * M + j] += wh[i] * g[j];
+    std::copy(gw + h * N, gw + (h + 1) * N, gtotal);
+    for (int64_t j = 0; j < M; ++j) {
+      const T* col = mem + j * N;
+      T* gcol = gmem + j * N;
+      const T gj = g[j];
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) {
+        gtotal[i] += gj * col[i];
+        gcol[i] += wh[i] * gj;
       }
-      gtotal[i] = s;
     }
     address_backward(mem, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, wh, gtotal,
                      graw + h * ph, gmem, gw + h * N, addr);
   }
   // Write: M = M_prev * prod_v (1 - w_v e_v) + sum_v w_v a_v.
-  T* ge = graw + d.heads() * ph;  // erase and add gradients, interleaved per head as in raw
-  for (int64_t k = 0; k < 2 * W * M; ++k) ge[k] = 0;
-  for (int64_t i = 0; i < N; ++i) {
-    for (int64_t j = 0; j < M; ++j) {
-      before[0] = 1;
-      for (int64_t v = 0; v < W; ++v) {
-        factors[v] = T(1) - w[(R + v) * N + i] * ea[v * 2 * M + j];
-        before[v + 1] = before[v] * factors[v];
-      }
-      after[W] = 1;
-      for (int64_t v = W - 1; v >= 0; --v) after[v] = after[v + 1] * factors[v];
-      const T g = gmem[i * M + j], m = mem_prev[i * M + j];
-      gmp[i * M + j] = g * before[W];
-      for (int64_t v = 0; v < W; ++v) {
-        const T wv = w[(R + v) * N + i], e = ea[v * 2 * M + j], a = ea[v * 2 * M + M + j];
-        const T others = before[v] * after[v + 1];
-        gw[(R + v) * N + i] += g * (a - m * e * others);
-        ge[v * 2 * M + j] -= g * m * wv * others;
-        ge[v * 2 * M + M + j] += g * wv;
+  T* ge = graw + d.heads() * ph;  // erase and add gradients, per head as in raw
+  for (int64_t j = 0; j < M; ++j) {
+    const T* g = gmem + j * N;
+    const T* m = mem_prev + j * N;
+    std::fill(before, before + N, T(1));
+    std::fill(after + W * N, after + (W + 1) * N, T(1));
+    for (int64_t v = 0; v < W; ++v) {
+      const T* wv = w + (R + v) * N;
+      const T e = ea[v * 2 * M + j];
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) {
+        factors[v * N + i] = T(1) - wv[i] * e;
+        before[(v + 1) * N + i] = before[v * N + i] * factors[v * N + i];
       }
     }
-  }
-  for (int64_t v = 0; v < W; ++v) {
-    for (int64_t j = 0; j < M; ++j) {
+    for (int64_t v = W - 1; v >= 0; --v)
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) after[v * N + i] = after[(v + 1) * N + i] * factors[v * N + i];
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) gmp[j * N + i] = g[i] * before[W * N + i];
+    for (int64_t v = 0; v < W; ++v) {
+      const T* wv = w + (R + v) * N;
+      T* gwv = gw + (R + v) * N;
+      const T e = ea[v * 2 * M + j], a = ea[v * 2 * M + M + j];
+      T gerase = 0, gadd = 0;
+#pragma omp simd reduction(+ : gerase, gadd)
+      for (int64_t i = 0; i < N; ++i) {
+        const T gm_others = g[i] * m[i] * before[v * N + i] * after[(v + 1) * N + i];
+        gwv[i] += g[i] * a - gm_others * e;
+        gerase -= gm_others * wv[i];
+        gadd += g[i] * wv[i];
+      }
       const int64_t k = d.heads() * ph + v * 2 * M;
-      const T e = ea[v * 2 * M + j];
-      const T in_erase = (raw[k + j] >= -clip && raw[k + j] <= clip) ? T(1) : T(0);
-      const T in_add = (raw[k + M + j] >= -clip && raw[k + M + j] <= clip) ? T(1) : T(0);
-      ge[v * 2 * M + j] *= e * (T(1) - e) * in_erase;
-      ge[v * 2 * M + M + j] *= in_add;
+      const bool erase_inside = raw[k + j] >= -clip && raw[k + j] <= clip;
+      const bool add_inside = raw[k + M + j] >= -clip && raw[k + M + j] <= clip;
+      ge[v * 2 * M + j] = erase_inside ? gerase * e * (T(1) - e) : T(0);
+      ge[v * 2 * M + M + j] = add_inside ? gadd : T(0);
     }
   }
   // Write heads addressed the previous memory.
   row_norms(mem_prev, N, M, norms);
   for (int64_t h = R; h < d.heads(); ++h) {
-    for (int64_t i = 0; i < N; ++i) gtotal[i] = gw[h * N + i];
+    std::copy(gw + h * N, gw + (h + 1) * N, gtotal);
     address_backward(mem_prev, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N,
                      w + h * N, gtotal, graw + h * ph, gmp, gw + h * N, addr);
   }
-  for (int64_t k = 0; k < N * M; ++k) gmem[k] = gmp[k];
+  std::copy(gmp, gmp + N * M, gmem);
 }
 
 template <typename T>
 int64_t scratch_size(const Dims& d) {
-  return d.N + d.heads() * d.per_head() + 2 * d.W * d.M + d.N + d.N * d.M + 3 * (d.W + 1) + 2 * d.N;
+  return d.N + d.heads() * d.per_head() + 2 * d.W * d.M + d.N + d.N * d.M + 3 * (d.W + 1) * d.N + 2 * d.N;
 }
 
 // Rows of `t` in the packed (save) layout or the two-slot (no save) layout.
@@ -455,16 +576,13 @@ struct Rows {
 // gates, for one row: writes activated gates back, c and h.
 template <typename T>
 inline void lstm_cell(T* gates, const T* c_prev, T* c, T* h, int64_t H) {
-  for (int64_t k = 0; k < H; ++k) {
-    const T i = sigmoid(gates[k]), f = sigmoid(gates[H + k]), g = std::tanh(gates[2 * H + k]),
-            o = sigmoid(gates[3 * H + k]);
-    gates[k] = i;
-    gates[H + k] = f;
-    gates[2 * H + k] = g;
-    gates[3 * H + k] = o;
-    c[k] = f * (c_prev ? c_prev[k] : T(0)) + i * g;
-    h[k] = o * std::tanh(c[k]);
-  }
+  sigmoid_(gates, 2 * H);
+  tanh_(gates + 2 * H, H);
+  sigmoid_(gates + 3 * H, H);
+  const T *i = gates, *f = gates + H, *g = gates + 2 * H, *o = gates + 3 * H;
+  for (int64_t k = 0; k < H; ++k) h[k] = c[k] = f[k] * (c_prev ? c_prev[k] : T(0)) + i[k] * g[k];
+  tanh_(h, H);
+  for (int64_t k = 0; k < H; ++k) h[k] *= o[k];
 }
 
 template <typename T>
@@ -522,7 +640,8 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
         const T* gp = g.data_ptr<T>();
         for (int64_t b = 0; b < n; ++b) {
           T* h = buf.h(d, l, r + b);
-          for (int64_t k = 0; k < d.H; ++k) h[k] = std::tanh(gp[b * d.H + k]);
+          std::copy(gp + b * d.H, gp + (b + 1) * d.H, h);
+          tanh_(h, d.H);
         }
       }
     }
@@ -619,6 +738,7 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
   at::Tensor w0 = at::zeros({d.heads(), N}, opt);
   w0.select(1, 0).fill_(1);
   at::Tensor gtop = at::empty({d.B, H}, opt);
+  std::vector<T> tanh_cell(d.B * H);
 
   for (int64_t t = s.steps - 1; t >= 0; --t) {
     const int64_t n = s.n[t], r = s.off[t], rp = t > 0 ? s.off[t - 1] : -1;
@@ -660,12 +780,15 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
         const T* c = buf.C[l].template data_ptr<T>();
         T* ghr = gh[l].data_ptr<T>();
         T* gcr = gc[l].data_ptr<T>();
+        T* tanh_c = tanh_cell.data();
+        std::copy(c + r * H, c + (r + n) * H, tanh_c);
+        tanh_(tanh_c, n * H);
         for (int64_t b = 0; b < n; ++b) {
           const T* gt = gates + (r + b) * 4 * H;
           for (int64_t k = 0; k < H; ++k) {
             const T i = gt[k], f = gt[H + k], g = gt[2 * H + k], o = gt[3 * H + k];
             const T cp = t > 0 ? c[(rp + b) * H + k] : T(0);
-            const T tc = std::tanh(c[(r + b) * H + k]);
+            const T tc = tanh_c[b * H + k];
             const T dh = ghl[b * H + k] + ghr[b * H + k];
             const T dc = gcr[b * H + k] + dh * o * (T(1) - tc * tc);
             T* out = dg + b * 4 * H;
