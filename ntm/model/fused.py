@@ -57,27 +57,21 @@ def _cpu_name() -> str:
     return platform.processor()
 
 
-def load():
-    """The compiled extension, or None (after one line on the log) if it cannot be built."""
+def load(fallback: str = "reference"):
+    """The compiled extension, or None if it cannot be built: then one line on
+    the log says why and that the `fallback` path is used instead."""
     if "module" not in _extension:
         try:
             _extension["module"] = _build()
         except Exception as error:  # no compiler, no headers, a failed build: all mean "use another path"
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0].split(":")[0]
-            log.warning("ntm: the fused path could not be built (%s); using the %s path instead", reason, "fallback")
+            log.warning("ntm: the fused path could not be built (%s); using the %s path instead", reason, fallback)
             _extension["module"] = None
     return _extension["module"]
 
 
-def available() -> bool:
-    return load() is not None
-
-
-def lengths_from_mask(mask: torch.Tensor) -> torch.Tensor:
-    """Each sample's real length from its scored-step mask [B, T]: one past its
-    last scored step. Later steps are padding, which no metric reads."""
-    steps = torch.arange(1, mask.shape[1] + 1, device=mask.device)
-    return (mask.to(torch.long) * steps).amax(dim=1)
+def available(fallback: str = "reference") -> bool:
+    return load(fallback) is not None
 
 
 def forward(model, inputs: torch.Tensor, lengths: torch.Tensor | None = None,
@@ -85,7 +79,7 @@ def forward(model, inputs: torch.Tensor, lengths: torch.Tensor | None = None,
     """inputs [B, T, in] -> logits [B, T, out] of `model` (an NTM), zero past each length."""
     extension = load()
     if extension is None:
-        raise RuntimeError("the fused NTM extension is not available; see the log line above for why")
+        raise RuntimeError("the fused NTM extension could not be built; see the log line above for why")
     cfg = model.config
     params = list(model.parameters())
     inputs = inputs.to(params[0].dtype)
