@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -143,6 +144,38 @@ template <typename T> inline void sigmoid_(T* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = -x[i];
   exp_(x, n);
   for (int64_t i = 0; i < n; ++i) x[i] = T(1) / (T(1) + x[i]);
+}
+
+// The BLAS torch links (MKL here), called directly: the per-step products
+// are small, and an ATen call's dispatch cost more than the product itself.
+extern "C" {
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*,
+            const float*, const int*, const float*, float*, const int*);
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
+            const double*, const int*, const double*, double*, const int*);
+}
+
+// Row-major C[m, n] = op(A) op(B) + (accumulate ? C : 0), op(X) = X or X^T
+// (ta/tb), with leading dimensions lda, ldb, ldc. A row-major matrix is a
+// column-major one transposed, so this asks for C^T = op(B)^T op(A)^T.
+template <typename T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
+          bool accumulate, T* C, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const char transa = tb ? 'T' : 'N', transb = ta ? 'T' : 'N';
+  const int M = int(n), N = int(m), K = int(k), LDA = int(ldb), LDB = int(lda), LDC = int(ldc);
+  const T one = 1, beta = accumulate ? 1 : 0;
+  if constexpr (std::is_same_v<T, float>)
+    sgemm_(&transa, &transb, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
+  else
+    dgemm_(&transa, &transb, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
+}
+
+// Row-major Y[n, out] = bias + X[n, in] W[out, in]^T, X rows ldx apart.
+template <typename T>
+void linear(int64_t n, int64_t in, int64_t out, const T* X, int64_t ldx, const T* W, const T* bias, T* Y, int64_t ldy) {
+  for (int64_t b = 0; b < n; ++b) std::copy(bias, bias + out, Y + b * ldy);
+  gemm(false, true, n, out, in, X, ldx, W, in, true, Y, ldy);
 }
 
 template <typename T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
@@ -615,7 +648,9 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
                   buf.Z.template data_ptr<T>() + (rp + b) * d.Z() + d.Z(), row + d.I);
     }
     for (int64_t l = 0; l < d.L; ++l) {
-      at::Tensor a = buf.A[l].narrow(0, r, n);
+      const T* a = buf.A[l].template data_ptr<T>() + r * d.A(l);
+      const T* Wl = wt.Wcat[l].template data_ptr<T>();
+      const T* bl = wt.bias[l].template data_ptr<T>();
       if (d.lstm) {
         T* al = buf.A[l].template data_ptr<T>();
         for (int64_t b = 0; b < n; ++b) {
@@ -625,9 +660,8 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
           else
             std::copy(buf.h(d, l, rp + b), buf.h(d, l, rp + b) + d.H, hp);
         }
-        at::Tensor g = buf.G[l].narrow(0, r, n);
-        at::addmm_out(g, wt.bias[l], a, wt.Wcat[l].t());
-        T* gp = g.data_ptr<T>();
+        T* gp = buf.G[l].template data_ptr<T>() + r * 4 * d.H;
+        linear(n, d.A(l), 4 * d.H, a, d.A(l), Wl, bl, gp, 4 * d.H);
         T* cl = buf.C[l].template data_ptr<T>();
         at::parallel_for(0, n, 8, [&](int64_t lo, int64_t hi) {
           for (int64_t b = lo; b < hi; ++b)
@@ -635,9 +669,8 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
                       buf.h(d, l, r + b), d.H);
         });
       } else {
-        at::Tensor g = gates.narrow(0, 0, n);
-        at::addmm_out(g, wt.bias[l], a, wt.Wcat[l].t());
-        const T* gp = g.data_ptr<T>();
+        T* gp = gates.data_ptr<T>();
+        linear(n, d.A(l), d.H, a, d.A(l), Wl, bl, gp, d.H);
         for (int64_t b = 0; b < n; ++b) {
           T* h = buf.h(d, l, r + b);
           std::copy(gp + b * d.H, gp + (b + 1) * d.H, h);
@@ -646,10 +679,9 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
       }
     }
     // Head projection, clamped inside memory_step.
-    at::Tensor top = buf.Z.narrow(0, r, n).narrow(1, 0, d.H);
-    at::Tensor raw_t = buf.raw.narrow(0, r, n);
-    at::addmm_out(raw_t, wt.bp, top, wt.Wp.t());
     T* raw = buf.raw.template data_ptr<T>();
+    linear(n, d.H, d.P(), buf.Z.template data_ptr<T>() + r * d.Z(), d.Z(), wt.Wp.template data_ptr<T>(),
+           wt.bp.template data_ptr<T>(), raw + r * d.P(), d.P());
     T* mem = buf.mem.template data_ptr<T>();
     T* K = buf.K.template data_ptr<T>();
     T* wc = buf.wc.template data_ptr<T>();
@@ -667,12 +699,13 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
                     Z + row * d.Z() + d.H, work.data());
       }
     });
-    if (!save) {
-      at::Tensor logits_t = logits.narrow(0, s.off[t], n);
-      at::addmm_out(logits_t, wt.bo, buf.Z.narrow(0, r, n), wt.Wo.t());
-    }
+    if (!save)
+      linear(n, d.Z(), d.O, Z + r * d.Z(), d.Z(), wt.Wo.template data_ptr<T>(), wt.bo.template data_ptr<T>(),
+             logits.template data_ptr<T>() + s.off[t] * d.O, d.O);
   }
-  if (save && s.rows > 0) at::addmm_out(logits, wt.bo, buf.Z, wt.Wo.t());
+  if (save)
+    linear(s.rows, d.Z(), d.O, buf.Z.template data_ptr<T>(), d.Z(), wt.Wo.template data_ptr<T>(),
+           wt.bo.template data_ptr<T>(), logits.template data_ptr<T>(), d.O);
 
   at::Tensor out = at::zeros({d.B, d.T, d.O}, opt);
   T* o = out.data_ptr<T>();
@@ -739,6 +772,7 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
   w0.select(1, 0).fill_(1);
   at::Tensor gtop = at::empty({d.B, H}, opt);
   std::vector<T> tanh_cell(d.B * H);
+  std::vector<T> grad_a(d.B * std::max(d.A(0), d.A(d.L - 1)));
 
   for (int64_t t = s.steps - 1; t >= 0; --t) {
     const int64_t n = s.n[t], r = s.off[t], rp = t > 0 ? s.off[t - 1] : -1;
@@ -770,10 +804,14 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
       });
     }
     // dL/dh of the top layer: output layer plus head projection.
-    at::Tensor g_top = gtop.narrow(0, 0, n);
-    at::addmm_out(g_top, gZ.narrow(0, r, n).narrow(1, 0, H), graw.narrow(0, r, n), wt.Wp);
+    T* ghl = gtop.data_ptr<T>();  // dL/dh of layer l from above, this step
+    {
+      const T* gz = gZ.data_ptr<T>();
+      for (int64_t b = 0; b < n; ++b) std::copy(gz + (r + b) * d.Z(), gz + (r + b) * d.Z() + H, ghl + b * H);
+      gemm(false, false, n, H, d.P(), graw.data_ptr<T>() + r * d.P(), d.P(), wt.Wp.template data_ptr<T>(), H, true,
+           ghl, H);
+    }
     for (int64_t l = d.L - 1; l >= 0; --l) {
-      T* ghl = g_top.data_ptr<T>();  // dL/dh of layer l from above, this step
       T* dg = dG[l].template data_ptr<T>() + r * d.gates();
       if (d.lstm) {
         const T* gates = buf.G[l].template data_ptr<T>();
@@ -805,15 +843,15 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
           for (int64_t k = 0; k < H; ++k) dg[b * H + k] = ghl[b * H + k] * (T(1) - h[k] * h[k]);
         }
       }
-      at::Tensor gA = at::mm(dG[l].narrow(0, r, n), wt.Wcat[l]);  // [n, A(l)]
-      const T* ga = gA.data_ptr<T>();
+      T* ga = grad_a.data();  // [n, A(l)]
+      gemm(false, false, n, d.A(l), d.gates(), dg, d.gates(), wt.Wcat[l].template data_ptr<T>(), d.A(l), false, ga,
+           d.A(l));
       if (d.lstm) {
         T* ghr = gh[l].data_ptr<T>();
         for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(l) + d.in(l), ga + (b + 1) * d.A(l), ghr + b * H);
       }
       if (l > 0) {
-        T* next = g_top.data_ptr<T>();
-        for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(l), ga + b * d.A(l) + H, next + b * H);
+        for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(l), ga + b * d.A(l) + H, ghl + b * H);
       } else {
         T* gr = greads.data_ptr<T>();
         for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(0) + d.I, ga + b * d.A(0) + d.I + RM, gr + b * RM);
