@@ -33,6 +33,11 @@ def _model(path: str, task_name: str = "copy", model_name: str = "ntm", seed: in
     torch.manual_seed(seed)
     task = tasks.get(task_name)
     model = build_model(config.model, task.input_width, task.output_width)
+    if path == "compiled":
+        # Every NTM shares NTM.step's code, and torch.compile keeps at most 8
+        # versions of it; past that it silently runs eagerly, so each
+        # measurement starts from an empty cache.
+        torch._dynamo.reset()
     use_path(model, path)
     return config, task, model
 
