@@ -24,7 +24,7 @@ from ntm.platform_info import machine_description
 from ntm.training.loop import draw_training_batch, train
 
 PATHS = EXECUTION_PATHS
-# The priority-sort machines of the paper (SPEC section 5), timed at this batch.
+# The priority-sort machines of the paper (docs/tasks.md section 5), timed at this batch.
 PRIORITY_SORT_MODELS = ("ntm", "ntm-ff")
 
 
