@@ -2,7 +2,7 @@
 reference function: outputs and every parameter's gradient in float64 agree to
 gradcheck-level tolerance with `NTM.forward` on the reference path.
 
-The extension is compiled on the first test (about a minute on 2 cores) and
+The extension is compiled on the first test (about 20 s on 2 cores) and
 cached on disk afterwards; the models are small so the rest takes seconds.
 """
 

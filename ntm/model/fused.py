@@ -6,7 +6,7 @@ hand-written backward pass through time, wrapped in a `torch.autograd.Function`
 so `loss.backward()` works unchanged. Samples are sorted by length inside the
 call, so steps past a sample's end cost nothing; the logits there are zero.
 
-The extension is compiled on first use (about a minute on 2 cores) and cached
+The extension is compiled on first use (about 20 s on 2 cores) and cached
 under ~/.cache/ntm/extensions (or $NTM_EXTENSIONS_DIR). Where it cannot be
 built, `load()` returns None after one line saying why, and the caller falls
 back to another path. `tests/test_fused_path.py` holds it to the reference
