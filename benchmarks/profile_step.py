@@ -1,6 +1,6 @@
 """Where a training step's time goes: torch.profiler over a few copy steps.
 
-    python benchmarks/profile_step.py [--path fast|reference] [--batch-size 32] [--threads 2]
+    python benchmarks/profile_step.py [--path fused|compiled|reference] [--batch-size 32] [--threads 2]
 """
 
 import argparse
@@ -11,15 +11,15 @@ import torch
 from torch.profiler import profile
 
 import tasks
-from ntm.config import default_config
+from ntm.config import EXECUTION_PATHS, default_config
 from ntm.metrics import training_loss
-from ntm.model.registry import build_model
+from ntm.model.registry import build_model, use_path
 from ntm.training.loop import draw_training_batch
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--path", choices=("fast", "reference"), default="fast")
+    parser.add_argument("--path", choices=EXECUTION_PATHS, default="fused")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=6.0)
@@ -30,14 +30,13 @@ def main() -> None:
     config.train.batch_size = args.batch_size
     task = tasks.get("copy")
     model = build_model(config.model, task.input_width, task.output_width)
-    if args.path == "fast":
-        model.use_fast_path(training=True)
+    use_path(model, args.path)
     optimizer = torch.optim.Adam(model.parameters(), config.train.lr)
     rng = np.random.default_rng(0)
 
     def step():
         batch = draw_training_batch(task, config.train, rng)
-        loss = training_loss(model(batch.inputs), batch.targets, batch.mask)
+        loss = training_loss(model(batch.inputs, lengths=batch.lengths), batch.targets, batch.mask)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -17,6 +17,7 @@ from typing import Any
 
 from tasks.base import check_batch_size, did_you_mean, unknown_name
 
+EXECUTION_PATHS = ("reference", "compiled", "fused")  # how an NTM runs: see NTM.use_path
 MODEL_NAMES = ("ntm", "ntm-ff", "lstm", "gru", "rnn", "bilstm")
 MEMORY_MODELS = ("ntm", "ntm-ff")  # the NTMs; the others are recurrent baselines without a memory
 # `--set` sections that hold task options, and the RunConfig field of each.
@@ -26,7 +27,7 @@ OPTION_SECTIONS = {"task": "task_options", "warmup": "warmup_options"}
 # by less than one interval). Runs differing only in these are one setup: a
 # legend leaves them out, and a sweep resumes a run with other values of them.
 FIELDS_THAT_DO_NOT_CHANGE_LEARNING = frozenset({
-    "train.steps", "train.stop_when_solved", "train.device", "train.threads", "train.fast",
+    "train.steps", "train.stop_when_solved", "train.device", "train.threads", "train.path",
     "train.log_every", "train.validate_every", "train.checkpoint_every",
 })
 
@@ -69,7 +70,7 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between resumable checkpoints
     stop_when_solved: bool = False  # stop once validation bit errors < 0.1 per sequence
     threads: int = 1  # torch CPU threads; 0 leaves torch's default (one per core). One is fastest for these small matrices, and far faster on a busy machine (BENCHMARKS.md, threads)
-    fast: bool = False  # NTM steps through torch.compile: same function, ~3x faster after a 20-40 s compile
+    path: str = "fused"  # NTM execution path: reference, compiled (torch.compile per step) or fused (one C++ call per sequence); same function
 
 
 @dataclasses.dataclass
@@ -111,6 +112,8 @@ class RunConfig:
             raise ValueError(f"train.lr_after_solve must be in (0, 1], got {t.lr_after_solve}")
         if m.name == "bilstm":
             _check_bidirectional_allowed(self.task)
+        if t.path not in EXECUTION_PATHS:
+            raise ValueError(f"train.path must be one of {', '.join(EXECUTION_PATHS)}, got {t.path!r}")
         if t.threads < 0:
             raise ValueError(f"train.threads must be 0 (torch's default) or more, got {t.threads}")
         return self
@@ -142,9 +145,14 @@ def _check_bidirectional_allowed(task_name: str) -> None:
 
 def _with_old_run_defaults(train: dict[str, Any]) -> dict[str, Any]:
     """A saved config names every field; one saved before lr_after_solve
-    existed kept its lr after solving, and resuming it still does."""
+    existed kept its lr after solving, and resuming it still does. One saved
+    before `path` said `fast` (torch.compile or not), and resumes on that path."""
     if "steps" in train and "lr" in train and "lr_after_solve" not in train:
-        return {**train, "lr_after_solve": 1.0}
+        train = {**train, "lr_after_solve": 1.0}
+    if "fast" in train:
+        train = dict(train)
+        fast = train.pop("fast")
+        train.setdefault("path", "compiled" if fast else "reference")
     return train
 
 
@@ -237,7 +245,7 @@ def _coerce(value: Any, kind: type, key: str) -> Any:
 FLAG_FIELDS = {
     "--steps": "train.steps", "--batch-size": "train.batch_size", "--lr": "train.lr", "--seed": "train.seed",
     "--threads": "train.threads", "--checkpoint-every": "train.checkpoint_every", "--device": "train.device",
-    "--until-solved": "train.stop_when_solved", "--fast": "train.fast", "--model": "model.name",
+    "--until-solved": "train.stop_when_solved", "--path": "train.path", "--model": "model.name",
 }
 
 

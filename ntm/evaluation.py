@@ -19,7 +19,7 @@ import tasks
 from ntm import checkpoint as ckpt
 from ntm.config import RunConfig
 from ntm.metrics import per_sequence_bit_errors, per_sequence_cost_bits
-from ntm.model.registry import build_model
+from ntm.model.registry import build_model, use_path
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "copy-ntm"
 
@@ -43,8 +43,9 @@ class LoadedModel:
         return iter((self.model, self.config))
 
 
-def load_model(path: Path | str, which: str = "best", device: str = "cpu") -> LoadedModel:
-    """A trained model from a run directory (best weights by default) or a weights file."""
+def load_model(path: Path | str, which: str = "best", device: str = "cpu", execution_path: str = "fused") -> LoadedModel:
+    """A trained model from a run directory (best weights by default) or a
+    weights file, ready to run on `execution_path` (see NTM.use_path)."""
     run_dir, weights = ckpt.resolve_weights(Path(path), which)
     config = ckpt.load_config(run_dir)
     task = tasks.get(config.task, **config.task_options)
@@ -52,6 +53,7 @@ def load_model(path: Path | str, which: str = "best", device: str = "cpu") -> Lo
     loaded = ckpt.Checkpoint(weights)
     loaded.load_model(model)
     model.to(device).eval()
+    use_path(model, execution_path)
     return LoadedModel(model, config, task, weights, loaded.info)
 
 
@@ -62,7 +64,7 @@ def evaluate_batches(model, batches: Iterable, memory_size: int | None = None) -
     model.eval()
     costs, errors = [], []
     for batch in batches:
-        logits = model(batch.inputs, memory_size=memory_size)
+        logits = model(batch.inputs, memory_size=memory_size, lengths=batch.lengths)
         costs.append(per_sequence_cost_bits(logits, batch.targets, batch.mask))
         errors.append(per_sequence_bit_errors(logits, batch.targets, batch.mask))
     model.train(was_training)
@@ -94,7 +96,7 @@ def evaluate_size(
     while remaining > 0:
         batch = task.sample(min(batch_size, remaining), rng, **size)
         remaining -= batch.batch_size
-        logits = model(batch.inputs.to(device), memory_size=memory_size).cpu()
+        logits = model(batch.inputs.to(device), memory_size=memory_size, lengths=batch.lengths).cpu()
         costs.append(per_sequence_cost_bits(logits, batch.targets, batch.mask))
         errors.append(per_sequence_bit_errors(logits, batch.targets, batch.mask))
         if hasattr(task, "optimal_cost_bits"):
@@ -157,12 +159,10 @@ def evaluate_checkpoint(
     device: str = "cpu",
     which: str = "best",
     on_size: Callable[[dict], None] | None = None,
-    fast: bool = False,
+    execution_path: str = "fused",
 ) -> dict:
     """The object `ntm eval --json` prints: task, model, checkpoint, results, warnings."""
-    loaded = load_model(path, which, device)
-    if fast and loaded.config.model.has_memory:
-        loaded.model.use_fast_path(training=False, inference=True)
+    loaded = load_model(path, which, device, execution_path)
     if sizes is None:
         sizes = [loaded.task.complete_size()]
     if memory_size is not None and memory_size < 1:

@@ -47,6 +47,13 @@ class Batch:
     def steps(self) -> int:
         return self.inputs.shape[1]
 
+    @property
+    def lengths(self) -> torch.Tensor:
+        """[B] each sequence's real length: one past its last scored step. The
+        steps after it are padding, which no metric reads, so a model may skip them."""
+        steps = torch.arange(1, self.steps + 1, device=self.mask.device)
+        return (self.mask.to(torch.long) * steps).amax(dim=1)
+
     def to(self, device: torch.device | str) -> "Batch":
         return Batch(self.inputs.to(device), self.targets.to(device), self.mask.to(device))
 

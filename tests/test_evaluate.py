@@ -22,7 +22,7 @@ class InputsAreLogits(nn.Module):
         super().__init__()
         self.memory_sizes = []
 
-    def forward(self, inputs, memory_size=None):
+    def forward(self, inputs, memory_size=None, lengths=None):
         self.memory_sizes.append(memory_size)
         return inputs.clone()
 
@@ -32,7 +32,7 @@ class ConstantLogits(nn.Module):
         super().__init__()
         self.value, self.width = value, width
 
-    def forward(self, inputs, memory_size=None):
+    def forward(self, inputs, memory_size=None, lengths=None):
         return torch.full((*inputs.shape[:2], self.width), self.value)
 
 

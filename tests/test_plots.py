@@ -218,7 +218,7 @@ def test_legends_leave_out_settings_that_do_not_change_what_a_run_learns(runs, t
 def test_curves_and_sweeps_share_one_list_of_settings_that_do_not_change_learning():
     from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING
 
-    assert {"train.fast", "train.threads", "train.device", "train.log_every"} <= FIELDS_THAT_DO_NOT_CHANGE_LEARNING
+    assert {"train.path", "train.threads", "train.device", "train.log_every"} <= FIELDS_THAT_DO_NOT_CHANGE_LEARNING
     assert plots._NOT_THE_SETUP == FIELDS_THAT_DO_NOT_CHANGE_LEARNING | {"train.seed"}
 
 

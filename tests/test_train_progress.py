@@ -71,7 +71,10 @@ def test_a_start_line_says_what_trains_how_and_where(tmp_path):
     result = invoke("train", "copy", "--steps", 4, "--out", tmp_path / "run", *TINY)
     assert result.exit_code == 0, result.output
     start = next(line for line in result.output.splitlines() if line.startswith("training "))
-    for fact in ("copy", "ntm", "parameters", "4 steps of 4 sequences", "1 thread", "reference path", "cpu",
+    from ntm.model import fused
+
+    default_path = "fused path" if fused.available() else "reference path"  # the default, where it builds
+    for fact in ("copy", "ntm", "parameters", "4 steps of 4 sequences", "1 thread", default_path, "cpu",
                  str(tmp_path / "run")):
         assert fact in start, fact
 
@@ -101,12 +104,12 @@ def test_ticks_come_every_few_seconds_of_wall_time(tmp_path, tiny_copy_config, m
     assert ticks == []
 
 
-def test_the_fast_path_says_it_is_compiling(tmp_path, monkeypatch):
+def test_the_compiled_path_says_it_is_compiling(tmp_path, monkeypatch):
     from ntm.model.ntm import NTM
 
     monkeypatch.setattr(NTM, "use_fast_path", lambda self, training=True, inference=False: self)  # no real compile
-    result = invoke("train", "copy", "--steps", 2, "--fast", "--out", tmp_path / "run", *TINY)
+    result = invoke("train", "copy", "--steps", 2, "--path", "compiled", "--out", tmp_path / "run", *TINY)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("training "))
-    assert "fast path" in lines[start] and lines[start + 1].startswith("compiling the fast path")
+    assert "compiled path" in lines[start] and lines[start + 1].startswith("compiling each step with torch.compile")

@@ -17,16 +17,17 @@ from ntm.cli.options import parse_ints, positive
 @app.command()
 @friendly_errors
 def bench(
-    batch_sizes: str = typer.Option("1,32,128", "--batch-sizes", help="Training batch sizes to time, comma separated."),
+    batch_sizes: str = typer.Option("1,8,32,128", "--batch-sizes", help="Copy training batch sizes to time, comma separated."),
     seconds: float = typer.Option(10.0, help="Seconds of timed work per measurement (after warm-up and compilation)."),
-    paths: str = typer.Option("reference,fast", help="Which paths to time: reference, fast, or both."),
+    paths: str = typer.Option("reference,compiled,fused", help="Which execution paths to time, comma separated: reference, compiled, fused."),
+    sort_batch_size: int = typer.Option(32, "--sort-batch-size", help="Batch of the priority-sort NTM and NTM-FF timings; 0 skips them."),
     time_to_solve: bool = typer.Option(False, "--time-to-solve", help="Instead: train copy with the defaults until solved, for each seed, then as long again, and report seconds, sequences and relapses."),
     seeds: int = typer.Option(3, help="With --time-to-solve: how many seeds (0, 1, ...); seeds already measured in --out are read back."),
     seed: Optional[int] = typer.Option(None, help="With --time-to-solve: measure only this seed (run one per core, then summarise with --seeds)."),
     out: Path = typer.Option(Path("runs/bench-solve"), "--out", help="With --time-to-solve: where the runs go."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ):
-    """Time training and evaluation on copy with the paper's NTM sizes (fast path against the reference)."""
+    """Time training (copy; priority sort's NTM and NTM-FF) and evaluation with the paper's sizes, on each execution path."""
     from ntm.experiments import bench as benchmarks
 
     if time_to_solve:
@@ -56,16 +57,19 @@ def bench(
     sizes = parse_ints("--batch-sizes", batch_sizes)
     chosen = tuple(p.strip() for p in paths.split(",") if p.strip())
     if not chosen or set(chosen) - set(benchmarks.PATHS):
-        raise ValueError(f"--paths takes reference and/or fast, got {paths!r}")
+        raise ValueError(f"--paths takes any of {', '.join(benchmarks.PATHS)}, got {paths!r}")
 
     def show(kind, result):
         if not as_json:
-            where = f"batch {result['batch_size']}" if kind == "train" else f"length {result['length']}"
-            console.print(f"{kind} {result['path']:>9} {where}: {result['seq_per_s']:,.0f} seq/s", highlight=False)
+            what = f"{result['task']} {result['model']} batch {result['batch_size']}" if "task" in result else f"eval length {result['length']}"
+            console.print(f"{result['path']:>9}  {what}: {result['seq_per_s']:,.0f} seq/s", highlight=False)
 
-    report = benchmarks.throughput(sizes, chosen, seconds, on_result=show)
+    if sort_batch_size < 0:
+        raise ValueError(f"--sort-batch-size must be 0 (skip) or more, got {sort_batch_size}")
+    report = benchmarks.throughput(sizes, chosen, seconds, sort_batch_size or None, on_result=show)
     if as_json:
         print(json.dumps(report, indent=2))
         return
-    for name, value in report["speedups"].items():
-        Console().print(f"speed-up {name}: {value:.2f}x", highlight=False)
+    for label, ratios in report["speedups"].items():
+        over = label.replace("_over_", " over ") if "_over_" in label else f"{label} over reference"
+        Console().print(f"{over}: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()), highlight=False)

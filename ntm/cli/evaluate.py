@@ -32,7 +32,8 @@ def eval_(
     weights: str = typer.Option("best", help="best (by validation, default) or last weights of a run directory."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
-    fast: bool = typer.Option(False, "--fast", help="NTM: compile each step with torch.compile; pays off for large evaluations."),
+    path: str = typer.Option("fused", "--path", help="NTM execution path: fused (default), compiled or reference. Same function on each."),
+    fast: bool = typer.Option(False, "--fast", hidden=True, help="The same as --path compiled (kept for older recipes)."),
 ):
     """Evaluate a trained model on fixed-seed sets of exact sizes, e.g. far longer than it was trained on."""
     from ntm.evaluation import DEFAULT_CHECKPOINT, evaluate_checkpoint
@@ -54,7 +55,8 @@ def eval_(
                   console=console, transient=True, disable=as_json) as progress:
         bar = progress.add_task(str(checkpoint), total=len(sizes))
         report = evaluate_checkpoint(checkpoint, sizes, samples=samples, seed=seed, memory_size=memory_size,
-                                     batch_size=batch_size, device=check_device(device), which=weights, fast=fast,
+                                     batch_size=batch_size, device=check_device(device), which=weights,
+                                     execution_path="compiled" if fast else path,
                                      on_size=lambda result: progress.advance(bar))
     if as_json:
         print(json.dumps(report, indent=2))

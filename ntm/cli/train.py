@@ -39,7 +39,8 @@ def train(
     device: Optional[str] = typer.Option(None, help="cpu (default) or cuda."),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Steps between resumable checkpoints (default 500)."),
     until_solved: bool = typer.Option(False, "--until-solved", help="Stop as soon as validation bit errors fall below 0.1 per sequence."),
-    fast: bool = typer.Option(False, "--fast", help="NTM: compile each step with torch.compile (same function, about 3x faster after a one-off compile of 20-40 s)."),
+    path: Optional[str] = typer.Option(None, "--path", help="NTM execution path: fused (default: one C++ call per sequence, built on first use), compiled (torch.compile per step) or reference. Same function on each."),
+    fast: bool = typer.Option(False, "--fast", hidden=True, help="The same as --path compiled (kept for older recipes)."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard/ (costs, bit errors, gradient norm, lr, attention); needs pip install 'ntm[tensorboard]'."),
     set_: List[str] = typer.Option([], "--set", help="Any other config field as section.field=value, e.g. model.memory_size=256, train.clip_grad_norm=10, task.max_length=30. Repeatable."),
 ):
@@ -58,7 +59,7 @@ def train(
         raise ValueError(f"--threads must be 0 (one per core) or more, got {threads}")
     flags = {"--steps": steps, "--batch-size": batch_size, "--lr": lr, "--seed": seed, "--threads": threads,
              "--checkpoint-every": checkpoint_every, "--device": check_device(device) if device else None,
-             "--until-solved": until_solved or None, "--fast": fast or None}
+             "--until-solved": until_solved or None, "--path": "compiled" if fast else path}
     if resume:
         config = _resumed_config(out, task, model, config_file, set_, flags)
     else:

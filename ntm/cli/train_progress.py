@@ -103,7 +103,7 @@ class TrainingProgress:
 
     def _on_compiling(self, data):
         self.estimate.compiling()
-        self.say("compiling the fast path (20-40 s the first time; cached on disk afterwards)...")
+        self.say("compiling each step with torch.compile (20-40 s the first time; cached on disk afterwards)...")
 
     def _on_tick(self, data):
         self.estimate.observe(data["step"], data["sequences"], data["seconds"])

@@ -7,7 +7,6 @@ Every figure is measured inside one process so paths compare as ratios.
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 from pathlib import Path
@@ -18,36 +17,44 @@ import torch
 
 import tasks
 
-from ntm.config import default_config
+from ntm.config import EXECUTION_PATHS, default_config
 from ntm.metrics import training_loss
-from ntm.model.registry import build_model
+from ntm.model.registry import build_model, use_path
 from ntm.platform_info import machine_description
 from ntm.training.loop import draw_training_batch, train
 
-PATHS = ("reference", "fast")
+PATHS = EXECUTION_PATHS
+# The priority-sort machines of the paper (docs/tasks.md section 5), timed at this batch.
+PRIORITY_SORT_MODELS = ("ntm", "ntm-ff")
 
 
-def _copy_model(path: str, seed: int = 0):
-    config = default_config("copy", "ntm")
+def _model(path: str, task_name: str = "copy", model_name: str = "ntm", seed: int = 0):
+    config = default_config(task_name, model_name)
     torch.manual_seed(seed)
-    task = tasks.get("copy")
+    task = tasks.get(task_name)
     model = build_model(config.model, task.input_width, task.output_width)
-    if path == "fast":
-        model.use_fast_path(training=True, inference=True)
+    if path == "compiled":
+        # Every NTM shares NTM.step's code, and torch.compile keeps at most 8
+        # versions of it; past that it silently runs eagerly, so each
+        # measurement starts from an empty cache.
+        torch._dynamo.reset()
+    use_path(model, path)
     return config, task, model
 
 
-def train_throughput(path: str, batch_size: int, seconds: float = 10.0, warmup_steps: int = 3) -> dict:
-    """Sequences per second of full training steps (forward, backward, Adam) on
-    copy with the paper's NTM, lengths 1-20 as in training."""
-    config, task, model = _copy_model(path)
+def train_throughput(path: str, batch_size: int, seconds: float = 10.0, warmup_steps: int = 3,
+                     task_name: str = "copy", model_name: str = "ntm") -> dict:
+    """Sequences per second of full training steps (forward, backward,
+    clipping, Adam) with the paper's sizes, sequences drawn as in training
+    (copy: lengths 1-20, padded per batch)."""
+    config, task, model = _model(path, task_name, model_name)
     config.train.batch_size = batch_size
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
     rng = np.random.default_rng(0)
 
     def one_step() -> int:
         batch = draw_training_batch(task, config.train, rng)
-        loss = training_loss(model(batch.inputs), batch.targets, batch.mask)
+        loss = training_loss(model(batch.inputs, lengths=batch.lengths), batch.targets, batch.mask)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_grad_norm)
@@ -55,73 +62,86 @@ def train_throughput(path: str, batch_size: int, seconds: float = 10.0, warmup_s
         return batch.batch_size
 
     started = time.perf_counter()
-    for _ in range(warmup_steps):  # includes compiling the fast path
+    for _ in range(warmup_steps):  # includes compiling the compiled path
         one_step()
     warmup = time.perf_counter() - started
     sequences, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds or sequences == 0:
         sequences += one_step()
     elapsed = time.perf_counter() - started
-    return {"path": path, "batch_size": batch_size, "seq_per_s": sequences / elapsed, "warmup_s": warmup}
+    return {"path": path, "task": task_name, "model": model_name, "batch_size": batch_size,
+            "seq_per_s": sequences / elapsed, "warmup_s": warmup}
 
 
 @torch.inference_mode()
 def eval_throughput(path: str, length: int = 100, batch_size: int = 100, seconds: float = 10.0) -> dict:
     """Sequences per second of evaluation (forward only) at one length."""
-    _, task, model = _copy_model(path)
+    _, task, model = _model(path)
     model.eval()
     batch = task.sample(batch_size, 0, length=length)
     started = time.perf_counter()
-    model(batch.inputs)
+    model(batch.inputs, lengths=batch.lengths)
     warmup = time.perf_counter() - started
     sequences, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds or sequences == 0:
-        model(batch.inputs)
+        model(batch.inputs, lengths=batch.lengths)
         sequences += batch_size
     elapsed = time.perf_counter() - started
     return {"path": path, "length": length, "batch_size": batch_size, "seq_per_s": sequences / elapsed, "warmup_s": warmup}
 
 
-def throughput(batch_sizes=(1, 32, 128), paths=PATHS, seconds: float = 10.0,
+def throughput(batch_sizes=(1, 8, 32, 128), paths=PATHS, seconds: float = 10.0, sort_batch_size: int | None = 32,
                on_result: Callable[[str, dict], None] | None = None) -> dict:
-    """All of `ntm bench`: train at each batch size and path, eval at length 100."""
-    report = {"machine": machine_description(), "train": [], "eval": []}
+    """All of `ntm bench`: copy training at each batch size, the priority-sort
+    NTM and NTM-FF at `sort_batch_size` (None skips them), and evaluation at
+    length 100, each on every path in `paths`."""
+    report = {"machine": machine_description(), "train": [], "priority_sort": [], "eval": []}
+
+    def record(kind, result):
+        report[kind].append(result)
+        if on_result:
+            on_result(kind, result)
+
     for batch_size in batch_sizes:
         for path in paths:
-            result = train_throughput(path, batch_size, seconds)
-            report["train"].append(result)
-            if on_result:
-                on_result("train", result)
+            record("train", train_throughput(path, batch_size, seconds))
+    for model_name in PRIORITY_SORT_MODELS if sort_batch_size else ():
+        for path in paths:
+            record("priority_sort", train_throughput(path, sort_batch_size, seconds, task_name="priority-sort",
+                                                     model_name=model_name))
     for path in paths:
-        result = eval_throughput(path, seconds=seconds)
-        report["eval"].append(result)
-        if on_result:
-            on_result("eval", result)
+        record("eval", eval_throughput(path, seconds=seconds))
     report["speedups"] = _speedups(report)
     return report
 
 
 def _speedups(report: dict) -> dict:
-    def rate(kind, path, key, value):
-        for r in report[kind]:
-            if r["path"] == path and r[key] == value:
-                return r["seq_per_s"]
-        return math.nan
+    """Each path's rate over the reference path's, and the fused path's over
+    the compiled one's, per measurement: {"fused": {"train_b32": 9.1, ...}, ...}."""
+    def name(kind, r):
+        if kind == "train":
+            return f"train_b{r['batch_size']}"
+        if kind == "priority_sort":
+            return f"priority_sort_{r['model']}_b{r['batch_size']}"
+        return f"eval_l{r['length']}"
 
+    rates: dict[str, dict[str, float]] = {}
+    for kind in ("train", "priority_sort", "eval"):
+        for r in report.get(kind, []):
+            rates.setdefault(r["path"], {})[name(kind, r)] = r["seq_per_s"]
     speedups = {}
-    for r in report["train"]:
-        if r["path"] == "fast":
-            speedups[f"train_b{r['batch_size']}"] = r["seq_per_s"] / rate("train", "reference", "batch_size", r["batch_size"])
-    for r in report["eval"]:
-        if r["path"] == "fast":
-            speedups[f"eval_l{r['length']}"] = r["seq_per_s"] / rate("eval", "reference", "length", r["length"])
+    for over, base in [(p, "reference") for p in PATHS if p != "reference"] + [("fused", "compiled")]:
+        label = over if base == "reference" else f"{over}_over_{base}"
+        ratios = {key: rate / rates[base][key] for key, rate in rates.get(over, {}).items() if key in rates.get(base, {})}
+        if ratios:
+            speedups[label] = ratios
     return speedups
 
 
 SOLVE_RECORD = "solve.json"
 
 
-def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", fast: bool = True,
+def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", path: str = "fused",
                   max_steps: int = 20000, on_event: Callable[[str, dict], None] | None = None) -> dict:
     """Train copy with the default settings until validation bit errors < 0.1,
     then keep training for as many sequences again and record the worst
@@ -135,7 +155,7 @@ def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", fas
     for seed in seeds:
         record_path = Path(out_dir) / f"seed{seed}" / SOLVE_RECORD
         if not record_path.exists():
-            entry = _solve_one_seed(seed, record_path.parent, fast, max_steps, on_event)
+            entry = _solve_one_seed(seed, record_path.parent, path, max_steps, on_event)
             record_path.write_text(json.dumps(entry, indent=2) + "\n")
         runs.append(json.loads(record_path.read_text()))
     solved = [r for r in runs if r["solved"]]
@@ -150,12 +170,12 @@ def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", fas
     return summary
 
 
-def _solve_one_seed(seed: int, run_dir: Path, fast: bool, max_steps: int, on_event) -> dict:
+def _solve_one_seed(seed: int, run_dir: Path, path: str, max_steps: int, on_event) -> dict:
     config = default_config("copy", "ntm")
     config.train.seed = seed
     config.train.steps = max_steps
     config.train.stop_when_solved = True
-    config.train.fast = fast
+    config.train.path = path
     config.train.validate_every = 50
     solve = train(config, run_dir, resume=(run_dir / "last.safetensors").exists(), on_event=on_event)
     entry = {"seed": seed, "solved": solve.solved_at is not None, "threads": torch.get_num_threads()}

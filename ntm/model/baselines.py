@@ -28,8 +28,10 @@ class RecurrentBaseline(nn.Module):
                                        bidirectional=bidirectional)
         self.output = nn.Linear(config.hidden_size * (2 if bidirectional else 1), output_width)
 
-    def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False) -> torch.Tensor:
-        """memory_size and trace exist for the shared interface; a baseline has neither."""
+    def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False,
+                lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """memory_size, trace and lengths exist for the shared interface; a baseline
+        has no memory to size or trace, and runs its padding like any input."""
         if trace:
             raise ValueError(f"a {self.config.name} baseline has no memory to trace; only NTM models do")
         hidden, _ = self.rnn(inputs)  # [B, T, hidden] (bilstm: [B, T, 2 * hidden])

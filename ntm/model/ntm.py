@@ -3,6 +3,9 @@ then unrolled over a sequence (Graves et al. 2014, figure 1).
 
 This is the reference path: it reads like the paper, one equation per
 function in `addressing.py`. `inputs [B,T,in] -> logits [B,T,out]`.
+The same function runs on one of three execution paths (`NTM.use_path`):
+"reference" (this file, step by step), "compiled" (each step through
+torch.compile) and "fused" (the whole sequence in one C++ call, `fused.py`).
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ntm.model import addressing
-from ntm.config import ModelConfig
+from ntm.model import addressing, fused
+from ntm.config import EXECUTION_PATHS, ModelConfig
 from ntm.model.controller import FeedforwardController, LSTMController
 
 
@@ -56,6 +59,24 @@ class NTM(nn.Module):
         # Compiled versions of `step`, keyed by grad mode (True: training), set
         # by `use_fast_path`; a mode without an entry runs the reference path.
         self._fast_steps: dict[bool, object] = {}
+        self.path = "reference"  # set by use_path
+
+    def use_path(self, path: str, inference: bool = True) -> str:
+        """Choose the execution path, one of EXECUTION_PATHS; returns the one in use.
+
+        "fused" falls back to "reference", after one line on the log, where
+        its extension cannot be built. `inference` matters to "compiled"
+        only: False compiles the training step alone (see use_fast_path).
+        """
+        if path not in EXECUTION_PATHS:
+            raise ValueError(f"unknown execution path {path!r}; choose one of {', '.join(EXECUTION_PATHS)}")
+        self._fast_steps = {}
+        if path == "fused" and not fused.available(fallback="reference"):
+            path = "reference"
+        if path == "compiled":
+            self.use_fast_path(training=True, inference=inference)
+        self.path = path
+        return path
 
     def use_fast_path(self, training: bool = True, inference: bool = False) -> "NTM":
         """Run each time step through torch.compile: the same function, with the
@@ -118,8 +139,16 @@ class NTM(nn.Module):
         new_state = NTMState(memory, controller_state, reads, read_weights, write_weights)
         return logits, new_state, {"erase": erase, "add": add}
 
-    def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False):
-        """inputs [B, T, in] -> logits [B, T, out]; with trace=True also a `Trace`."""
+    def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False,
+                lengths: torch.Tensor | None = None):
+        """inputs [B, T, in] -> logits [B, T, out]; with trace=True also a `Trace`.
+
+        lengths [B] (optional) are the samples' real lengths: the fused path
+        skips the steps past them and leaves their logits at zero; the
+        others compute those steps as if they were input.
+        """
+        if self.path == "fused" and not trace and inputs.device.type == "cpu":
+            return fused.forward(self, inputs, lengths, memory_size)
         state = self.initial_state(inputs.shape[0], memory_size, inputs.device)
         step = self._fast_steps.get(torch.is_grad_enabled(), self.step)
         # Time-major and contiguous, so every step's input has the same strides

@@ -1,7 +1,7 @@
 """The model registry: a name from the CLI to a module.
 
 Adding a model: write the module (`inputs [B,T,in] -> logits [B,T,out]`, and
-`memory_size`/`trace` keyword arguments) and add one line to `_BUILDERS`.
+`memory_size`/`trace`/`lengths` keyword arguments) and add one line to `_BUILDERS`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from torch import nn
 import tasks
 from tasks.base import unknown_name
 from ntm.model.baselines import RecurrentBaseline
-from ntm.config import MODEL_NAMES, ModelConfig, RunConfig
+from ntm.config import EXECUTION_PATHS, MODEL_NAMES, ModelConfig, RunConfig
 from ntm.model.ntm import NTM
 
 _BUILDERS = {
@@ -37,6 +37,16 @@ def build_model(config: ModelConfig | RunConfig, input_width: int | None = None,
     if config.name not in _BUILDERS:
         raise unknown_name("model", config.name, list(_BUILDERS))
     return _BUILDERS[config.name](input_width, output_width, config)
+
+
+def use_path(model: nn.Module, path: str, inference: bool = True) -> str:
+    """Run an NTM on execution path `path` (see NTM.use_path); returns the path
+    in use. Baselines have one path, torch's own, and report "reference"."""
+    if isinstance(model, NTM):
+        return model.use_path(path, inference=inference)
+    if path not in EXECUTION_PATHS:
+        raise ValueError(f"unknown execution path {path!r}; choose one of {', '.join(EXECUTION_PATHS)}")
+    return "reference"
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -28,7 +28,7 @@ from ntm import checkpoint as ckpt
 from ntm.config import RunConfig
 from ntm.evaluation import evaluate_batches
 from ntm.metrics import SOLVED_BIT_ERRORS, summarise, training_loss
-from ntm.model.registry import build_model, count_parameters
+from ntm.model.registry import build_model, count_parameters, use_path
 from ntm.training.distributed import World
 from ntm.training.resume import resume_changes
 from ntm.training.runlock import RunLock
@@ -88,7 +88,7 @@ def train(
 ) -> TrainResult:
     """Train (or resume) the run in `run_dir`. `on_event(kind, data)` receives
     "start" (what trains, where, and from which step), "compiling" (while the
-    fast path compiles), "tick" (every few seconds: step, sequences, seconds),
+    compiled path compiles), "tick" (every few seconds: step, sequences, seconds),
     "log" (each curve point), "validate", "warmup_solved" (once, when a
     warm-up stage ends), "solved" (once, at the first solving validation of
     the full task), "checkpoint" and "rollback" events. `tensorboard` mirrors
@@ -144,7 +144,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
         torch.set_num_threads(train_cfg.threads)
     changes = _check_run_directory(config, run_dir, resume, world)
     stages = Stages(config, device)
-    model, optimizer, fast = _model_and_optimizer(config, stages.task, device)
+    model, optimizer, path = _model_and_optimizer(config, stages.task, device)
     progress, resumed = Progress(best_by=stages.task.best_by), resume and last_path.exists()
     if resumed:
         progress = _resume_progress(last_path, model, optimizer, device, stages.task, train_cfg)
@@ -152,7 +152,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             return _result(run_dir, progress, validate(model, stages.validation_set(False)), already_done=True)
     if world.is_main:
         ckpt.prepare_run(run_dir, config, progress.step if resumed else None, changes if resumed else {})
-    emit("start", _start_report(config, run_dir, model, progress, world, fast, resume and not resumed))
+    emit("start", _start_report(config, run_dir, model, progress, world, path, resume and not resumed))
 
     def save_last():
         if world.is_main:
@@ -161,7 +161,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
 
     log = RunLog(run_dir, train_cfg, emit, world.is_main, board)
     bad_in_a_row, started = 0, time.perf_counter() - progress.seconds
-    if fast:
+    if path == "compiled":
         emit("compiling", {})
     try:
         while progress.step < train_cfg.steps:
@@ -206,13 +206,13 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
 
 
 def _model_and_optimizer(config: RunConfig, task, device):
-    """The freshly seeded model (on the fast path if asked and it has one), its optimiser, and whether it is fast."""
+    """The freshly seeded model on its execution path, its optimiser, and the path in use."""
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, task.input_width, task.output_width).to(device)
-    fast = config.train.fast and hasattr(model, "use_fast_path")
-    if fast:
-        model.use_fast_path(training=True)
-    return model, build_optimizer(config, model), fast
+    # Validation runs the same path, except "compiled", which compiles only
+    # the training step: a second compilation would cost more than it saves.
+    path = use_path(model, config.train.path, inference=False)
+    return model, build_optimizer(config, model), path
 
 
 def _check_run_directory(config: RunConfig, run_dir: Path, resume: bool, world: World) -> dict[str, list]:
@@ -245,14 +245,14 @@ def _resume_progress(last_path: Path, model, optimizer, device, task, train_cfg)
     return progress
 
 
-def _start_report(config: RunConfig, run_dir: Path, model, progress, world: World, fast: bool,
+def _start_report(config: RunConfig, run_dir: Path, model, progress, world: World, path: str,
                   no_checkpoint: bool) -> dict:
     """What the "start" event says: what trains, how, where, and from which step."""
     return {"task": config.task, "model": config.model.name, "parameters": count_parameters(model),
             "run_dir": str(run_dir), "step": progress.step, "sequences": progress.sequences,
             "seconds": round(progress.seconds, 3), "steps": config.train.steps,
             "batch_size": config.train.batch_size * world.size, "threads": torch.get_num_threads(),
-            "device": str(next(model.parameters()).device), "path": "fast" if fast else "reference",
+            "device": str(next(model.parameters()).device), "path": path,
             "no_checkpoint": no_checkpoint}
 
 
@@ -261,7 +261,7 @@ def _optimiser_step(model, optimizer, batch, train_cfg, progress: Progress, worl
     metrics, or None when the loss or gradients were not finite: then the
     update is skipped, so NaN never reaches the weights, and counted."""
     model.train()
-    logits = model(batch.inputs)
+    logits = model(batch.inputs, lengths=batch.lengths)
     loss = training_loss(logits, batch.targets, batch.mask)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

@@ -1,0 +1,934 @@
+// The fused NTM: the reference machine (ntm/model/ntm.py, addressing.py) over
+// a whole sequence in one call, with a hand-written backward pass.
+//
+// Layout. Samples are sorted by length, longest first, so the samples still
+// running at step t are rows 0..n_t-1 of the batch. Every per-step buffer is
+// "packed" like a PackedSequence: step t's n_t rows start at off[t], so a
+// batch costs the sum of its real lengths, never batch x longest. The dense
+// products (controller gates, head projection, output layer) are GEMMs on
+// those rows; addressing, read and write are loops over one sample at a time,
+// spread across threads by at::parallel_for (each sample writes only its own
+// rows, so results do not depend on the thread count).
+//
+// Under no_grad (`save` false) nothing is kept for the backward pass: every
+// per-step buffer has two slots, this step and the last, so evaluation at any
+// length needs memory for the logits and two steps only.
+//
+// Equation numbers are those of Graves et al. 2014, as in addressing.py.
+
+// ATen and torch's pybind casters only, not <torch/extension.h>: the whole
+// C++ frontend would cost about a third more compile time for nothing.
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <torch/csrc/utils/pybind.h>
+
+#include <ATen/Parallel.h>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#include <sleef.h>  // shipped with torch, whose own CPU kernels use it
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+constexpr double COSINE_EPS = 1e-8;   // addressing.COSINE_EPS
+constexpr double SHARPEN_EPS = 1e-12; // addressing.SHARPEN_EPS
+constexpr double SOFTPLUS_THRESHOLD = 20.0; // F.softplus's default: linear above it
+constexpr int64_t EXTRA = 6;           // beta, g, 3 shifts, gamma beside the key
+constexpr int64_t MAX_HEADS = 64;      // read + write heads, checked in make_dims
+
+// Sizes of one machine and one batch.
+struct Dims {
+  int64_t B, T, I, O, H, L, R, W, N, M;
+  bool lstm;
+  double clip, mem_init;
+  int64_t heads() const { return R + W; }
+  int64_t per_head() const { return M + EXTRA; }
+  int64_t P() const { return heads() * per_head() + 2 * W * M; }  // head projection width
+  int64_t Z() const { return H + R * M; }                          // output layer input [h, reads]
+  int64_t in(int64_t l) const { return l == 0 ? I + R * M : H; }   // controller layer input
+  int64_t A(int64_t l) const { return in(l) + (lstm ? H : 0); }    // [x, h_prev] for LSTM
+  int64_t gates() const { return lstm ? 4 * H : H; }
+};
+
+// Which samples run at which step: the sort, and the packed row offsets.
+struct Schedule {
+  std::vector<int64_t> perm;  // perm[b] = original sample of sorted row b
+  std::vector<int64_t> n;     // n[t] = samples running at step t
+  std::vector<int64_t> off;   // off[t] = first packed row of step t
+  int64_t steps = 0, rows = 0;
+};
+
+Schedule make_schedule(const at::Tensor& lengths, int64_t T) {
+  auto len = lengths.to(at::kLong).contiguous();
+  const int64_t* l = len.data_ptr<int64_t>();
+  Schedule s;
+  const int64_t B = len.numel();
+  s.perm.resize(B);
+  std::iota(s.perm.begin(), s.perm.end(), 0);
+  std::stable_sort(s.perm.begin(), s.perm.end(), [&](int64_t a, int64_t b) { return l[a] > l[b]; });
+  s.steps = B ? std::min<int64_t>(T, l[s.perm[0]]) : 0;
+  for (int64_t t = 0; t < s.steps; ++t) {
+    int64_t count = 0;
+    while (count < B && l[s.perm[count]] > t) ++count;
+    s.off.push_back(s.rows);
+    s.n.push_back(count);
+    s.rows += count;
+  }
+  return s;
+}
+
+// Elementwise exp, log, tanh and x^p in place over n values: 8 floats or 4
+// doubles at a time through SLEEF (1-ulp functions) where AVX2 is there, the
+// C library's one value at a time otherwise. Most of the step's time went to
+// these before.
+#if defined(__AVX2__)
+struct Simd8f {
+  using V = __m256;
+  static constexpr int width = 8;
+  static V load(const float* x) { return _mm256_loadu_ps(x); }
+  static void store(float* x, V v) { _mm256_storeu_ps(x, v); }
+  static V set1(float a) { return _mm256_set1_ps(a); }
+  static V exp(V v) { return Sleef_expf8_u10(v); }
+  static V log(V v) { return Sleef_logf8_u10(v); }
+  static V tanh(V v) { return Sleef_tanhf8_u10(v); }
+  static V pow(V v, V p) { return Sleef_powf8_u10(v, p); }
+};
+struct Simd4d {
+  using V = __m256d;
+  static constexpr int width = 4;
+  static V load(const double* x) { return _mm256_loadu_pd(x); }
+  static void store(double* x, V v) { _mm256_storeu_pd(x, v); }
+  static V set1(double a) { return _mm256_set1_pd(a); }
+  static V exp(V v) { return Sleef_expd4_u10(v); }
+  static V log(V v) { return Sleef_logd4_u10(v); }
+  static V tanh(V v) { return Sleef_tanhd4_u10(v); }
+  static V pow(V v, V p) { return Sleef_powd4_u10(v, p); }
+};
+template <typename T> struct SimdOf;
+template <> struct SimdOf<float> { using type = Simd8f; };
+template <> struct SimdOf<double> { using type = Simd4d; };
+
+// Apply f to x[0..n) in place, the tail through a zero-padded block.
+template <typename T, typename F>
+inline void apply(T* x, int64_t n, F f) {
+  using S = typename SimdOf<T>::type;
+  int64_t i = 0;
+  for (; i + S::width <= n; i += S::width) S::store(x + i, f(S::load(x + i)));
+  if (i < n) {
+    T block[S::width] = {};
+    std::copy(x + i, x + n, block);
+    S::store(block, f(S::load(block)));
+    std::copy(block, block + (n - i), x + i);
+  }
+}
+template <typename T> inline void exp_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::exp(v); }); }
+template <typename T> inline void log_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::log(v); }); }
+template <typename T> inline void tanh_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::tanh(v); }); }
+template <typename T> inline void pow_(T* x, int64_t n, T p) {
+  using S = typename SimdOf<T>::type;
+  const auto vp = S::set1(p);
+  apply(x, n, [&](auto v) { return S::pow(v, vp); });
+}
+#else
+template <typename T> inline void exp_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]); }
+template <typename T> inline void log_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::log(x[i]); }
+template <typename T> inline void tanh_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]); }
+template <typename T> inline void pow_(T* x, int64_t n, T p) { for (int64_t i = 0; i < n; ++i) x[i] = std::pow(x[i], p); }
+#endif
+
+// sigmoid(x) = 1 / (1 + exp(-x)) in place.
+template <typename T> inline void sigmoid_(T* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = -x[i];
+  exp_(x, n);
+  for (int64_t i = 0; i < n; ++i) x[i] = T(1) / (T(1) + x[i]);
+}
+
+// The BLAS torch links (MKL here), called directly: the per-step products
+// are small, and an ATen call's dispatch cost more than the product itself.
+extern "C" {
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*,
+            const float*, const int*, const float*, float*, const int*);
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
+            const double*, const int*, const double*, double*, const int*);
+}
+
+// Row-major C[m, n] = op(A) op(B) + (accumulate ? C : 0), op(X) = X or X^T
+// (ta/tb), with leading dimensions lda, ldb, ldc. A row-major matrix is a
+// column-major one transposed, so this asks for C^T = op(B)^T op(A)^T.
+template <typename T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
+          bool accumulate, T* C, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const char transa = tb ? 'T' : 'N', transb = ta ? 'T' : 'N';
+  const int M = int(n), N = int(m), K = int(k), LDA = int(ldb), LDB = int(lda), LDC = int(ldc);
+  const T one = 1, beta = accumulate ? 1 : 0;
+  if constexpr (std::is_same_v<T, float>)
+    sgemm_(&transa, &transb, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
+  else
+    dgemm_(&transa, &transb, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
+}
+
+// Row-major Y[n, out] = bias + X[n, in] W[out, in]^T, X rows ldx apart.
+template <typename T>
+void linear(int64_t n, int64_t in, int64_t out, const T* X, int64_t ldx, const T* W, const T* bias, T* Y, int64_t ldy) {
+  for (int64_t b = 0; b < n; ++b) std::copy(bias, bias + out, Y + b * ldy);
+  gemm(false, true, n, out, in, X, ldx, W, in, true, Y, ldy);
+}
+
+template <typename T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
+template <typename T> inline T softplus(T x) { return x > T(SOFTPLUS_THRESHOLD) ? x : std::log1p(std::exp(x)); }
+template <typename T> inline T softplus_grad(T x) { return x > T(SOFTPLUS_THRESHOLD) ? T(1) : sigmoid(x); }
+
+// One head's addressing parameters from its (clamped) raw controller outputs.
+template <typename T>
+struct HeadParams {
+  const T* key;  // [M], the clamped raw values
+  const T* raw;  // [M + EXTRA], before clamping
+  T clip;
+  T beta, g, s[3], gamma;
+  T beta_d, gamma_d;  // softplus derivatives, for the backward pass
+  T mask[EXTRA];      // 1 where the raw value was inside the clip (clamp's gradient)
+};
+
+// Clamp a head's raw outputs into `clamped` and apply the paper's activations
+// (addressing.head_activations).
+template <typename T>
+HeadParams<T> head_params(const T* raw, T* clamped, int64_t M, T clip) {
+  HeadParams<T> p;
+  for (int64_t j = 0; j < M + EXTRA; ++j) clamped[j] = std::min(std::max(raw[j], -clip), clip);
+  for (int64_t j = 0; j < EXTRA; ++j) p.mask[j] = (raw[M + j] >= -clip && raw[M + j] <= clip) ? T(1) : T(0);
+  p.key = clamped;
+  p.raw = raw;
+  p.clip = clip;
+  const T* x = clamped + M;
+  p.beta = softplus(x[0]);
+  p.beta_d = softplus_grad(x[0]);
+  p.g = sigmoid(x[1]);
+  T top = std::max(x[2], std::max(x[3], x[4]));
+  T e[3], sum = 0;
+  for (int k = 0; k < 3; ++k) sum += (e[k] = std::exp(x[2 + k] - top));
+  for (int k = 0; k < 3; ++k) p.s[k] = e[k] / sum;
+  p.gamma = T(1) + softplus(x[5]);
+  p.gamma_d = softplus_grad(x[5]);
+  return p;
+}
+
+// Memory is held transposed, [M, N] (location i of column j at j * N + i), so
+// the loops over locations run along contiguous memory and vectorise; the
+// reference's [N, M] only appears at the edges (reads are [M] per head).
+template <typename T>
+void row_norms(const T* mem, int64_t N, int64_t M, T* norms) {
+  std::fill(norms, norms + N, T(0));
+  for (int64_t j = 0; j < M; ++j) {
+    const T* col = mem + j * N;
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) norms[i] += col[i] * col[i];
+  }
+#pragma omp simd
+  for (int64_t i = 0; i < N; ++i) norms[i] = std::sqrt(norms[i]);
+}
+
+template <typename T>
+T key_norm(const T* key, int64_t M) {
+  T sq = 0;
+  for (int64_t j = 0; j < M; ++j) sq += key[j] * key[j];
+  return std::sqrt(sq);
+}
+
+// Figure 2 for one head: content (5-6), interpolation (7), shift (8),
+// sharpening (9). Keeps the cosine similarities K, w^c and w^g for the
+// backward pass; `w` is the head's new weighting.
+template <typename T>
+void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p,
+             int64_t N, int64_t M, T* K, T* wc, T* wg, T* w) {
+  const T kn = key_norm(p.key, M);
+  std::fill(K, K + N, T(0));
+  for (int64_t j = 0; j < M; ++j) {
+    const T kj = p.key[j];
+    const T* col = mem + j * N;
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) K[i] += kj * col[i];
+  }
+  T top = -INFINITY;
+  for (int64_t i = 0; i < N; ++i) {
+    K[i] = K[i] / (kn * norms[i] + T(COSINE_EPS));
+    wc[i] = p.beta * K[i];
+    top = std::max(top, wc[i]);
+  }
+  for (int64_t i = 0; i < N; ++i) wc[i] -= top;
+  exp_(wc, N);
+  T sum = 0;
+  for (int64_t i = 0; i < N; ++i) sum += wc[i];
+  const T g = p.g, keep = T(1) - p.g;
+#pragma omp simd
+  for (int64_t i = 0; i < N; ++i) {
+    wc[i] /= sum;
+    wg[i] = g * wc[i] + keep * prev[i];
+  }
+  T most = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    const T from_previous = wg[i == 0 ? N - 1 : i - 1], from_next = wg[i == N - 1 ? 0 : i + 1];
+    w[i] = p.s[2] * from_previous + p.s[1] * wg[i] + p.s[0] * from_next + T(SHARPEN_EPS);
+    most = std::max(most, w[i]);
+  }
+  for (int64_t i = 0; i < N; ++i) w[i] /= most;
+  pow_(w, N, p.gamma);
+  T total = 0;
+  for (int64_t i = 0; i < N; ++i) total += w[i];
+  for (int64_t i = 0; i < N; ++i) w[i] = w[i] / total;
+}
+
+// The backward pass of `address`: from gw = dL/dw, the gradients of the head's
+// raw outputs (into graw, clip mask applied), of the memory (added to gmem)
+// and of the previous weighting (into gprev). `scratch` holds 2N values.
+template <typename T>
+void address_backward(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p,
+                      int64_t N, int64_t M, const T* K, const T* wc, const T* wg, const T* w,
+                      const T* gw, T* graw, T* gmem, T* gprev, T* scratch) {
+  T* u = scratch;       // shifted weights + eps, then dL/du
+  T* g2 = scratch + N;  // dL/dw^g, then dL/dz of the content softmax, then dL/d dot
+  // Sharpening: w = u^gamma / sum u^gamma (the division by max u cancels).
+  T most = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    u[i] = p.s[2] * wg[i == 0 ? N - 1 : i - 1] + p.s[1] * wg[i] + p.s[0] * wg[i == N - 1 ? 0 : i + 1] + T(SHARPEN_EPS);
+    most = std::max(most, u[i]);
+  }
+  T dotw = 0;
+  for (int64_t i = 0; i < N; ++i) dotw += gw[i] * w[i];
+  for (int64_t i = 0; i < N; ++i) g2[i] = u[i] / most;
+  log_(g2, N);
+  T ggamma = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    const T d = w[i] * (gw[i] - dotw);
+    ggamma += d * g2[i];
+    u[i] = p.gamma * d / u[i];
+  }
+  // Shift: w~(i) = s2 w(i-1) + s1 w(i) + s0 w(i+1).
+  T gs[3] = {0, 0, 0};
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t before = i == 0 ? N - 1 : i - 1, after = i == N - 1 ? 0 : i + 1;
+    gs[2] += u[i] * wg[before];
+    gs[1] += u[i] * wg[i];
+    gs[0] += u[i] * wg[after];
+    g2[i] = p.s[2] * u[after] + p.s[1] * u[i] + p.s[0] * u[before];
+  }
+  // Interpolation, then the content softmax.
+  T gg = 0, dotc = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    gg += g2[i] * (wc[i] - prev[i]);
+    gprev[i] = (T(1) - p.g) * g2[i];
+    g2[i] *= p.g;  // dL/dw^c
+    dotc += g2[i] * wc[i];
+  }
+  T gbeta = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    g2[i] = wc[i] * (g2[i] - dotc);  // dL/dz, z = beta K
+    gbeta += g2[i] * K[i];
+  }
+  // Cosine similarity: K = dot / (|k||M_i| + eps).
+  const T kn = key_norm(p.key, M);
+  T gkn = 0;
+  T* gmn = u;  // dL/d|M_i| / |M_i|
+  for (int64_t i = 0; i < N; ++i) {
+    const T gK = p.beta * g2[i];
+    const T D = kn * norms[i] + T(COSINE_EPS);
+    const T gD = -gK * K[i] / D;
+    g2[i] = gK / D;  // dL/d dot_i
+    gkn += gD * norms[i];
+    gmn[i] = norms[i] > 0 ? gD * kn / norms[i] : T(0);
+  }
+  T* gkey = graw;
+  const T scale = kn > 0 ? gkn / kn : T(0);
+  for (int64_t j = 0; j < M; ++j) {
+    const T kj = p.key[j];
+    const T* col = mem + j * N;
+    T* gcol = gmem + j * N;
+    T s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < N; ++i) {
+      s += g2[i] * col[i];
+      gcol[i] += g2[i] * kj + gmn[i] * col[i];
+    }
+    const bool inside = p.raw[j] >= -p.clip && p.raw[j] <= p.clip;
+    gkey[j] = inside ? s + scale * kj : T(0);
+  }
+  T gsum = gs[0] * p.s[0] + gs[1] * p.s[1] + gs[2] * p.s[2];
+  T* gx = graw + M;
+  gx[0] = gbeta * p.beta_d * p.mask[0];
+  gx[1] = gg * p.g * (T(1) - p.g) * p.mask[1];
+  for (int k = 0; k < 3; ++k) gx[2 + k] = p.s[k] * (gs[k] - gsum) * p.mask[2 + k];
+  gx[5] = ggamma * p.gamma_d * p.mask[5];
+}
+
+// Where controller layer l's output h lives: the top layer's in the output
+// layer's input Z, a lower layer's at the front of the next layer's input.
+template <typename T>
+struct Buffers {
+  std::vector<at::Tensor> A, G, C;  // per layer: [x, h_prev]; activated gates (LSTM); cell (LSTM)
+  at::Tensor raw, K, wc, wg, w, mem, Z;
+  T* h(const Dims& d, int64_t l, int64_t row) {
+    if (l == d.L - 1) return Z.data_ptr<T>() + row * d.Z();
+    return A[l + 1].data_ptr<T>() + row * d.A(l + 1);
+  }
+};
+
+template <typename T>
+Buffers<T> allocate(const Dims& d, int64_t rows, const at::TensorOptions& opt) {
+  Buffers<T> b;
+  for (int64_t l = 0; l < d.L; ++l) {
+    b.A.push_back(at::zeros({rows, d.A(l)}, opt));
+    b.G.push_back(d.lstm ? at::empty({rows, 4 * d.H}, opt) : at::empty({0}, opt));
+    b.C.push_back(d.lstm ? at::empty({rows, d.H}, opt) : at::empty({0}, opt));
+  }
+  b.raw = at::empty({rows, d.P()}, opt);
+  b.K = at::empty({rows, d.heads(), d.N}, opt);
+  b.wc = at::empty({rows, d.heads(), d.N}, opt);
+  b.wg = at::empty({rows, d.heads(), d.N}, opt);
+  b.w = at::empty({rows, d.heads(), d.N}, opt);
+  b.mem = at::empty({rows, d.M, d.N}, opt);  // transposed, see row_norms
+  b.Z = at::empty({rows, d.Z()}, opt);
+  return b;
+}
+
+// Parameters in the order of NTM.parameters(): controller (LSTM: w_ih, w_hh,
+// b_ih, b_hh per layer; feedforward: w, b per layer), head projection, output.
+struct Weights {
+  std::vector<at::Tensor> Wcat, bias;  // per layer: [W_ih | W_hh] and b_ih + b_hh (LSTM), or W and b
+  at::Tensor Wp, bp, Wo, bo;
+};
+
+Weights gather_weights(const Dims& d, const std::vector<at::Tensor>& params) {
+  Weights w;
+  const int64_t per_layer = d.lstm ? 4 : 2;
+  for (int64_t l = 0; l < d.L; ++l) {
+    const auto* p = &params[l * per_layer];
+    if (d.lstm) {
+      w.Wcat.push_back(at::cat({p[0], p[1]}, 1).contiguous());
+      w.bias.push_back(p[2] + p[3]);
+    } else {
+      w.Wcat.push_back(p[0].contiguous());
+      w.bias.push_back(p[1].contiguous());
+    }
+  }
+  const int64_t k = d.L * per_layer;
+  w.Wp = params[k].contiguous();
+  w.bp = params[k + 1].contiguous();
+  w.Wo = params[k + 2].contiguous();
+  w.bo = params[k + 3].contiguous();
+  return w;
+}
+
+Dims make_dims(const at::Tensor& inputs, const std::vector<at::Tensor>& params, bool lstm, int64_t layers,
+               int64_t R, int64_t W, int64_t N, int64_t M, double clip, double mem_init) {
+  Dims d;
+  d.B = inputs.size(0);
+  d.T = inputs.size(1);
+  d.I = inputs.size(2);
+  d.lstm = lstm;
+  d.L = layers;
+  d.R = R;
+  d.W = W;
+  d.N = N;
+  d.M = M;
+  d.clip = clip;
+  d.mem_init = mem_init;
+  d.O = params.back().size(0);
+  d.H = params[params.size() - 4].size(1);
+  TORCH_CHECK(params[params.size() - 4].size(0) == d.P(), "fused NTM: head projection has the wrong width");
+  TORCH_CHECK(d.heads() <= MAX_HEADS, "fused NTM: at most ", MAX_HEADS, " heads");
+  TORCH_CHECK(params.size() == size_t(layers * (lstm ? 4 : 2) + 4), "fused NTM: unexpected parameter count");
+  return d;
+}
+
+// Clamp a step's raw outputs, the heads' parameters, erase (sigmoid) and add.
+template <typename T>
+void step_params(const Dims& d, const T* raw, T* clamped, HeadParams<T>* hp, T* ea) {
+  const int64_t ph = d.per_head();
+  const T clip = T(d.clip);
+  for (int64_t h = 0; h < d.heads(); ++h) hp[h] = head_params(raw + h * ph, clamped + h * ph, d.M, clip);
+  for (int64_t k = 0; k < 2 * d.W * d.M; ++k) {
+    const T x = std::min(std::max(raw[d.heads() * ph + k], -clip), clip);
+    ea[k] = (k % (2 * d.M)) < d.M ? sigmoid(x) : x;
+  }
+}
+
+// One sample's write (eqs. 3-4) and reads (eqs. 2, 5-9) at one step.
+template <typename T>
+void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* w_prev, T* mem, T* K, T* wc, T* wg,
+                 T* w, T* reads, T* scratch) {
+  const int64_t N = d.N, M = d.M, R = d.R, W = d.W;
+  T* norms = scratch;
+  T* clamped = norms + N;  // (M + EXTRA) per head
+  T* ea = clamped + d.heads() * d.per_head();  // erase and add of each write head
+  T* keep = ea + 2 * W * M;  // [N] for one column
+  HeadParams<T> hp[MAX_HEADS];
+  step_params(d, raw, clamped, hp, ea);
+  // Write heads address the memory before this step's write.
+  row_norms(mem_prev, N, M, norms);
+  for (int64_t h = R; h < d.heads(); ++h)
+    address(mem_prev, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
+  for (int64_t j = 0; j < M; ++j) {
+    const T* old = mem_prev + j * N;
+    T* col = mem + j * N;
+    std::fill(keep, keep + N, T(1));
+    std::fill(col, col + N, T(0));
+    for (int64_t v = 0; v < W; ++v) {
+      const T* wv = w + (R + v) * N;
+      const T e = ea[v * 2 * M + j], a = ea[v * 2 * M + M + j];
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) {
+        keep[i] *= T(1) - wv[i] * e;
+        col[i] += wv[i] * a;
+      }
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) col[i] = old[i] * keep[i] + col[i];
+  }
+  // Read heads see this step's write.
+  row_norms(mem, N, M, norms);
+  for (int64_t h = 0; h < R; ++h) {
+    address(mem, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
+    const T* wh = w + h * N;
+    for (int64_t j = 0; j < M; ++j) {
+      const T* col = mem + j * N;
+      T r = 0;
+#pragma omp simd reduction(+ : r)
+      for (int64_t i = 0; i < N; ++i) r += wh[i] * col[i];
+      reads[h * M + j] = r;
+    }
+  }
+}
+
+// The backward pass of memory_step for one sample. In: gr (dL/d reads),
+// gmem (dL/d this step's memory, from later steps), gw (dL/d this step's
+// weightings, from later steps). Out: graw, gmem turned into dL/d the previous
+// memory, gw turned into dL/d the previous weightings.
+template <typename T>
+void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const T* w_prev, const T* mem,
+                          const T* K, const T* wc, const T* wg, const T* w, const T* gr, T* graw, T* gmem, T* gw,
+                          T* scratch) {
+  const int64_t N = d.N, M = d.M, R = d.R, W = d.W, ph = d.per_head();
+  const T clip = T(d.clip);
+  T* norms = scratch;
+  T* clamped = norms + N;
+  T* ea = clamped + d.heads() * ph;
+  T* gtotal = ea + 2 * W * M;  // dL/d this step's weighting of one head [N]
+  T* gmp = gtotal + N;         // dL/d previous memory [M, N]
+  T* factors = gmp + N * M;    // [W, N] 1 - w e of each write head in one column
+  T* before = factors + W * N; // [W + 1, N] products of the factors before head v
+  T* after = before + (W + 1) * N;  // [W + 1, N] and from head v on
+  T* addr = after + (W + 1) * N;    // 2N for address_backward
+  HeadParams<T> hp[MAX_HEADS];
+  step_params(d, raw, clamped, hp, ea);
+  // Reads: r = sum_i w(i) M_i.
+  row_norms(mem, N, M, norms);
+  for (int64_t h = 0; h < R; ++h) {
+    const T* g = gr + h * M;
+    const T* wh = w + h * N;
+    std::copy(gw + h * N, gw + (h + 1) * N, gtotal);
+    for (int64_t j = 0; j < M; ++j) {
+      const T* col = mem + j * N;
+      T* gcol = gmem + j * N;
+      const T gj = g[j];
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) {
+        gtotal[i] += gj * col[i];
+        gcol[i] += wh[i] * gj;
+      }
+    }
+    address_backward(mem, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, wh, gtotal,
+                     graw + h * ph, gmem, gw + h * N, addr);
+  }
+  // Write: M = M_prev * prod_v (1 - w_v e_v) + sum_v w_v a_v.
+  T* ge = graw + d.heads() * ph;  // erase and add gradients, per head as in raw
+  for (int64_t j = 0; j < M; ++j) {
+    const T* g = gmem + j * N;
+    const T* m = mem_prev + j * N;
+    std::fill(before, before + N, T(1));
+    std::fill(after + W * N, after + (W + 1) * N, T(1));
+    for (int64_t v = 0; v < W; ++v) {
+      const T* wv = w + (R + v) * N;
+      const T e = ea[v * 2 * M + j];
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) {
+        factors[v * N + i] = T(1) - wv[i] * e;
+        before[(v + 1) * N + i] = before[v * N + i] * factors[v * N + i];
+      }
+    }
+    for (int64_t v = W - 1; v >= 0; --v)
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) after[v * N + i] = after[(v + 1) * N + i] * factors[v * N + i];
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) gmp[j * N + i] = g[i] * before[W * N + i];
+    for (int64_t v = 0; v < W; ++v) {
+      const T* wv = w + (R + v) * N;
+      T* gwv = gw + (R + v) * N;
+      const T e = ea[v * 2 * M + j], a = ea[v * 2 * M + M + j];
+      T gerase = 0, gadd = 0;
+#pragma omp simd reduction(+ : gerase, gadd)
+      for (int64_t i = 0; i < N; ++i) {
+        const T gm_others = g[i] * m[i] * before[v * N + i] * after[(v + 1) * N + i];
+        gwv[i] += g[i] * a - gm_others * e;
+        gerase -= gm_others * wv[i];
+        gadd += g[i] * wv[i];
+      }
+      const int64_t k = d.heads() * ph + v * 2 * M;
+      const bool erase_inside = raw[k + j] >= -clip && raw[k + j] <= clip;
+      const bool add_inside = raw[k + M + j] >= -clip && raw[k + M + j] <= clip;
+      ge[v * 2 * M + j] = erase_inside ? gerase * e * (T(1) - e) : T(0);
+      ge[v * 2 * M + M + j] = add_inside ? gadd : T(0);
+    }
+  }
+  // Write heads addressed the previous memory.
+  row_norms(mem_prev, N, M, norms);
+  for (int64_t h = R; h < d.heads(); ++h) {
+    std::copy(gw + h * N, gw + (h + 1) * N, gtotal);
+    address_backward(mem_prev, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N,
+                     w + h * N, gtotal, graw + h * ph, gmp, gw + h * N, addr);
+  }
+  std::copy(gmp, gmp + N * M, gmem);
+}
+
+template <typename T>
+int64_t scratch_size(const Dims& d) {
+  return d.N + d.heads() * d.per_head() + 2 * d.W * d.M + d.N + d.N * d.M + 3 * (d.W + 1) * d.N + 2 * d.N;
+}
+
+// Rows of `t` in the packed (save) layout or the two-slot (no save) layout.
+struct Rows {
+  const Schedule& s;
+  bool save;
+  int64_t B;
+  int64_t at(int64_t t) const { return save ? s.off[t] : (t & 1) * B; }
+};
+
+// The LSTM cell (torch.nn.LSTMCell, gates i, f, g, o) on pre-activations in
+// gates, for one row: writes activated gates back, c and h.
+template <typename T>
+inline void lstm_cell(T* gates, const T* c_prev, T* c, T* h, int64_t H) {
+  sigmoid_(gates, 2 * H);
+  tanh_(gates + 2 * H, H);
+  sigmoid_(gates + 3 * H, H);
+  const T *i = gates, *f = gates + H, *g = gates + 2 * H, *o = gates + 3 * H;
+  for (int64_t k = 0; k < H; ++k) h[k] = c[k] = f[k] * (c_prev ? c_prev[k] : T(0)) + i[k] * g[k];
+  tanh_(h, H);
+  for (int64_t k = 0; k < H; ++k) h[k] *= o[k];
+}
+
+template <typename T>
+std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at::Tensor& inputs,
+                                     const Weights& wt, bool save) {
+  const auto opt = inputs.options();
+  const Rows rows{s, save, d.B};
+  Buffers<T> buf = allocate<T>(d, save ? s.rows : 2 * d.B, opt);
+  at::Tensor logits = at::empty({s.rows, d.O}, opt);
+  at::Tensor mem0 = at::full({d.N, d.M}, d.mem_init, opt);
+  at::Tensor w0 = at::zeros({d.heads(), d.N}, opt);
+  w0.select(1, 0).fill_(1);
+  const T* x = inputs.data_ptr<T>();
+  const int64_t N = d.N, M = d.M, NH = d.heads() * N, RM = d.R * d.M;
+  const int64_t scratch = scratch_size<T>(d);
+  at::Tensor gates = at::empty({d.B, d.gates()}, opt);  // feedforward pre-activations
+
+  for (int64_t t = 0; t < s.steps; ++t) {
+    const int64_t n = s.n[t], r = rows.at(t), rp = t > 0 ? rows.at(t - 1) : -1;
+    // Controller input: [x_t, reads_{t-1}] (+ h_{t-1} for the LSTM).
+    T* a0 = buf.A[0].template data_ptr<T>();
+    for (int64_t b = 0; b < n; ++b) {
+      T* row = a0 + (r + b) * d.A(0);
+      const T* xin = x + (s.perm[b] * d.T + t) * d.I;
+      std::copy(xin, xin + d.I, row);
+      if (t == 0)
+        std::fill(row + d.I, row + d.I + RM, T(d.mem_init));
+      else
+        std::copy(buf.Z.template data_ptr<T>() + (rp + b) * d.Z() + d.H,
+                  buf.Z.template data_ptr<T>() + (rp + b) * d.Z() + d.Z(), row + d.I);
+    }
+    for (int64_t l = 0; l < d.L; ++l) {
+      const T* a = buf.A[l].template data_ptr<T>() + r * d.A(l);
+      const T* Wl = wt.Wcat[l].template data_ptr<T>();
+      const T* bl = wt.bias[l].template data_ptr<T>();
+      if (d.lstm) {
+        T* al = buf.A[l].template data_ptr<T>();
+        for (int64_t b = 0; b < n; ++b) {
+          T* hp = al + (r + b) * d.A(l) + d.in(l);
+          if (t == 0)
+            std::fill(hp, hp + d.H, T(0));
+          else
+            std::copy(buf.h(d, l, rp + b), buf.h(d, l, rp + b) + d.H, hp);
+        }
+        T* gp = buf.G[l].template data_ptr<T>() + r * 4 * d.H;
+        linear(n, d.A(l), 4 * d.H, a, d.A(l), Wl, bl, gp, 4 * d.H);
+        T* cl = buf.C[l].template data_ptr<T>();
+        at::parallel_for(0, n, 8, [&](int64_t lo, int64_t hi) {
+          for (int64_t b = lo; b < hi; ++b)
+            lstm_cell(gp + b * 4 * d.H, t > 0 ? cl + (rp + b) * d.H : nullptr, cl + (r + b) * d.H,
+                      buf.h(d, l, r + b), d.H);
+        });
+      } else {
+        T* gp = gates.data_ptr<T>();
+        linear(n, d.A(l), d.H, a, d.A(l), Wl, bl, gp, d.H);
+        for (int64_t b = 0; b < n; ++b) {
+          T* h = buf.h(d, l, r + b);
+          std::copy(gp + b * d.H, gp + (b + 1) * d.H, h);
+          tanh_(h, d.H);
+        }
+      }
+    }
+    // Head projection, clamped inside memory_step.
+    T* raw = buf.raw.template data_ptr<T>();
+    linear(n, d.H, d.P(), buf.Z.template data_ptr<T>() + r * d.Z(), d.Z(), wt.Wp.template data_ptr<T>(),
+           wt.bp.template data_ptr<T>(), raw + r * d.P(), d.P());
+    T* mem = buf.mem.template data_ptr<T>();
+    T* K = buf.K.template data_ptr<T>();
+    T* wc = buf.wc.template data_ptr<T>();
+    T* wg = buf.wg.template data_ptr<T>();
+    T* w = buf.w.template data_ptr<T>();
+    T* Z = buf.Z.template data_ptr<T>();
+    const T* m0 = mem0.data_ptr<T>();
+    const T* w0p = w0.data_ptr<T>();
+    at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+      std::vector<T> work(scratch);
+      for (int64_t b = lo; b < hi; ++b) {
+        const int64_t row = r + b;
+        memory_step(d, raw + row * d.P(), t > 0 ? mem + (rp + b) * N * M : m0, t > 0 ? w + (rp + b) * NH : w0p,
+                    mem + row * N * M, K + row * NH, wc + row * NH, wg + row * NH, w + row * NH,
+                    Z + row * d.Z() + d.H, work.data());
+      }
+    });
+    if (!save)
+      linear(n, d.Z(), d.O, Z + r * d.Z(), d.Z(), wt.Wo.template data_ptr<T>(), wt.bo.template data_ptr<T>(),
+             logits.template data_ptr<T>() + s.off[t] * d.O, d.O);
+  }
+  if (save)
+    linear(s.rows, d.Z(), d.O, buf.Z.template data_ptr<T>(), d.Z(), wt.Wo.template data_ptr<T>(),
+           wt.bo.template data_ptr<T>(), logits.template data_ptr<T>(), d.O);
+
+  at::Tensor out = at::zeros({d.B, d.T, d.O}, opt);
+  T* o = out.data_ptr<T>();
+  const T* lg = logits.data_ptr<T>();
+  for (int64_t t = 0; t < s.steps; ++t)
+    for (int64_t b = 0; b < s.n[t]; ++b)
+      std::copy(lg + (s.off[t] + b) * d.O, lg + (s.off[t] + b + 1) * d.O, o + (s.perm[b] * d.T + t) * d.O);
+  if (!save) return {out};
+  std::vector<at::Tensor> result = {out, buf.raw, buf.K, buf.wc, buf.wg, buf.w, buf.mem, buf.Z};
+  for (int64_t l = 0; l < d.L; ++l) {
+    result.push_back(buf.A[l]);
+    result.push_back(buf.G[l]);
+    result.push_back(buf.C[l]);
+  }
+  return result;
+}
+
+template <typename T>
+std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at::Tensor& grad_out,
+                                      const std::vector<at::Tensor>& saved, const Weights& wt, bool input_grad) {
+  const auto opt = grad_out.options();
+  Buffers<T> buf;
+  buf.raw = saved[0];
+  buf.K = saved[1];
+  buf.wc = saved[2];
+  buf.wg = saved[3];
+  buf.w = saved[4];
+  buf.mem = saved[5];
+  buf.Z = saved[6];
+  for (int64_t l = 0; l < d.L; ++l) {
+    buf.A.push_back(saved[7 + 3 * l]);
+    buf.G.push_back(saved[8 + 3 * l]);
+    buf.C.push_back(saved[9 + 3 * l]);
+  }
+  const int64_t N = d.N, M = d.M, NH = d.heads() * N, RM = d.R * d.M, H = d.H;
+  const int64_t scratch = scratch_size<T>(d);
+
+  // Output layer for every step at once: it feeds nothing later.
+  at::Tensor glog = at::empty({s.rows, d.O}, opt);
+  {
+    const T* g = grad_out.data_ptr<T>();
+    T* p = glog.data_ptr<T>();
+    for (int64_t t = 0; t < s.steps; ++t)
+      for (int64_t b = 0; b < s.n[t]; ++b)
+        std::copy(g + (s.perm[b] * d.T + t) * d.O, g + (s.perm[b] * d.T + t + 1) * d.O, p + (s.off[t] + b) * d.O);
+  }
+  at::Tensor gZ = at::mm(glog, wt.Wo);  // [rows, H + RM]
+  at::Tensor gWo = at::mm(glog.t(), buf.Z);
+  at::Tensor gbo = glog.sum(0);
+
+  // Gradients carried from step t+1 to step t, one row per (sorted) sample.
+  at::Tensor gmem = at::zeros({d.B, N, M}, opt);
+  at::Tensor gw = at::zeros({d.B, d.heads(), N}, opt);
+  at::Tensor greads = at::zeros({d.B, RM}, opt);
+  std::vector<at::Tensor> gh, gc, dG;
+  for (int64_t l = 0; l < d.L; ++l) {
+    gh.push_back(at::zeros({d.B, H}, opt));
+    gc.push_back(at::zeros({d.B, H}, opt));
+    dG.push_back(at::empty({s.rows, d.gates()}, opt));
+  }
+  at::Tensor graw = at::empty({s.rows, d.P()}, opt);
+  at::Tensor mem0 = at::full({N, M}, d.mem_init, opt);
+  at::Tensor w0 = at::zeros({d.heads(), N}, opt);
+  w0.select(1, 0).fill_(1);
+  at::Tensor gtop = at::empty({d.B, H}, opt);
+  std::vector<T> tanh_cell(d.B * H);
+  std::vector<T> grad_a(d.B * std::max(d.A(0), d.A(d.L - 1)));
+
+  for (int64_t t = s.steps - 1; t >= 0; --t) {
+    const int64_t n = s.n[t], r = s.off[t], rp = t > 0 ? s.off[t - 1] : -1;
+    {
+      const T* raw = buf.raw.template data_ptr<T>();
+      const T* mem = buf.mem.template data_ptr<T>();
+      const T* K = buf.K.template data_ptr<T>();
+      const T* wc = buf.wc.template data_ptr<T>();
+      const T* wg = buf.wg.template data_ptr<T>();
+      const T* w = buf.w.template data_ptr<T>();
+      const T* gz = gZ.data_ptr<T>();
+      const T* m0 = mem0.data_ptr<T>();
+      const T* w0p = w0.data_ptr<T>();
+      T* gr = greads.data_ptr<T>();
+      T* graw_p = graw.data_ptr<T>();
+      T* gm = gmem.data_ptr<T>();
+      T* gwp = gw.data_ptr<T>();
+      at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+        std::vector<T> work(scratch);
+        for (int64_t b = lo; b < hi; ++b) {
+          const int64_t row = r + b;
+          T* g = gr + b * RM;  // dL/d reads: output layer plus next step's controller input
+          for (int64_t k = 0; k < RM; ++k) g[k] += gz[row * d.Z() + H + k];
+          memory_step_backward(d, raw + row * d.P(), t > 0 ? mem + (rp + b) * N * M : m0,
+                               t > 0 ? w + (rp + b) * NH : w0p, mem + row * N * M, K + row * NH, wc + row * NH,
+                               wg + row * NH, w + row * NH, g, graw_p + row * d.P(), gm + b * N * M, gwp + b * NH,
+                               work.data());
+        }
+      });
+    }
+    // dL/dh of the top layer: output layer plus head projection.
+    T* ghl = gtop.data_ptr<T>();  // dL/dh of layer l from above, this step
+    {
+      const T* gz = gZ.data_ptr<T>();
+      for (int64_t b = 0; b < n; ++b) std::copy(gz + (r + b) * d.Z(), gz + (r + b) * d.Z() + H, ghl + b * H);
+      gemm(false, false, n, H, d.P(), graw.data_ptr<T>() + r * d.P(), d.P(), wt.Wp.template data_ptr<T>(), H, true,
+           ghl, H);
+    }
+    for (int64_t l = d.L - 1; l >= 0; --l) {
+      T* dg = dG[l].template data_ptr<T>() + r * d.gates();
+      if (d.lstm) {
+        const T* gates = buf.G[l].template data_ptr<T>();
+        const T* c = buf.C[l].template data_ptr<T>();
+        T* ghr = gh[l].data_ptr<T>();
+        T* gcr = gc[l].data_ptr<T>();
+        T* tanh_c = tanh_cell.data();
+        std::copy(c + r * H, c + (r + n) * H, tanh_c);
+        tanh_(tanh_c, n * H);
+        for (int64_t b = 0; b < n; ++b) {
+          const T* gt = gates + (r + b) * 4 * H;
+          for (int64_t k = 0; k < H; ++k) {
+            const T i = gt[k], f = gt[H + k], g = gt[2 * H + k], o = gt[3 * H + k];
+            const T cp = t > 0 ? c[(rp + b) * H + k] : T(0);
+            const T tc = tanh_c[b * H + k];
+            const T dh = ghl[b * H + k] + ghr[b * H + k];
+            const T dc = gcr[b * H + k] + dh * o * (T(1) - tc * tc);
+            T* out = dg + b * 4 * H;
+            out[k] = dc * g * i * (T(1) - i);
+            out[H + k] = dc * cp * f * (T(1) - f);
+            out[2 * H + k] = dc * i * (T(1) - g * g);
+            out[3 * H + k] = dh * tc * o * (T(1) - o);
+            gcr[b * H + k] = dc * f;
+          }
+        }
+      } else {
+        for (int64_t b = 0; b < n; ++b) {
+          const T* h = buf.h(d, l, r + b);
+          for (int64_t k = 0; k < H; ++k) dg[b * H + k] = ghl[b * H + k] * (T(1) - h[k] * h[k]);
+        }
+      }
+      T* ga = grad_a.data();  // [n, A(l)]
+      gemm(false, false, n, d.A(l), d.gates(), dg, d.gates(), wt.Wcat[l].template data_ptr<T>(), d.A(l), false, ga,
+           d.A(l));
+      if (d.lstm) {
+        T* ghr = gh[l].data_ptr<T>();
+        for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(l) + d.in(l), ga + (b + 1) * d.A(l), ghr + b * H);
+      }
+      if (l > 0) {
+        for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(l), ga + b * d.A(l) + H, ghl + b * H);
+      } else {
+        T* gr = greads.data_ptr<T>();
+        for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(0) + d.I, ga + b * d.A(0) + d.I + RM, gr + b * RM);
+      }
+    }
+  }
+
+  // Weight gradients for every step at once.
+  std::vector<at::Tensor> grads;
+  for (int64_t l = 0; l < d.L; ++l) {
+    at::Tensor gW = at::mm(dG[l].t(), buf.A[l]);
+    at::Tensor gb = dG[l].sum(0);
+    if (d.lstm) {
+      grads.push_back(gW.narrow(1, 0, d.in(l)).contiguous());
+      grads.push_back(gW.narrow(1, d.in(l), H).contiguous());
+      grads.push_back(gb);
+      grads.push_back(gb.clone());
+    } else {
+      grads.push_back(gW);
+      grads.push_back(gb);
+    }
+  }
+  grads.push_back(at::mm(graw.t(), buf.Z.narrow(1, 0, H)));
+  grads.push_back(graw.sum(0));
+  grads.push_back(gWo);
+  grads.push_back(gbo);
+  if (input_grad) {
+    at::Tensor gx = at::mm(dG[0], wt.Wcat[0].narrow(1, 0, d.I));
+    at::Tensor out = at::zeros({d.B, d.T, d.I}, opt);
+    T* o = out.data_ptr<T>();
+    const T* g = gx.data_ptr<T>();
+    for (int64_t t = 0; t < s.steps; ++t)
+      for (int64_t b = 0; b < s.n[t]; ++b)
+        std::copy(g + (s.off[t] + b) * d.I, g + (s.off[t] + b + 1) * d.I, o + (s.perm[b] * d.T + t) * d.I);
+    grads.push_back(out);
+  }
+  return grads;
+}
+
+}  // namespace
+
+// inputs [B, T, I], lengths [B] -> {logits [B, T, O]} and, with save, what backward needs.
+std::vector<at::Tensor> fused_forward(at::Tensor inputs, at::Tensor lengths, std::vector<at::Tensor> params,
+                                      bool lstm, int64_t layers, int64_t R, int64_t W, int64_t N, int64_t M,
+                                      double clip, double mem_init, bool save) {
+  at::NoGradGuard no_grad;
+  inputs = inputs.contiguous();
+  const Dims d = make_dims(inputs, params, lstm, layers, R, W, N, M, clip, mem_init);
+  const Schedule s = make_schedule(lengths, d.T);
+  const Weights wt = gather_weights(d, params);
+  std::vector<at::Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES(inputs.scalar_type(), "fused_ntm_forward",
+                             [&] { out = forward_impl<scalar_t>(d, s, inputs, wt, save); });
+  return out;
+}
+
+// dL/dlogits [B, T, O] -> dL/d each parameter (in NTM.parameters() order), then dL/dinputs if asked.
+std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, at::Tensor lengths,
+                                       std::vector<at::Tensor> params, std::vector<at::Tensor> saved, bool lstm,
+                                       int64_t layers, int64_t R, int64_t W, int64_t N, int64_t M, double clip,
+                                       double mem_init, bool input_grad) {
+  at::NoGradGuard no_grad;
+  grad_out = grad_out.contiguous();
+  const Dims d = make_dims(inputs, params, lstm, layers, R, W, N, M, clip, mem_init);
+  const Schedule s = make_schedule(lengths, d.T);
+  const Weights wt = gather_weights(d, params);
+  std::vector<at::Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES(grad_out.scalar_type(), "fused_ntm_backward",
+                             [&] { out = backward_impl<scalar_t>(d, s, grad_out, saved, wt, input_grad); });
+  return out;
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &fused_forward, "fused NTM forward over a whole sequence");
+  m.def("backward", &fused_backward, "fused NTM backward through time");
+}

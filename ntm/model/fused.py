@@ -1,0 +1,116 @@
+"""The fused path: the reference NTM over a whole sequence in one C++ call.
+
+`forward(model, inputs, lengths, memory_size)` computes what `NTM.forward`
+computes on the reference path, in one call to `csrc/fused_ntm.cpp` with a
+hand-written backward pass through time, wrapped in a `torch.autograd.Function`
+so `loss.backward()` works unchanged. Samples are sorted by length inside the
+call, so steps past a sample's end cost nothing; the logits there are zero.
+
+The extension is compiled on first use (about 20 s on 2 cores) and cached
+under ~/.cache/ntm/extensions (or $NTM_EXTENSIONS_DIR). Where it cannot be
+built, `load()` returns None after one line saying why, and the caller falls
+back to another path. `tests/test_fused_path.py` holds it to the reference
+path's outputs and gradients in float64.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+SOURCE = Path(__file__).with_name("csrc") / "fused_ntm.cpp"
+FLAGS = ["-O3", "-march=native", "-fopenmp"]  # no -ffast-math: it would change results and NaN handling
+log = logging.getLogger("ntm")
+
+_extension: dict[str, object] = {}  # "module": the built extension, or None once a build failed
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("NTM_EXTENSIONS_DIR", Path.home() / ".cache" / "ntm" / "extensions"))
+
+
+def _build():
+    """Compile (or load the cached build of) the extension. Its name hashes the
+    source, flags, torch version and CPU, so a changed source or another
+    machine never loads a stale or foreign binary."""
+    from torch.utils.cpp_extension import load as load_cpp
+
+    key = "|".join([SOURCE.read_text(), " ".join(FLAGS), torch.__version__, platform.machine(), _cpu_name()])
+    name = "fused_ntm_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+    build_dir = cache_dir() / name
+    build_dir.mkdir(parents=True, exist_ok=True)
+    return load_cpp(name=name, sources=[str(SOURCE)], extra_cflags=FLAGS, extra_ldflags=["-fopenmp"], build_directory=str(build_dir), verbose=False)
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def load(fallback: str = "reference"):
+    """The compiled extension, or None if it cannot be built: then one line on
+    the log says why and that the `fallback` path is used instead."""
+    if "module" not in _extension:
+        try:
+            _extension["module"] = _build()
+        except Exception as error:  # no compiler, no headers, a failed build: all mean "use another path"
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0].split(":")[0]
+            log.warning("ntm: the fused path could not be built (%s); using the %s path instead", reason, fallback)
+            _extension["module"] = None
+    return _extension["module"]
+
+
+def available(fallback: str = "reference") -> bool:
+    return load(fallback) is not None
+
+
+def forward(model, inputs: torch.Tensor, lengths: torch.Tensor | None = None,
+            memory_size: int | None = None) -> torch.Tensor:
+    """inputs [B, T, in] -> logits [B, T, out] of `model` (an NTM), zero past each length."""
+    extension = load()
+    if extension is None:
+        raise RuntimeError("the fused NTM extension could not be built; see the log line above for why")
+    cfg = model.config
+    params = list(model.parameters())
+    inputs = inputs.to(params[0].dtype)
+    if lengths is None:
+        lengths = torch.full((inputs.shape[0],), inputs.shape[1], dtype=torch.long)
+    lengths = lengths.to(device="cpu", dtype=torch.long).clamp(0, inputs.shape[1])
+    n = cfg.memory_size if memory_size is None else memory_size
+    if n < 1:
+        raise ValueError(f"memory_size must be a positive integer, got {n}")
+    meta = (not hasattr(model.controller, "layers"), cfg.layers, cfg.read_heads, cfg.write_heads, n,
+            cfg.memory_width, float(cfg.clip), float(cfg.memory_init))
+    needs_grad = torch.is_grad_enabled() and (inputs.requires_grad or any(p.requires_grad for p in params))
+    if not needs_grad:
+        with torch.no_grad():
+            return extension.forward(inputs, lengths, params, *meta, False)[0]
+    return _FusedNTM.apply(inputs, lengths, meta, *params)
+
+
+class _FusedNTM(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, inputs, lengths, meta, *params):
+        logits, *saved = load().forward(inputs, lengths, list(params), *meta, True)
+        ctx.meta, ctx.params, ctx.n_saved = meta, len(params), len(saved)
+        ctx.save_for_backward(inputs, lengths, *params, *saved)
+        return logits
+
+    @staticmethod
+    def backward(ctx, grad_logits):
+        inputs, lengths, *rest = ctx.saved_tensors
+        params, saved = rest[: ctx.params], rest[ctx.params :]
+        input_grad = ctx.needs_input_grad[0]
+        grads = load().backward(grad_logits, inputs, lengths, params, saved, *ctx.meta, input_grad)
+        grad_inputs = grads.pop() if input_grad else None
+        return (grad_inputs, None, None, *grads)

@@ -1,0 +1,190 @@
+"""The fused path (one C++ call per sequence, ntm/model/fused.py) computes the
+reference function: outputs and every parameter's gradient in float64 agree to
+gradcheck-level tolerance with `NTM.forward` on the reference path.
+
+The extension is compiled on the first test (about 20 s on 2 cores) and
+cached on disk afterwards; the models are small so the rest takes seconds.
+"""
+
+import dataclasses
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+import tasks
+from ntm.config import ModelConfig
+from ntm.evaluation import load_model
+from ntm.model import fused
+from ntm.model.registry import build_model
+from ntm.training.loop import train
+
+TOLERANCE = dict(rtol=1e-9, atol=1e-12)  # float64: the two paths differ only in summation order
+
+
+@pytest.fixture(autouse=True)
+def _needs_extension():
+    if not fused.available():
+        pytest.skip("the fused extension cannot be built here (no C++ compiler?)")
+
+
+def small_config(name="ntm", **fields) -> ModelConfig:
+    sizes = dict(name=name, hidden_size=12, layers=1, memory_size=8, memory_width=5)
+    sizes.update(fields)
+    return ModelConfig(**sizes)
+
+
+def model_pair(config: ModelConfig, input_width: int, output_width: int, seed: int = 0):
+    """The same float64 weights on the reference and the fused path."""
+    torch.manual_seed(seed)
+    reference = build_model(config, input_width, output_width).double()
+    on_fused = build_model(config, input_width, output_width).double()
+    on_fused.load_state_dict(reference.state_dict())
+    assert on_fused.use_path("fused") == "fused"
+    return reference, on_fused
+
+
+def outputs_and_gradients(model, inputs, weights, **forward):
+    """Logits, and every parameter's gradient of sum(logits * weights)."""
+    model.zero_grad(set_to_none=True)
+    logits = model(inputs, **forward)
+    (logits * weights).sum().backward()
+    return logits.detach(), {name: p.grad.clone() for name, p in model.named_parameters()}
+
+
+def assert_same_function(config, inputs, lengths=None, memory_size=None, output_width=3):
+    reference, on_fused = model_pair(config, inputs.shape[-1], output_width)
+    weights = torch.randn(*inputs.shape[:2], output_width, dtype=torch.float64,
+                          generator=torch.Generator().manual_seed(2))
+    if lengths is not None:  # the padded steps are read by nothing
+        weights = weights * (torch.arange(inputs.shape[1]) < lengths[:, None]).unsqueeze(-1)
+    want, want_grads = outputs_and_gradients(reference, inputs, weights, memory_size=memory_size)
+    got, got_grads = outputs_and_gradients(on_fused, inputs, weights, memory_size=memory_size, lengths=lengths)
+    real = weights.ne(0).any(-1) if lengths is not None else torch.ones(inputs.shape[:2], dtype=torch.bool)
+    torch.testing.assert_close(got[real], want[real], **TOLERANCE)
+    for name, grad in want_grads.items():
+        torch.testing.assert_close(got_grads[name], grad, **TOLERANCE, msg=lambda m: f"{name}: {m}")
+    with torch.no_grad():
+        torch.testing.assert_close(on_fused(inputs, memory_size=memory_size, lengths=lengths), got, **TOLERANCE)
+
+
+def random_inputs(batch=3, steps=6, width=4, seed=1):
+    return torch.randn(batch, steps, width, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+CONTROLLERS = [
+    ("ntm", 1, 1), ("ntm-ff", 1, 1),  # LSTM and feedforward, one head each
+    ("ntm", 2, 1), ("ntm-ff", 2, 1),  # two controller layers
+    ("ntm", 2, 5),  # the priority-sort NTM's shape: 2 layers, 5 heads
+    ("ntm-ff", 1, 8),  # the priority-sort NTM-FF's 8 heads
+]
+
+
+@pytest.mark.parametrize("name, layers, heads", CONTROLLERS, ids=[f"{n}-{l}layer-{h}head" for n, l, h in CONTROLLERS])
+def test_outputs_and_gradients_match_the_reference_path(name, layers, heads):
+    assert_same_function(small_config(name, layers=layers, read_heads=heads, write_heads=heads), random_inputs())
+
+
+def test_more_read_heads_than_write_heads_match_the_reference_path():
+    assert_same_function(small_config(read_heads=3, write_heads=1), random_inputs())
+
+
+@pytest.mark.parametrize("task_name", tasks.names())
+def test_every_tasks_widths_and_masks_match_the_reference_path(task_name):
+    task = tasks.get(task_name)
+    batch = task.sample(3, rng=0)
+    assert_same_function(small_config(), batch.inputs.double(), lengths=batch.lengths,
+                         output_width=task.output_width)
+
+
+def test_a_memory_size_changed_at_evaluation_matches_the_reference_path():
+    assert_same_function(small_config(), random_inputs(), memory_size=13)
+
+
+def test_mixed_lengths_match_on_the_real_steps_and_give_zeros_past_them():
+    lengths = torch.tensor([2, 6, 4, 6, 1])
+    inputs = random_inputs(batch=5)
+    assert_same_function(small_config(read_heads=2, write_heads=2), inputs, lengths=lengths)
+    _, on_fused = model_pair(small_config(), 4, 3)
+    with torch.no_grad():
+        logits = on_fused(inputs, lengths=lengths)
+    assert logits[0, 2:].abs().sum() == 0 and logits[4, 1:].abs().sum() == 0
+
+
+def test_a_sample_gives_the_same_outputs_alone_as_in_a_mixed_batch():
+    lengths = torch.tensor([3, 6, 5])
+    inputs = random_inputs()
+    _, on_fused = model_pair(small_config(), 4, 3)
+    with torch.no_grad():
+        together = on_fused(inputs, lengths=lengths)
+        for b in range(3):
+            alone = on_fused(inputs[b : b + 1, : lengths[b]])
+            torch.testing.assert_close(together[b, : lengths[b]], alone[0], **TOLERANCE)
+
+
+def test_the_gradient_of_the_inputs_matches_the_reference_path():
+    reference, on_fused = model_pair(small_config(), 4, 3)
+    grads = []
+    for model in (reference, on_fused):
+        inputs = random_inputs().requires_grad_()
+        model(inputs).pow(2).sum().backward()
+        grads.append(inputs.grad)
+    torch.testing.assert_close(grads[1], grads[0], **TOLERANCE)
+
+
+def test_float32_training_outputs_match_the_reference_path():
+    torch.manual_seed(0)
+    task = tasks.get("copy")
+    reference = build_model(ModelConfig(), task.input_width, task.output_width)
+    on_fused = build_model(ModelConfig(), task.input_width, task.output_width)
+    on_fused.load_state_dict(reference.state_dict())
+    on_fused.use_path("fused")
+    batch = task.sample(8, rng=0)
+    real = batch.mask
+    torch.testing.assert_close(on_fused(batch.inputs, lengths=batch.lengths)[real], reference(batch.inputs)[real],
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_the_same_seed_trains_to_the_same_weights(tmp_path, tiny_copy_config):
+    tiny_copy_config.train.path = "fused"
+    tiny_copy_config.train.steps = 6
+    weights = []
+    for run in ("a", "b"):
+        train(dataclasses.replace(tiny_copy_config), tmp_path / run)
+        torch.manual_seed(0)
+        weights.append(load_model(tmp_path / run, "last").model.state_dict())
+    for name, value in weights[0].items():
+        assert torch.equal(value, weights[1][name]), name
+
+
+def test_without_a_compiler_one_line_says_so_and_the_reference_path_runs(monkeypatch, caplog):
+    def no_compiler():
+        raise RuntimeError("Error building extension 'fused_ntm': c++: command not found")
+
+    monkeypatch.setattr(fused, "_build", no_compiler)
+    monkeypatch.setattr(fused, "_extension", {})
+    model = build_model(small_config(), 4, 3)
+    with caplog.at_level(logging.WARNING, logger="ntm"):
+        assert model.use_path("fused") == "reference"
+    assert len(caplog.records) == 1 and "could not be built" in caplog.text and "reference" in caplog.text
+    assert model(random_inputs().float()).shape == (3, 6, 3)
+
+
+def test_an_unknown_path_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="reference, compiled, fused"):
+        build_model(small_config(), 4, 3).use_path("turbo")
+
+
+def test_lengths_are_one_past_the_last_scored_step():
+    mask = torch.tensor([[0, 1, 1, 0], [1, 1, 1, 1], [0, 0, 0, 0]], dtype=torch.bool)
+    batch = tasks.Batch(torch.zeros(3, 4, 2), torch.zeros(3, 4, 2), mask)
+    assert batch.lengths.tolist() == [3, 4, 0]
+
+
+def test_a_sample_of_length_zero_gives_zeros_and_no_gradient():
+    _, on_fused = model_pair(small_config(), 4, 3)
+    logits = on_fused(random_inputs(), lengths=torch.tensor([0, 6, 0]))
+    logits.sum().backward()
+    assert logits[0].abs().sum() == 0 and logits[2].abs().sum() == 0
+    assert np.isfinite(sum(p.grad.abs().sum().item() for p in on_fused.parameters()))
