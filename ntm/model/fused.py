@@ -23,6 +23,8 @@ from pathlib import Path
 
 import torch
 
+from ntm.platform_info import cpu_name
+
 SOURCE = Path(__file__).with_name("csrc") / "fused_ntm.cpp"
 FLAGS = ["-O3", "-march=native", "-fopenmp"]  # no -ffast-math: it would change results and NaN handling
 log = logging.getLogger("ntm")
@@ -40,21 +42,11 @@ def _build():
     machine never loads a stale or foreign binary."""
     from torch.utils.cpp_extension import load as load_cpp
 
-    key = "|".join([SOURCE.read_text(), " ".join(FLAGS), torch.__version__, platform.machine(), _cpu_name()])
+    key = "|".join([SOURCE.read_text(), " ".join(FLAGS), torch.__version__, platform.machine(), cpu_name()])
     name = "fused_ntm_" + hashlib.sha256(key.encode()).hexdigest()[:12]
     build_dir = cache_dir() / name
     build_dir.mkdir(parents=True, exist_ok=True)
     return load_cpp(name=name, sources=[str(SOURCE)], extra_cflags=FLAGS, extra_ldflags=["-fopenmp"], build_directory=str(build_dir), verbose=False)
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def load(fallback: str = "reference"):

@@ -84,33 +84,40 @@ Schedule make_schedule(const at::Tensor& lengths, int64_t T) {
   return s;
 }
 
+// Packed rows [rows, width] (step by step, longest samples first) back to
+// [B, T, width] in the samples' own order; padded steps stay zero.
+template <typename T>
+at::Tensor unpack_rows(const Schedule& s, const at::Tensor& packed, int64_t B, int64_t steps_T, int64_t width) {
+  at::Tensor out = at::zeros({B, steps_T, width}, packed.options());
+  T* o = out.data_ptr<T>();
+  const T* p = packed.data_ptr<T>();
+  for (int64_t t = 0; t < s.steps; ++t)
+    for (int64_t b = 0; b < s.n[t]; ++b)
+      std::copy(p + (s.off[t] + b) * width, p + (s.off[t] + b + 1) * width, o + (s.perm[b] * steps_T + t) * width);
+  return out;
+}
+
 // Elementwise exp, log, tanh and x^p in place over n values: 8 floats or 4
 // doubles at a time through SLEEF (1-ulp functions) where AVX2 is there, the
 // C library's one value at a time otherwise. Most of the step's time went to
 // these before.
 #if defined(__AVX2__)
-struct Simd8f {
-  using V = __m256;
-  static constexpr int width = 8;
-  static V load(const float* x) { return _mm256_loadu_ps(x); }
-  static void store(float* x, V v) { _mm256_storeu_ps(x, v); }
-  static V set1(float a) { return _mm256_set1_ps(a); }
-  static V exp(V v) { return Sleef_expf8_u10(v); }
-  static V log(V v) { return Sleef_logf8_u10(v); }
-  static V tanh(V v) { return Sleef_tanhf8_u10(v); }
-  static V pow(V v, V p) { return Sleef_powf8_u10(v, p); }
-};
-struct Simd4d {
-  using V = __m256d;
-  static constexpr int width = 4;
-  static V load(const double* x) { return _mm256_loadu_pd(x); }
-  static void store(double* x, V v) { _mm256_storeu_pd(x, v); }
-  static V set1(double a) { return _mm256_set1_pd(a); }
-  static V exp(V v) { return Sleef_expd4_u10(v); }
-  static V log(V v) { return Sleef_logd4_u10(v); }
-  static V tanh(V v) { return Sleef_tanhd4_u10(v); }
-  static V pow(V v, V p) { return Sleef_powd4_u10(v, p); }
-};
+// One struct per vector type, the same members spelt with its intrinsics.
+#define NTM_SIMD(NAME, SCALAR, VECTOR, WIDTH, PS, SLEEF)                                   \
+  struct NAME {                                                                          \
+    using V = VECTOR;                                                                    \
+    static constexpr int width = WIDTH;                                                  \
+    static V load(const SCALAR* x) { return _mm256_loadu_##PS(x); }                      \
+    static void store(SCALAR* x, V v) { _mm256_storeu_##PS(x, v); }                      \
+    static V set1(SCALAR a) { return _mm256_set1_##PS(a); }                              \
+    static V exp(V v) { return Sleef_exp##SLEEF##_u10(v); }                              \
+    static V log(V v) { return Sleef_log##SLEEF##_u10(v); }                              \
+    static V tanh(V v) { return Sleef_tanh##SLEEF##_u10(v); }                            \
+    static V pow(V v, V p) { return Sleef_pow##SLEEF##_u10(v, p); }                      \
+  };
+NTM_SIMD(Simd8f, float, __m256, 8, ps, f8)
+NTM_SIMD(Simd4d, double, __m256d, 4, pd, d4)
+#undef NTM_SIMD
 template <typename T> struct SimdOf;
 template <> struct SimdOf<float> { using type = Simd8f; };
 template <> struct SimdOf<double> { using type = Simd4d; };
@@ -711,12 +718,7 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
     linear(s.rows, d.Z(), d.O, buf.Z.template data_ptr<T>(), d.Z(), wt.Wo.template data_ptr<T>(),
            wt.bo.template data_ptr<T>(), logits.template data_ptr<T>(), d.O);
 
-  at::Tensor out = at::zeros({d.B, d.T, d.O}, opt);
-  T* o = out.data_ptr<T>();
-  const T* lg = logits.data_ptr<T>();
-  for (int64_t t = 0; t < s.steps; ++t)
-    for (int64_t b = 0; b < s.n[t]; ++b)
-      std::copy(lg + (s.off[t] + b) * d.O, lg + (s.off[t] + b + 1) * d.O, o + (s.perm[b] * d.T + t) * d.O);
+  at::Tensor out = unpack_rows<T>(s, logits, d.B, d.T, d.O);
   if (!save) return {out};
   std::vector<at::Tensor> result = {out, buf.raw, buf.K, buf.wc, buf.wg, buf.w, buf.mem, buf.Z};
   for (int64_t l = 0; l < d.L; ++l) {
@@ -884,15 +886,25 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
   grads.push_back(gbo);
   if (input_grad) {
     at::Tensor gx = at::mm(dG[0], wt.Wcat[0].narrow(1, 0, d.I));
-    at::Tensor out = at::zeros({d.B, d.T, d.I}, opt);
-    T* o = out.data_ptr<T>();
-    const T* g = gx.data_ptr<T>();
-    for (int64_t t = 0; t < s.steps; ++t)
-      for (int64_t b = 0; b < s.n[t]; ++b)
-        std::copy(g + (s.off[t] + b) * d.I, g + (s.off[t] + b + 1) * d.I, o + (s.perm[b] * d.T + t) * d.I);
-    grads.push_back(out);
+    grads.push_back(unpack_rows<T>(s, gx.contiguous(), d.B, d.T, d.I));
   }
   return grads;
+}
+
+// What forward and backward both derive from their arguments: sizes, the
+// length schedule and the weights in the layout the kernels read.
+struct Call {
+  Dims d;
+  Schedule s;
+  Weights wt;
+};
+
+Call prepare(const at::Tensor& inputs, const at::Tensor& lengths, const std::vector<at::Tensor>& params, bool lstm,
+             int64_t layers, int64_t R, int64_t W, int64_t N, int64_t M, double clip, double mem_init) {
+  Dims d = make_dims(inputs, params, lstm, layers, R, W, N, M, clip, mem_init);
+  Schedule s = make_schedule(lengths, d.T);
+  Weights wt = gather_weights(d, params);
+  return {d, s, wt};
 }
 
 }  // namespace
@@ -903,12 +915,10 @@ std::vector<at::Tensor> fused_forward(at::Tensor inputs, at::Tensor lengths, std
                                       double clip, double mem_init, bool save) {
   at::NoGradGuard no_grad;
   inputs = inputs.contiguous();
-  const Dims d = make_dims(inputs, params, lstm, layers, R, W, N, M, clip, mem_init);
-  const Schedule s = make_schedule(lengths, d.T);
-  const Weights wt = gather_weights(d, params);
+  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip, mem_init);
   std::vector<at::Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(inputs.scalar_type(), "fused_ntm_forward",
-                             [&] { out = forward_impl<scalar_t>(d, s, inputs, wt, save); });
+                             [&] { out = forward_impl<scalar_t>(c.d, c.s, inputs, c.wt, save); });
   return out;
 }
 
@@ -919,12 +929,10 @@ std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, a
                                        double mem_init, bool input_grad) {
   at::NoGradGuard no_grad;
   grad_out = grad_out.contiguous();
-  const Dims d = make_dims(inputs, params, lstm, layers, R, W, N, M, clip, mem_init);
-  const Schedule s = make_schedule(lengths, d.T);
-  const Weights wt = gather_weights(d, params);
+  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip, mem_init);
   std::vector<at::Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(grad_out.scalar_type(), "fused_ntm_backward",
-                             [&] { out = backward_impl<scalar_t>(d, s, grad_out, saved, wt, input_grad); });
+                             [&] { out = backward_impl<scalar_t>(c.d, c.s, grad_out, saved, c.wt, input_grad); });
   return out;
 }
 
