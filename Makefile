@@ -92,7 +92,7 @@ checkpoints/seeds/associative-recall-ntm-ff-s%:
 # Repeat copy from scratch sat at ~212 bits for 320k sequences; a warm-up on
 # 1-2 repeats was solved at 496k sequences, the full task at 632k.
 checkpoints/repeat-copy-ntm:
-	$(TRAIN) repeat-copy --model ntm --fast --seed 0 --lr 1e-3 --steps 21250 --set warmup.max_repeats=2 --out $@
+	$(TRAIN) repeat-copy --model ntm --fast --seed 0 --lr 1e-3 --steps 21250 --set curriculum.max_repeats=2 --out $@
 checkpoints/dynamic-ngrams-ntm:
 	$(TRAIN) dynamic-ngrams --model ntm --fast --seed 0 --steps 25500 --out $@
 checkpoints/priority-sort-ntm:

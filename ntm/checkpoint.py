@@ -178,7 +178,8 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
 def read_curve(run_dir: Path, config_changes: bool = False) -> list[dict]:
     """The learning curve of a run, up to any line a crash cut short ([] if none yet).
 
-    Its points only, unless `config_changes`: then also the lines that record
+    A point of an easier curriculum stage carries that stage's index as
+    "stage". Its points only, unless `config_changes`: then also the lines that record
     what a resume changed ({"step", "config_change"})."""
     path = Path(run_dir) / CURVE_FILE
     if not path.is_file():
@@ -189,6 +190,8 @@ def read_curve(run_dir: Path, config_changes: bool = False) -> list[dict]:
             point = json.loads(line)
         except json.JSONDecodeError:
             break  # a line cut by a crash ends the usable curve
+        if point.pop("warmup", False):  # written before curricula: the one warm-up stage
+            point.setdefault("stage", 0)
         if config_changes or CONFIG_CHANGE not in point:
             curve.append(point)
     return curve

@@ -18,10 +18,13 @@ from typing import Any
 from tasks.base import check_batch_size, did_you_mean, unknown_name
 
 EXECUTION_PATHS = ("reference", "compiled", "fused")  # how an NTM runs: see NTM.use_path
+LR_DECAYS = ("none", "cosine")
 MODEL_NAMES = ("ntm", "ntm-ff", "lstm", "gru", "rnn", "bilstm")
 MEMORY_MODELS = ("ntm", "ntm-ff")  # the NTMs; the others are recurrent baselines without a memory
 # `--set` sections that hold task options, and the RunConfig field of each.
-OPTION_SECTIONS = {"task": "task_options", "warmup": "warmup_options"}
+OPTION_SECTIONS = {"task": "task_options"}
+# The sections of a config, in the order `ntm config` prints them.
+SECTIONS = ("task", "curriculum", "model", "train")
 # Fields that say how long, where, how fast and how often a run trains and
 # reports, not what it learns (validate_every moves the lr drop after solving
 # by less than one interval). Runs differing only in these are one setup: a
@@ -61,6 +64,8 @@ class TrainConfig:
     clip_grad_value: float = 0.0  # clip each gradient element to +-this first; the paper's RMSProp used 10; 0 turns it off
     spike_clip: float = 5.0  # also clip the norm to this many times its running mean; 0 turns it off (see _clip_threshold)
     lr_after_solve: float = 0.1  # once validation first counts as solved, the lr is multiplied by this (1 keeps it)
+    lr_decay: str = "none"  # "cosine": from the first solve, the lr falls along a half cosine to 0 at `steps`
+    advance_below: float = 0.1  # a curriculum stage is passed once its validation bit errors per sequence fall below this
     seed: int = 0  # initial weights and training data
     device: str = "cpu"
     log_every: int = 50  # steps between learning-curve points
@@ -81,7 +86,9 @@ class RunConfig:
     # copy) trained on until their validation counts as solved, then the full
     # task. Empty: no warm-up. For tasks that do not start learning from scratch
     # (repeat copy: checkpoints/README.md).
-    warmup_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Easier stages trained first, in order, before the task itself: task option ->
+    # one value per stage (ntm.training.curriculum). `warmup` is its one-stage form.
+    curriculum: dict[str, list] = dataclasses.field(default_factory=dict)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
@@ -112,11 +119,27 @@ class RunConfig:
             raise ValueError(f"train.lr_after_solve must be in (0, 1], got {t.lr_after_solve}")
         if m.name == "bilstm":
             _check_bidirectional_allowed(self.task)
+        if t.lr_decay not in LR_DECAYS:
+            raise ValueError(f"train.lr_decay must be one of {', '.join(LR_DECAYS)}, got {t.lr_decay!r}")
+        if not t.advance_below > 0:
+            raise ValueError(f"train.advance_below must be positive, got {t.advance_below}")
+        self.curriculum_stages()
         if t.path not in EXECUTION_PATHS:
             raise ValueError(f"train.path must be one of {', '.join(EXECUTION_PATHS)}, got {t.path!r}")
         if t.threads < 0:
             raise ValueError(f"train.threads must be 0 (torch's default) or more, got {t.threads}")
         return self
+
+    def curriculum_stages(self) -> list[dict[str, Any]]:
+        """The task options of each curriculum stage, easiest first (the task
+        itself, with `task_options`, follows the last)."""
+        counts = {len(values) for values in self.curriculum.values()}
+        if len(counts) > 1:
+            raise ValueError("every curriculum option needs one value per stage; got "
+                             + ", ".join(f"{key}: {len(values)}" for key, values in self.curriculum.items()))
+        stages = counts.pop() if counts else 0
+        return [{**self.task_options, **{key: values[i] for key, values in self.curriculum.items()}}
+                for i in range(stages)]
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -126,10 +149,18 @@ class RunConfig:
         return cls(
             task=data["task"],
             task_options=dict(data.get("task_options", {})),
-            warmup_options=dict(data.get("warmup_options", {})),
+            curriculum=_curriculum_of(data),
             model=_build(ModelConfig, data.get("model", {})),
             train=_build(TrainConfig, _with_old_run_defaults(data.get("train", {}))),
         )
+
+
+def _curriculum_of(data: dict[str, Any]) -> dict[str, list]:
+    """The curriculum of a saved config; one saved before curricula existed
+    had a single warm-up stage in "warmup_options"."""
+    if data.get("curriculum"):
+        return {key: list(values) for key, values in data["curriculum"].items()}
+    return {key: [value] for key, value in data.get("warmup_options", {}).items()}
 
 
 def _check_bidirectional_allowed(task_name: str) -> None:
@@ -196,9 +227,10 @@ def default_config(task: str, model: str = "ntm") -> RunConfig:
 
 def apply_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
     """Apply `section.field=value` strings, e.g. `model.memory_size=256`,
-    `train.clip_grad_norm=10`, `task.max_length=30` or `warmup.max_repeats=2`
-    (the warm-up stage's task overrides). Values are parsed as
-    JSON when possible (numbers, true/false), else taken as strings."""
+    `train.clip_grad_norm=10`, `task.max_length=30`, or
+    `curriculum.max_length=5,10,15` (the task option's value in each easier
+    stage; `warmup.max_repeats=2` is the one-stage form). Values are parsed as
+    JSON when possible (numbers, true/false, lists), else taken as strings."""
     for assignment in assignments:
         key, sep, raw = assignment.partition("=")
         if not sep or "." not in key:
@@ -208,9 +240,12 @@ def apply_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
         if section in OPTION_SECTIONS:
             getattr(config, OPTION_SECTIONS[section])[field] = value
             continue
+        if section in ("curriculum", "warmup"):
+            config.curriculum[field] = _stage_values(raw) if section == "curriculum" else [value]
+            continue
         target = {"model": config.model, "train": config.train}.get(section)
         if target is None:
-            raise ValueError(f"--set section must be task, warmup, model or train, got {section!r}")
+            raise ValueError(f"--set section must be one of {', '.join(SECTIONS)}, got {section!r}")
         fields = {f.name: f for f in dataclasses.fields(target)}
         if field not in fields:
             raise ValueError(f"{section} has no field {field!r}; {did_you_mean(field, list(fields))}"
@@ -224,6 +259,14 @@ def _parse_value(raw: str) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError:
         return raw
+
+
+def _stage_values(raw: str) -> list:
+    """`5,10,15` or `[5, 10, 15]`: one value per curriculum stage."""
+    value = _parse_value(raw)
+    if isinstance(value, list):
+        return value
+    return [_parse_value(part.strip()) for part in raw.split(",")]
 
 
 def _coerce(value: Any, kind: type, key: str) -> Any:
@@ -282,8 +325,8 @@ def build_run_config(task: str | None, model: str | None = None, overrides: list
     apply_overrides(config, list(overrides))
     config.validate()
     tasks.get(config.task, **config.task_options)  # the task checks its own options
-    if config.warmup_options:
-        tasks.get(config.task, **{**config.task_options, **config.warmup_options})
+    for options in config.curriculum_stages():
+        tasks.get(config.task, **options)  # each stage is the task with other options
     return config
 
 
@@ -304,11 +347,11 @@ def _set_field(config: RunConfig, key: str, value: Any) -> None:
 
 def to_sections(config: RunConfig) -> dict[str, dict[str, Any]]:
     """The config in `--set`'s sections: task (its name and every option, defaults
-    included, so a reader sees what can be set), warmup, model, train."""
+    included, so a reader sees what can be set), curriculum, model, train."""
     import tasks
 
     task_options = {**tasks.options(config.task), **config.task_options} if config.task in tasks.names() else {}
-    return {"task": {"name": config.task, **task_options, **config.task_options}, "warmup": dict(config.warmup_options),
+    return {"task": {"name": config.task, **task_options, **config.task_options}, "curriculum": dict(config.curriculum),
             "model": dataclasses.asdict(config.model), "train": dataclasses.asdict(config.train)}
 
 
@@ -319,9 +362,9 @@ def from_sections(data: dict[str, Any]) -> RunConfig:
     task = dict(data["task"])
     if "name" not in task:
         raise ValueError("the [task] section needs name = \"TASK\"")
-    unknown = set(data) - {"task", "warmup", "model", "train"}
+    unknown = set(data) - set(SECTIONS) - {"warmup"}
     if unknown:
-        raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; the sections are task, warmup, model, train")
+        raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; the sections are {', '.join(SECTIONS)}")
     name = task.pop("name")
     import tasks
 
@@ -329,7 +372,8 @@ def from_sections(data: dict[str, Any]) -> RunConfig:
     # defaults are overrides, so a config read back saves what it changed.
     defaults = tasks.options(name) if name in tasks.names() else {}
     task = {key: value for key, value in task.items() if key not in defaults or defaults[key] != value}
-    return RunConfig.from_dict({"task": name, "task_options": task, "warmup_options": data.get("warmup", {}),
+    return RunConfig.from_dict({"task": name, "task_options": task, "curriculum": data.get("curriculum", {}),
+                                "warmup_options": data.get("warmup", {}),
                                 "model": data.get("model", {}), "train": data.get("train", {})})
 
 

@@ -216,7 +216,7 @@ def test_run_config_round_trips_through_json():
 
 def test_to_json_writes_every_section():
     data = json.loads(default_config("copy").to_json())
-    assert set(data) == {"task", "task_options", "warmup_options", "model", "train"}
+    assert set(data) == {"task", "task_options", "curriculum", "model", "train"}
     assert data["model"]["memory_size"] == 128 and data["train"]["batch_size"] == 32
 
 

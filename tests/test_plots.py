@@ -154,22 +154,21 @@ def test_curves_draw_seeds_of_one_setup_as_one_median(runs):
     assert labels[1].startswith("lstm · copy-lstm-s0")
 
 
-def test_curves_mark_where_a_warmup_ended_and_name_it_in_the_legend(tmp_path, monkeypatch):
-    import ntm.training.loop as training
-
-    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", float("inf"))  # the warm-up ends at the first validation
+def test_curves_mark_where_each_curriculum_stage_ended_and_name_it_in_the_legend(tmp_path):
     config = default_config("copy", "ntm")
     config.task_options["max_length"] = 3
-    config.warmup_options["max_length"] = 1
+    config.curriculum["max_length"] = [1, 2]
+    config.train.advance_below = float("inf")  # each stage ends at its first validation
     config.model.hidden_size, config.model.memory_size, config.model.memory_width = 8, 8, 4
-    config.train.steps, config.train.batch_size, config.train.threads = 20, 4, 1
+    config.train.steps, config.train.batch_size, config.train.threads = 30, 4, 1
     config.train.log_every, config.train.validate_every, config.train.validation_samples = 5, 10, 8
     train(config, tmp_path / "run")
     fig = plots.learning_curves_figure([tmp_path / "run"])
     cost_ax = fig.axes[0]
-    assert any(line.get_xdata()[0] == 10 * 4 and line.get_linestyle() == ":" for line in cost_ax.get_lines())
-    assert "warm-up ends" in [text.get_text() for text in cost_ax.texts]
-    assert "warm-up max_length=1" in cost_ax.get_legend_handles_labels()[1][0]
+    ends = sorted(line.get_xdata()[0] for line in cost_ax.get_lines() if line.get_linestyle() == ":")
+    assert {10 * 4, 20 * 4} <= set(ends)
+    assert {"stage 1 ends", "stage 2 ends"} <= {text.get_text() for text in cost_ax.texts}
+    assert "curriculum max_length=[1, 2]" in cost_ax.get_legend_handles_labels()[1][0]
 
 
 def test_plot_curves_writes_a_png_with_the_paper_levels(runs, cli, tmp_path):

@@ -141,18 +141,21 @@ def test_solved_at_is_the_first_validation_below_a_tenth_of_a_bit():
              {"step": 8, "sequences": 256, "seconds": 4.5, "val_bit_errors": 0.0}]
     budget = collect.training_budget(curve)
     assert budget == {"steps": 8, "sequences": 256, "seconds": 4.5,
-                      "solved_at": {"step": 6, "sequences": 192, "seconds": 3.0}, "warmup_solved_at": None}
+                      "solved_at": {"step": 6, "sequences": 192, "seconds": 3.0}, "stages_passed_at": []}
     assert collect.training_budget([])["sequences"] is None
 
 
-def test_a_solved_warmup_is_not_the_task_solved():
-    curve = [{"step": 2, "sequences": 64, "seconds": 1.0, "val_bit_errors": 0.0, "warmup": True},
+def test_a_passed_curriculum_stage_is_not_the_task_solved():
+    curve = [{"step": 2, "sequences": 64, "seconds": 1.0, "val_bit_errors": 0.0, "stage": 0},
              {"step": 4, "sequences": 128, "seconds": 2.0, "val_bit_errors": 3.0},
              {"step": 6, "sequences": 192, "seconds": 3.0, "val_bit_errors": 0.05}]
     budget = collect.training_budget(curve)
-    assert budget["warmup_solved_at"] == {"step": 2, "sequences": 64, "seconds": 1.0}
+    assert budget["stages_passed_at"] == [{"step": 2, "sequences": 64, "seconds": 1.0}]
     assert budget["solved_at"] == {"step": 6, "sequences": 192, "seconds": 3.0}
     assert markdown._sequences(budget) == "192 (warm-up solved at 64; solved at 192)"
+    curve[1]["stage"] = 1  # a second stage, passed at step 4
+    budget = collect.training_budget(curve)
+    assert markdown._sequences(budget) == "192 (curriculum stages passed at 64, 128; solved at 192)"
 
 
 def test_repeat_copy_targets_are_solved_at_the_training_maximum_and_one_bit_at_20_x_10():

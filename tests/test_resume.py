@@ -48,7 +48,7 @@ def run(trained, tmp_path):
     (["--model", "lstm"], "--model"),
     (["--seed", "5", "--lr", "1"], "--seed"),
     (["--set", "task.max_length=5"], "--set task.max_length"),
-    (["--set", "warmup.max_length=1"], "--set warmup.max_length"),
+    (["--set", "curriculum.max_length=1"], "--set curriculum.max_length"),
     (["--set", "train.optimizer=rmsprop"], "--set train.optimizer"),
     (["--set", "train.validation_samples=16"], "--set train.validation_samples"),
 ])

@@ -99,7 +99,7 @@ def test_toml_without_tomllib_or_tomli_says_what_to_do(tmp_path, monkeypatch):
     (["copy", "--set", "model.memory_size=big"], "model.memory_size must be of type int"),
     (["copy", "--set", "train.lr=-1"], "train.lr must be a positive number"),
     (["dynamic-ngrams", "--model", "bilstm"], "bilstm cannot be trained on dynamic-ngrams"),
-    (["copy", "--set", "warmup.max_length=0"], "max_length"),
+    (["copy", "--set", "curriculum.max_length=2,0"], "max_length"),
 ])
 def test_ntm_config_validates_as_ntm_train_does(tmp_path, args, message):
     shown = invoke("config", *args)
@@ -109,10 +109,10 @@ def test_ntm_config_validates_as_ntm_train_does(tmp_path, args, message):
 
 
 def test_ntm_config_uses_the_section_names_of_set():
-    shown = json.loads(invoke("config", "copy", "--set", "task.max_length=5", "--set", "warmup.max_length=2").stdout)
-    assert list(shown) == ["task", "warmup", "model", "train"]
+    shown = json.loads(invoke("config", "copy", "--set", "task.max_length=5", "--set", "curriculum.max_length=2,3").stdout)
+    assert list(shown) == ["task", "curriculum", "model", "train"]
     assert shown["task"] == {"name": "copy", "min_length": 1, "max_length": 5, "width": 8}
-    assert shown["warmup"] == {"max_length": 2}
+    assert shown["curriculum"] == {"max_length": [2, 3]}
 
 
 @pytest.mark.parametrize("task", ["copy", "repeat-copy", "associative-recall", "dynamic-ngrams", "priority-sort"])

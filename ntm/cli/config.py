@@ -20,5 +20,5 @@ def show_config(
     form: str = typer.Option("json", "--format", help="json or toml; `ntm train --config FILE` reads either."),
 ):
     """Print the configuration `ntm train TASK` would use, checked as `ntm train` checks it,
-    in the sections --set names (task, warmup, model, train)."""
+    in the sections --set names (task, curriculum, model, train)."""
     print(format_config(build_run_config(task, model, set_), form), end="" if form == "toml" else "\n")

@@ -113,8 +113,8 @@ def _summary(result, config) -> None:
     if result.solved_at:
         s = result.solved_at
         console.print(f"solved (bit errors < 0.1) after {s['sequences']:,} sequences, {s['seconds']:.0f} s", highlight=False)
-    if config.warmup_options and result.warmup_solved_at is None:
-        console.print("[yellow]the warm-up stage is not solved yet, so the figures above are of a model that has not "
+    if len(result.stages_passed_at) < len(config.curriculum_stages()):
+        console.print("[yellow]the curriculum is not passed yet, so the figures above are of a model that has not "
                       "seen the full task; continue with --resume and more --steps[/yellow]", highlight=False)
     if result.skipped_steps:
         console.print(f"[yellow]{result.skipped_steps} steps skipped for non-finite loss or gradients[/yellow]")

@@ -125,13 +125,14 @@ class TrainingProgress:
     def _on_validate(self, data):
         self.progress.update(self.bar, val=f"{data['bit_errors']:.3f}")
         if self.plain:
-            stage = " (warm-up)" if data.get("warmup") else ""
+            stage = f" (curriculum stage {data['stage'] + 1})" if "stage" in data else ""
             self.say(f"step {data['step']:,}: validation{stage} cost {data['cost_bits']:.3f} bits, "
                      f"bit errors {data['bit_errors']:.3f} per sequence")
 
-    def _on_warmup_solved(self, data):
-        self.say(f"warm-up solved at step {data['step']} ({data['sequences']:,} sequences): "
-                 "training on the full task from here on")
+    def _on_stage_passed(self, data):
+        following = "the full task" if data["stage"] + 1 == data["stages"] else f"stage {data['stage'] + 2}"
+        self.say(f"curriculum stage {data['stage'] + 1} of {data['stages']} passed at step {data['step']} "
+                 f"({data['sequences']:,} sequences): training on {following} from here on")
 
     def _on_solved(self, data):
         self.say(f"solved at step {data['step']} ({data['sequences']:,} sequences): validation bit errors "

@@ -186,20 +186,23 @@ def seed_summary(rows: list[dict]) -> dict:
 def training_budget(curve: list[dict]) -> dict:
     """steps, sequences and seconds of the whole run (its last curve point),
     solved_at: the first validation of the full task with bit errors below
-    SOLVED_BIT_ERRORS, and warmup_solved_at: the same of a warm-up stage."""
+    SOLVED_BIT_ERRORS, and stages_passed_at: the last point of each
+    curriculum stage that the run went past."""
     last = curve[-1] if curve else {}
 
-    def first_solved(warmup: bool):
-        point = next((p for p in curve if bool(p.get("warmup")) == warmup
-                      and p.get("val_bit_errors", float("inf")) < SOLVED_BIT_ERRORS), None)
-        return {k: point[k] for k in ("step", "sequences", "seconds")} if point else None
+    def moment(point):
+        return {k: point[k] for k in ("step", "sequences", "seconds")}
 
+    solved = next((p for p in curve if p.get("stage") is None
+                   and p.get("val_bit_errors", float("inf")) < SOLVED_BIT_ERRORS), None)
+    stages_passed_at = [moment(point) for point, after in zip(curve, curve[1:])
+                        if point.get("stage") is not None and after.get("stage") != point["stage"]]
     return {
         "steps": last.get("step"),
         "sequences": last.get("sequences"),
         "seconds": last.get("seconds"),
-        "solved_at": first_solved(warmup=False),
-        "warmup_solved_at": first_solved(warmup=True),
+        "solved_at": moment(solved) if solved else None,
+        "stages_passed_at": stages_passed_at,
     }
 
 

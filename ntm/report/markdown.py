@@ -167,8 +167,11 @@ def _sequences(budget: dict) -> str:
     if budget["sequences"] is None:
         return "not recorded"
     notes = []
-    if budget.get("warmup_solved_at"):
-        notes.append(f"warm-up solved at {budget['warmup_solved_at']['sequences']:,}")
+    passed = budget.get("stages_passed_at") or []
+    if len(passed) == 1:
+        notes.append(f"warm-up solved at {passed[0]['sequences']:,}")
+    elif passed:
+        notes.append("curriculum stages passed at " + ", ".join(f"{p['sequences']:,}" for p in passed))
     if budget["solved_at"]:
         notes.append(f"solved at {budget['solved_at']['sequences']:,}")
     return f"{budget['sequences']:,}" + (f" ({'; '.join(notes)})" if notes else "")

@@ -105,7 +105,7 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False)
             for ax, metric in ((cost_ax, "cost_bits"), (error_ax, "bit_errors")):
                 _draw_runs(ax, members, prefix + metric, f"C{colour}", label)
                 for run in members:
-                    _mark_warmup_end(ax, run, f"C{colour}")
+                    _mark_stage_ends(ax, run, f"C{colour}")
         levels = PAPER[task_name].levels if task_name in PAPER else ()
         for i, (text, low, high) in enumerate(levels):
             _reference(cost_ax, low, high, text, _REFERENCE_DASHES[i % len(_REFERENCE_DASHES)])
@@ -143,19 +143,20 @@ def _group_by_setup(runs: list[Run]) -> dict[str, list[Run]]:
 
 def _setting_name(key: str) -> str:
     """A flattened config key as a legend shows it: the field, and for the
-    warm-up stage's task options that they are the warm-up's."""
+    curriculum's task options that they are the curriculum's."""
     section, field = key.split(".", 1)
-    return f"warm-up {field}" if section == "warmup" else field
+    return f"curriculum {field}" if section == "curriculum" else field
 
 
-def _mark_warmup_end(ax, run: Run, colour: str) -> None:
-    """A dotted vertical line where a run's warm-up stage ended: the curve
-    before it is of the easier task."""
-    ends = [p["sequences"] for p in run.curve if p.get("warmup")]
-    if ends and len(ends) < len(run.curve):
-        ax.axvline(max(ends), color=colour, linestyle=":", linewidth=1.0)
-        ax.annotate("warm-up ends", (max(ends), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                    textcoords="offset points", fontsize=7, color=colour)
+def _mark_stage_ends(ax, run: Run, colour: str) -> None:
+    """A dotted vertical line where each curriculum stage of a run ended: the
+    curve before it is of an easier task."""
+    curve = run.curve
+    for point, after in zip(curve, curve[1:]):
+        if point.get("stage") is not None and after.get("stage") != point["stage"]:
+            ax.axvline(point["sequences"], color=colour, linestyle=":", linewidth=1.0)
+            ax.annotate(f"stage {point['stage'] + 1} ends", (point["sequences"], 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(3, -12), textcoords="offset points", fontsize=7, color=colour)
 
 
 def _series(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@
 `train(config, run_dir)` is the whole of `ntm train`; the CLI only builds the
 config and draws the progress from the events this function reports. Beside
 the loop: the optimiser step and the validation decisions (here), the task and
-its warm-up stage (`warmup`), what a resume may change (`resume`), the
+its curriculum stages (`curriculum`), what a resume may change (`resume`), the
 counters a checkpoint carries (`state`), and the curve, progress events and
 TensorBoard (`runlog`, `tensorboard`); the run directory's files belong to
 `ntm.checkpoint`.
@@ -35,7 +35,7 @@ from ntm.training.runlock import RunLock
 from ntm.training.runlog import RunLog, due
 from ntm.training.state import Progress, restore, rollback, save
 from ntm.training.tensorboard import TensorBoard
-from ntm.training.warmup import Stages
+from ntm.training.curriculum import Curriculum
 
 # After this many non-finite steps in a row the run goes back to its last checkpoint.
 MAX_BAD_STEPS_IN_A_ROW = 10
@@ -54,7 +54,7 @@ class TrainResult:
     validation: dict[str, float]  # cost_bits, bit_errors, seq_accuracy on the fixed set
     solved_at: dict | None  # step, sequences, seconds when validation first counted as solved
     skipped_steps: int
-    warmup_solved_at: dict | None = None  # when the warm-up stage ended (None: no warm-up, or not yet)
+    stages_passed_at: list = dataclasses.field(default_factory=list)  # when each curriculum stage was passed
     already_done: bool = False  # resumed at or past its steps: nothing trained or written (validation is of its last weights)
 
 
@@ -89,8 +89,8 @@ def train(
     """Train (or resume) the run in `run_dir`. `on_event(kind, data)` receives
     "start" (what trains, where, and from which step), "compiling" (while the
     compiled path compiles), "tick" (every few seconds: step, sequences, seconds),
-    "log" (each curve point), "validate", "warmup_solved" (once, when a
-    warm-up stage ends), "solved" (once, at the first solving validation of
+    "log" (each curve point), "validate", "stage_passed" (as each curriculum
+    stage ends), "solved" (once, at the first solving validation of
     the full task), "checkpoint" and "rollback" events. `tensorboard` mirrors
     the curve into RUN/tensorboard/ (needs the tensorboard package).
 
@@ -143,13 +143,14 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
     if train_cfg.threads > 0:
         torch.set_num_threads(train_cfg.threads)
     changes = _check_run_directory(config, run_dir, resume, world)
-    stages = Stages(config, device)
-    model, optimizer, path = _model_and_optimizer(config, stages.task, device)
-    progress, resumed = Progress(best_by=stages.task.best_by), resume and last_path.exists()
+    curriculum = Curriculum(config, device)
+    model, optimizer, path = _model_and_optimizer(config, curriculum.task, device)
+    progress, resumed = Progress(best_by=curriculum.task.best_by), resume and last_path.exists()
     if resumed:
-        progress = _resume_progress(last_path, model, optimizer, device, stages.task, train_cfg)
+        progress = _resume_progress(last_path, model, optimizer, device, curriculum.task, train_cfg)
         if progress.step >= train_cfg.steps:  # nothing to train: leave the run as it is
-            return _result(run_dir, progress, validate(model, stages.validation_set(False)), already_done=True)
+            return _result(run_dir, progress, validate(model, curriculum.validation_set(curriculum.final_stage)),
+                           already_done=True)
     if world.is_main:
         ckpt.prepare_run(run_dir, config, progress.step if resumed else None, changes if resumed else {})
     emit("start", _start_report(config, run_dir, model, progress, world, path, resume and not resumed))
@@ -165,11 +166,11 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
         emit("compiling", {})
     try:
         while progress.step < train_cfg.steps:
-            warming = stages.warming_up(progress)
+            stage = curriculum.stage(progress)
             # Each step's data comes from its own seed, so a resumed run draws
             # exactly what the interrupted one would have, on every rank.
             rng = np.random.default_rng([train_cfg.seed, world.rank, progress.rollbacks, progress.step])
-            batch = draw_training_batch(stages.training_task(warming), train_cfg, rng).to(device)
+            batch = draw_training_batch(curriculum.training_task(stage), train_cfg, rng).to(device)
             metrics = _optimiser_step(model, optimizer, batch, train_cfg, progress, world)
             if metrics is None:  # skipped: non-finite loss or gradients
                 bad_in_a_row += 1
@@ -179,16 +180,18 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             bad_in_a_row = 0
             progress.seconds = time.perf_counter() - started
             log.add(progress, metrics)
+            _set_learning_rate(optimizer, train_cfg, progress)
             validation = None
             if due(progress.step, train_cfg.validate_every, train_cfg.steps):
                 # Every rank validates the same weights on the same set, so all
                 # reach the same decisions (e.g. stop when solved) without talking.
-                validation = validate(model, stages.validation_set(warming))
-                _after_validation(validation, model, progress, run_dir, emit, world, warming)
-                _set_learning_rate(optimizer, train_cfg, progress)
+                validation = validate(model, curriculum.validation_set(stage))
+                _after_validation(validation, model, progress, run_dir, emit, world, stage, curriculum.final_stage,
+                                  train_cfg.advance_below)
                 if board is not None:
-                    board.attention(model, config, stages.task, progress)
-            log.point(progress, validation, warming, optimizer.param_groups[0]["lr"])
+                    board.attention(model, config, curriculum.task, progress)
+            log.point(progress, validation, stage if stage < curriculum.final_stage else None,
+                      optimizer.param_groups[0]["lr"])
             if progress.step % train_cfg.checkpoint_every == 0:
                 save_last()
             if train_cfg.stop_when_solved and progress.solved_at is not None:
@@ -202,7 +205,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
         log.close()
     progress.seconds = time.perf_counter() - started
     save_last()
-    return _result(run_dir, progress, validate(model, stages.validation_set(False)))
+    return _result(run_dir, progress, validate(model, curriculum.validation_set(curriculum.final_stage)))
 
 
 def _model_and_optimizer(config: RunConfig, task, device):
@@ -284,7 +287,7 @@ def _optimiser_step(model, optimizer, batch, train_cfg, progress: Progress, worl
 
 def _result(run_dir: Path, progress: Progress, validation: dict, already_done: bool = False) -> TrainResult:
     return TrainResult(run_dir, progress.step, progress.sequences, progress.seconds, validation,
-                       progress.solved_at, progress.skipped_steps, progress.warmup_solved_at, already_done)
+                       progress.solved_at, progress.skipped_steps, list(progress.stages_passed_at), already_done)
 
 
 SPIKE_WARMUP_STEPS = 100  # steps before spike_clip starts, while the running mean settles
@@ -312,22 +315,34 @@ def _track_grad_norm(progress: Progress, clipped_norm: float) -> None:
         progress.grad_norm_mean = SPIKE_MEAN_DECAY * progress.grad_norm_mean + (1 - SPIKE_MEAN_DECAY) * clipped_norm
 
 
-def _set_learning_rate(optimizer, train_cfg, progress: Progress) -> None:
-    """The configured lr, times lr_after_solve once the task is solved.
+def learning_rate(train_cfg, progress: Progress) -> float:
+    """The configured lr, times lr_after_solve once the task is solved, and
+    with lr_decay="cosine" falling from there to 0 at the last step.
 
     A solved NTM gets gradients near zero, which Adam rescales to full-size
     steps; at the training lr those noisy steps walk the weights off the
     solution now and then (copy relapsed to 16-23 bit errors once per run
     at 3e-4). A tenth of the lr from the first solve on keeps it solved."""
-    lr = train_cfg.lr * (train_cfg.lr_after_solve if progress.solved_at is not None else 1.0)
+    if progress.solved_at is None:
+        return train_cfg.lr
+    lr = train_cfg.lr * train_cfg.lr_after_solve
+    if train_cfg.lr_decay == "cosine":
+        start = progress.solved_at["step"]
+        done = min(max(progress.step - start, 0) / max(train_cfg.steps - start, 1), 1.0)
+        lr *= 0.5 * (1.0 + math.cos(math.pi * done))
+    return lr
+
+
+def _set_learning_rate(optimizer, train_cfg, progress: Progress) -> None:
+    lr = learning_rate(train_cfg, progress)
     for group in optimizer.param_groups:
         group["lr"] = lr
 
 
 def _after_validation(result, model, progress: Progress, run_dir: Path, emit, world: World,
-                      warming: bool = False) -> None:
-    """Keep the best weights, and note the first solve: of the warm-up stage
-    while `warming` (the full task's best then starts afresh), else of the task."""
+                      stage: int = 0, final_stage: int = 0, advance_below: float = SOLVED_BIT_ERRORS) -> None:
+    """Keep the best weights, and note the passing of a curriculum stage
+    (the next stage's best then starts afresh) or the first solve of the task."""
     if progress.best_by == "bit_errors":
         score = result["bit_errors"] + 1e-6 * result["cost_bits"]  # bit errors first, cost breaks ties
     else:
@@ -337,13 +352,14 @@ def _after_validation(result, model, progress: Progress, run_dir: Path, emit, wo
         if world.is_main:
             info = {"step": progress.step, "sequences": progress.sequences, "validation": result}
             ckpt.save_checkpoint(run_dir / ckpt.BEST_FILE, model, info=info)
-    solved = result["bit_errors"] < SOLVED_BIT_ERRORS
-    emit("validate", {"step": progress.step, **result, **({"warmup": True} if warming else {})})
+    in_curriculum = stage < final_stage
+    emit("validate", {"step": progress.step, **result, **({"stage": stage} if in_curriculum else {})})
     moment = {"step": progress.step, "sequences": progress.sequences, "seconds": round(progress.seconds, 3)}
-    if warming and solved:
-        progress.warmup_solved_at = moment
+    solved = result["bit_errors"] < SOLVED_BIT_ERRORS
+    if in_curriculum and result["bit_errors"] < advance_below:
+        progress.stages_passed_at.append(moment)
         progress.best_validation = math.inf
-        emit("warmup_solved", dict(moment))
-    elif not warming and solved and progress.solved_at is None:
+        emit("stage_passed", {"stage": stage, "stages": final_stage, **moment})
+    elif not in_curriculum and solved and progress.solved_at is None:
         progress.solved_at = moment
         emit("solved", dict(moment))

@@ -19,7 +19,7 @@ from ntm.config import FLAG_FIELDS, RunConfig, flatten_config
 _FIXED = {
     "task": "the task is what the run learns",
     "task.": "the task and its options are what the run learns",
-    "warmup.": "the warm-up stage is part of what the run learns",
+    "curriculum.": "the curriculum is part of what the run learns",
     "model.memory_size": "it shapes the memory the run learnt to use; to try a larger memory, "
                          "evaluate with it (ntm eval RUN --memory-size N)",
     "model.": "the checkpoint's weights have the model's shape",

@@ -37,7 +37,7 @@ class RunLog:
             self.emit("tick", {"step": progress.step, "sequences": progress.sequences,
                                "seconds": round(progress.seconds, 3)})
 
-    def point(self, progress, validation: dict[str, float] | None, warming: bool, lr: float) -> None:
+    def point(self, progress, validation: dict[str, float] | None, stage: int | None, lr: float) -> None:
         """Write the step's curve point, if it is a log point or was validated."""
         record = None
         if due(progress.step, self.train_cfg.log_every, self.train_cfg.steps):
@@ -50,8 +50,8 @@ class RunLog:
             record.update({f"val_{k}": v for k, v in validation.items()})
         if record is None or self.curve is None:
             return
-        if warming:
-            record["warmup"] = True  # a point of the easier task
+        if stage is not None:
+            record["stage"] = stage  # a point of an easier curriculum stage (0 the first)
         self.curve.write(record)
         self.emit("log", record)
         if self.board is not None:

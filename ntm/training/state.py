@@ -29,7 +29,7 @@ class Progress:
     solved_at: dict | None = None
     grad_norm_mean: float | None = None  # running mean of clipped gradient norms, for spike_clip
     best_by: str = "bit_errors"  # the validation figure best_validation measures (the task's best_by)
-    warmup_solved_at: dict | None = None  # step, sequences, seconds when the warm-up stage was solved
+    stages_passed_at: list = dataclasses.field(default_factory=list)  # step, sequences, seconds as each curriculum stage was passed
 
 
 def save(path: Path, model, optimizer, progress: Progress) -> None:
@@ -46,6 +46,9 @@ def restore(path: Path, model, optimizer, device) -> Progress:
     optimizer.load_state_dict(loaded.optimizer_state)
     _move_optimizer_state(optimizer, device)
     values = dict(loaded.info["progress"])
+    warmup = values.pop("warmup_solved_at", None)  # saved before curricula: one warm-up stage
+    if warmup is not None:
+        values["stages_passed_at"] = [warmup]
     if values.get("best_validation") is None:
         values["best_validation"] = math.inf
     if "torch_rng" in loaded.extra:
