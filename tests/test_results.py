@@ -11,7 +11,7 @@ import torch
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
-from ntm.report import collect, markdown, targets
+from ntm.report import collect, headline, markdown, targets
 from ntm.paper import PAPER
 from ntm.config import default_config
 from ntm.training.loop import train
@@ -235,3 +235,26 @@ def test_the_checkpoints_readme_is_linked_when_there_is_one(shipped, report, tmp
     link = re.search(r"what was tried where a target is missed: \[(.+?)\]\((.+?)\)", linked)
     assert link and link.group(1) == link.group(2)
     assert (tmp_path / link.group(2)).resolve() == (shipped / "README.md").resolve()
+
+
+def test_the_readme_headline_table_follows_the_report(report, tmp_path):
+    entries, _ = report
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nbefore\n\n{headline.START_MARK}\n| stale | table |\n{headline.END_MARK}\n\nafter\n")
+    assert headline.update_readme(readme, entries)
+    text = readme.read_text()
+    assert "stale" not in text and text.startswith("# Title\n\nbefore\n") and text.endswith("\nafter\n")
+    rows = [line for line in text.splitlines() if line.startswith("| copy")]
+    ntm = next(e for e in entries if e["model"] == "ntm")
+    lstm = next(e for e in entries if e["model"] == "lstm")
+    expected_ntm = targets.result_at(ntm["results"], length=100)["bit_errors"]
+    expected_lstm = targets.result_at(lstm["results"], length=100)["bit_errors"]
+    assert rows == [f"| copy, length 100: bit_errors | {expected_ntm:.3f} ({ntm['name']}) | "
+                    f"{expected_lstm:.3f} | copied (after training on ≤20) |"]
+
+
+def test_a_readme_without_the_markers_is_left_alone(report, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n")
+    assert not headline.update_readme(readme, report[0])
+    assert readme.read_text() == "# Title\n"

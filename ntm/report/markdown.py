@@ -1,7 +1,7 @@
 """RESULTS.md: the entries of `collect` written as Markdown, per task a table
 beside the paper's figures, one sentence per target, the seeds, and the
 learning-curve, generalisation and attention pictures drawn into
-`docs/results/`.
+`docs/results/`; the README beside it gets the headline table (`headline`).
 
     >>> from ntm.report.collect import collect
     >>> from ntm.report.markdown import write_report
@@ -21,6 +21,7 @@ from ntm.paper import paper_key
 from ntm.platform_info import machine_description
 from ntm.report.attention import attention_figure, trace_episode
 from ntm.report.collect import seed_summary
+from ntm.report.headline import update_readme
 from ntm.report.plots import generalisation_figure, learning_curves_figure, save_figure, training_range
 from ntm.report.targets import beyond_memory_sizes, headline, trained_sizes
 
@@ -69,6 +70,7 @@ def write_report(entries: list[dict], out_dir: Path | str = ".", figures_dir: Pa
         lines += _task_section(task_name, members, figures, out_dir)
     path = out_dir / REPORT_FILE
     ckpt.atomic_write_bytes(path, "\n".join(lines).rstrip("\n").encode() + b"\n")
+    update_readme(out_dir / "README.md", entries)  # its headline table, where it has the markers
     return path
 
 
