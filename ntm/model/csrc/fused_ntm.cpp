@@ -97,7 +97,7 @@ at::Tensor unpack_rows(const Schedule& s, const at::Tensor& packed, int64_t B, i
   return out;
 }
 
-// Elementwise exp, log, tanh and x^p in place over n values: 8 floats or 4
+// Elementwise exp, log and tanh in place over n values: 8 floats or 4
 // doubles at a time through SLEEF (1-ulp functions) where AVX2 is there, the
 // C library's one value at a time otherwise. Most of the step's time went to
 // these before.
@@ -109,11 +109,9 @@ at::Tensor unpack_rows(const Schedule& s, const at::Tensor& packed, int64_t B, i
     static constexpr int width = WIDTH;                                                  \
     static V load(const SCALAR* x) { return _mm256_loadu_##PS(x); }                      \
     static void store(SCALAR* x, V v) { _mm256_storeu_##PS(x, v); }                      \
-    static V set1(SCALAR a) { return _mm256_set1_##PS(a); }                              \
     static V exp(V v) { return Sleef_exp##SLEEF##_u10(v); }                              \
     static V log(V v) { return Sleef_log##SLEEF##_u10(v); }                              \
     static V tanh(V v) { return Sleef_tanh##SLEEF##_u10(v); }                            \
-    static V pow(V v, V p) { return Sleef_pow##SLEEF##_u10(v, p); }                      \
   };
 NTM_SIMD(Simd8f, float, __m256, 8, ps, f8)
 NTM_SIMD(Simd4d, double, __m256d, 4, pd, d4)
@@ -138,16 +136,10 @@ inline void apply(T* x, int64_t n, F f) {
 template <typename T> inline void exp_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::exp(v); }); }
 template <typename T> inline void log_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::log(v); }); }
 template <typename T> inline void tanh_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::tanh(v); }); }
-template <typename T> inline void pow_(T* x, int64_t n, T p) {
-  using S = typename SimdOf<T>::type;
-  const auto vp = S::set1(p);
-  apply(x, n, [&](auto v) { return S::pow(v, vp); });
-}
 #else
 template <typename T> inline void exp_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]); }
 template <typename T> inline void log_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::log(x[i]); }
 template <typename T> inline void tanh_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]); }
-template <typename T> inline void pow_(T* x, int64_t n, T p) { for (int64_t i = 0; i < n; ++i) x[i] = std::pow(x[i], p); }
 #endif
 
 // sigmoid(x) = 1 / (1 + exp(-x)) in place.
@@ -264,14 +256,17 @@ void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p
     for (int64_t i = 0; i < N; ++i) K[i] += kj * col[i];
   }
   T top = -INFINITY;
+#pragma omp simd reduction(max : top)
   for (int64_t i = 0; i < N; ++i) {
     K[i] = K[i] / (kn * norms[i] + T(COSINE_EPS));
     wc[i] = p.beta * K[i];
     top = std::max(top, wc[i]);
   }
+#pragma omp simd
   for (int64_t i = 0; i < N; ++i) wc[i] -= top;
   exp_(wc, N);
   T sum = 0;
+#pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < N; ++i) sum += wc[i];
   const T g = p.g, keep = T(1) - p.g;
 #pragma omp simd
@@ -285,10 +280,19 @@ void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p
     w[i] = p.s[2] * from_previous + p.s[1] * wg[i] + p.s[0] * from_next + T(SHARPEN_EPS);
     most = std::max(most, w[i]);
   }
+  // (w / most)^gamma as exp(gamma log(w / most)): two cheap vector calls
+  // cost less than one pow.
+#pragma omp simd
   for (int64_t i = 0; i < N; ++i) w[i] /= most;
-  pow_(w, N, p.gamma);
+  log_(w, N);
+  const T gamma = p.gamma;
+#pragma omp simd
+  for (int64_t i = 0; i < N; ++i) w[i] *= gamma;
+  exp_(w, N);
   T total = 0;
+#pragma omp simd reduction(+ : total)
   for (int64_t i = 0; i < N; ++i) total += w[i];
+#pragma omp simd
   for (int64_t i = 0; i < N; ++i) w[i] = w[i] / total;
 }
 
@@ -379,7 +383,7 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
 template <typename T>
 struct Buffers {
   std::vector<at::Tensor> A, G, C;  // per layer: [x, h_prev]; activated gates (LSTM); cell (LSTM)
-  at::Tensor raw, K, wc, wg, w, mem, Z;
+  at::Tensor raw, K, wc, wg, w, mem, norms, Z;  // norms: of each step's memory rows
   T* h(const Dims& d, int64_t l, int64_t row) {
     if (l == d.L - 1) return Z.data_ptr<T>() + row * d.Z();
     return A[l + 1].data_ptr<T>() + row * d.A(l + 1);
@@ -400,6 +404,7 @@ Buffers<T> allocate(const Dims& d, int64_t rows, const at::TensorOptions& opt) {
   b.wg = at::empty({rows, d.heads(), d.N}, opt);
   b.w = at::empty({rows, d.heads(), d.N}, opt);
   b.mem = at::empty({rows, d.M, d.N}, opt);  // transposed, see row_norms
+  b.norms = at::empty({rows, d.N}, opt);
   b.Z = at::empty({rows, d.Z()}, opt);
   return b;
 }
@@ -466,21 +471,23 @@ void step_params(const Dims& d, const T* raw, T* clamped, HeadParams<T>* hp, T* 
   }
 }
 
-// One sample's write (eqs. 3-4) and reads (eqs. 2, 5-9) at one step.
+// One sample's write (eqs. 3-4) and reads (eqs. 2, 5-9) at one step. The
+// row norms of the memory before the write come in (`norms_prev`, kept from
+// the step before) and those after it go out (`norms`), summed while each
+// column is written, so no pass over the memory is spent on norms alone.
 template <typename T>
-void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* w_prev, T* mem, T* K, T* wc, T* wg,
-                 T* w, T* reads, T* scratch) {
+void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* norms_prev, const T* w_prev, T* mem,
+                 T* norms, T* K, T* wc, T* wg, T* w, T* reads, T* scratch) {
   const int64_t N = d.N, M = d.M, R = d.R, W = d.W;
-  T* norms = scratch;
-  T* clamped = norms + N;  // (M + EXTRA) per head
+  T* clamped = scratch;  // (M + EXTRA) per head
   T* ea = clamped + d.heads() * d.per_head();  // erase and add of each write head
   T* keep = ea + 2 * W * M;  // [N] for one column
   HeadParams<T> hp[MAX_HEADS];
   step_params(d, raw, clamped, hp, ea);
   // Write heads address the memory before this step's write.
-  row_norms(mem_prev, N, M, norms);
   for (int64_t h = R; h < d.heads(); ++h)
-    address(mem_prev, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
+    address(mem_prev, norms_prev, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
+  std::fill(norms, norms + N, T(0));
   for (int64_t j = 0; j < M; ++j) {
     const T* old = mem_prev + j * N;
     T* col = mem + j * N;
@@ -496,10 +503,14 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* w_prev
       }
     }
 #pragma omp simd
-    for (int64_t i = 0; i < N; ++i) col[i] = old[i] * keep[i] + col[i];
+    for (int64_t i = 0; i < N; ++i) {
+      col[i] = old[i] * keep[i] + col[i];
+      norms[i] += col[i] * col[i];  // the same sums, in the same order, as row_norms
+    }
   }
+#pragma omp simd
+  for (int64_t i = 0; i < N; ++i) norms[i] = std::sqrt(norms[i]);
   // Read heads see this step's write.
-  row_norms(mem, N, M, norms);
   for (int64_t h = 0; h < R; ++h) {
     address(mem, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
     const T* wh = w + h * N;
@@ -518,13 +529,12 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* w_prev
 // weightings, from later steps). Out: graw, gmem turned into dL/d the previous
 // memory, gw turned into dL/d the previous weightings.
 template <typename T>
-void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const T* w_prev, const T* mem,
-                          const T* K, const T* wc, const T* wg, const T* w, const T* gr, T* graw, T* gmem, T* gw,
-                          T* scratch) {
+void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const T* norms_prev, const T* w_prev,
+                          const T* mem, const T* norms, const T* K, const T* wc, const T* wg, const T* w, const T* gr,
+                          T* graw, T* gmem, T* gw, T* scratch) {
   const int64_t N = d.N, M = d.M, R = d.R, W = d.W, ph = d.per_head();
   const T clip = T(d.clip);
-  T* norms = scratch;
-  T* clamped = norms + N;
+  T* clamped = scratch;
   T* ea = clamped + d.heads() * ph;
   T* gtotal = ea + 2 * W * M;  // dL/d this step's weighting of one head [N]
   T* gmp = gtotal + N;         // dL/d previous memory [M, N]
@@ -535,7 +545,6 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
   HeadParams<T> hp[MAX_HEADS];
   step_params(d, raw, clamped, hp, ea);
   // Reads: r = sum_i w(i) M_i.
-  row_norms(mem, N, M, norms);
   for (int64_t h = 0; h < R; ++h) {
     const T* g = gr + h * M;
     const T* wh = w + h * N;
@@ -594,10 +603,9 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
     }
   }
   // Write heads addressed the previous memory.
-  row_norms(mem_prev, N, M, norms);
   for (int64_t h = R; h < d.heads(); ++h) {
     std::copy(gw + h * N, gw + (h + 1) * N, gtotal);
-    address_backward(mem_prev, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N,
+    address_backward(mem_prev, norms_prev, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N,
                      w + h * N, gtotal, graw + h * ph, gmp, gw + h * N, addr);
   }
   std::copy(gmp, gmp + N * M, gmem);
@@ -605,7 +613,15 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
 
 template <typename T>
 int64_t scratch_size(const Dims& d) {
-  return d.N + d.heads() * d.per_head() + 2 * d.W * d.M + d.N + d.N * d.M + 3 * (d.W + 1) * d.N + 2 * d.N;
+  return d.heads() * d.per_head() + 2 * d.W * d.M + d.N + d.N * d.M + 3 * (d.W + 1) * d.N + 2 * d.N;
+}
+
+// The row norms of the initial memory (every location alike).
+template <typename T>
+at::Tensor initial_norms(const Dims& d, const at::Tensor& mem0) {
+  at::Tensor norms = at::empty({d.N}, mem0.options());
+  row_norms(mem0.data_ptr<T>(), d.N, d.M, norms.data_ptr<T>());
+  return norms;
 }
 
 // Rows of `t` in the packed (save) layout or the two-slot (no save) layout.
@@ -637,6 +653,7 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
   Buffers<T> buf = allocate<T>(d, save ? s.rows : 2 * d.B, opt);
   at::Tensor logits = at::empty({s.rows, d.O}, opt);
   at::Tensor mem0 = at::full({d.N, d.M}, d.mem_init, opt);
+  at::Tensor norms0 = initial_norms<T>(d, mem0);
   at::Tensor w0 = at::zeros({d.heads(), d.N}, opt);
   w0.select(1, 0).fill_(1);
   const T* x = inputs.data_ptr<T>();
@@ -699,15 +716,17 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
     T* wg = buf.wg.template data_ptr<T>();
     T* w = buf.w.template data_ptr<T>();
     T* Z = buf.Z.template data_ptr<T>();
+    T* norms = buf.norms.template data_ptr<T>();
     const T* m0 = mem0.data_ptr<T>();
+    const T* n0 = norms0.data_ptr<T>();
     const T* w0p = w0.data_ptr<T>();
     at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
       std::vector<T> work(scratch);
       for (int64_t b = lo; b < hi; ++b) {
         const int64_t row = r + b;
-        memory_step(d, raw + row * d.P(), t > 0 ? mem + (rp + b) * N * M : m0, t > 0 ? w + (rp + b) * NH : w0p,
-                    mem + row * N * M, K + row * NH, wc + row * NH, wg + row * NH, w + row * NH,
-                    Z + row * d.Z() + d.H, work.data());
+        memory_step(d, raw + row * d.P(), t > 0 ? mem + (rp + b) * N * M : m0, t > 0 ? norms + (rp + b) * N : n0,
+                    t > 0 ? w + (rp + b) * NH : w0p, mem + row * N * M, norms + row * N, K + row * NH,
+                    wc + row * NH, wg + row * NH, w + row * NH, Z + row * d.Z() + d.H, work.data());
       }
     });
     if (!save)
@@ -720,7 +739,7 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
 
   at::Tensor out = unpack_rows<T>(s, logits, d.B, d.T, d.O);
   if (!save) return {out};
-  std::vector<at::Tensor> result = {out, buf.raw, buf.K, buf.wc, buf.wg, buf.w, buf.mem, buf.Z};
+  std::vector<at::Tensor> result = {out, buf.raw, buf.K, buf.wc, buf.wg, buf.w, buf.mem, buf.Z, buf.norms};
   for (int64_t l = 0; l < d.L; ++l) {
     result.push_back(buf.A[l]);
     result.push_back(buf.G[l]);
@@ -741,10 +760,11 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
   buf.w = saved[4];
   buf.mem = saved[5];
   buf.Z = saved[6];
+  buf.norms = saved[7];
   for (int64_t l = 0; l < d.L; ++l) {
-    buf.A.push_back(saved[7 + 3 * l]);
-    buf.G.push_back(saved[8 + 3 * l]);
-    buf.C.push_back(saved[9 + 3 * l]);
+    buf.A.push_back(saved[8 + 3 * l]);
+    buf.G.push_back(saved[9 + 3 * l]);
+    buf.C.push_back(saved[10 + 3 * l]);
   }
   const int64_t N = d.N, M = d.M, NH = d.heads() * N, RM = d.R * d.M, H = d.H;
   const int64_t scratch = scratch_size<T>(d);
@@ -774,6 +794,7 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
   }
   at::Tensor graw = at::empty({s.rows, d.P()}, opt);
   at::Tensor mem0 = at::full({N, M}, d.mem_init, opt);
+  at::Tensor norms0 = initial_norms<T>(d, mem0);
   at::Tensor w0 = at::zeros({d.heads(), N}, opt);
   w0.select(1, 0).fill_(1);
   at::Tensor gtop = at::empty({d.B, H}, opt);
@@ -785,6 +806,8 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
     {
       const T* raw = buf.raw.template data_ptr<T>();
       const T* mem = buf.mem.template data_ptr<T>();
+      const T* norms = buf.norms.template data_ptr<T>();
+      const T* n0 = norms0.data_ptr<T>();
       const T* K = buf.K.template data_ptr<T>();
       const T* wc = buf.wc.template data_ptr<T>();
       const T* wg = buf.wg.template data_ptr<T>();
@@ -803,9 +826,9 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
           T* g = gr + b * RM;  // dL/d reads: output layer plus next step's controller input
           for (int64_t k = 0; k < RM; ++k) g[k] += gz[row * d.Z() + H + k];
           memory_step_backward(d, raw + row * d.P(), t > 0 ? mem + (rp + b) * N * M : m0,
-                               t > 0 ? w + (rp + b) * NH : w0p, mem + row * N * M, K + row * NH, wc + row * NH,
-                               wg + row * NH, w + row * NH, g, graw_p + row * d.P(), gm + b * N * M, gwp + b * NH,
-                               work.data());
+                               t > 0 ? norms + (rp + b) * N : n0, t > 0 ? w + (rp + b) * NH : w0p,
+                               mem + row * N * M, norms + row * N, K + row * NH, wc + row * NH, wg + row * NH,
+                               w + row * NH, g, graw_p + row * d.P(), gm + b * N * M, gwp + b * NH, work.data());
         }
       });
     }
