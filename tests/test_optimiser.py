@@ -46,3 +46,19 @@ def test_rmsprop_has_the_papers_momentum():
 def test_a_negative_clip_grad_value_is_refused():
     with pytest.raises(ValueError, match="clip_grad_value"):
         apply_overrides(default_config("copy"), ["train.clip_grad_value=-1"]).validate()
+
+
+def test_adam_runs_as_one_fused_update_and_matches_the_per_tensor_one():
+    _, fused, _ = one_step([])
+    assert isinstance(fused, torch.optim.Adam) and fused.defaults["fused"]
+    # The same step through torch's per-tensor Adam moves every weight alike, to float noise.
+    model, _, _ = one_step([])
+    torch.manual_seed(0)
+    config = apply_overrides(default_config("copy"), TINY).validate()
+    task = tasks.get("copy", **config.task_options)
+    reference = training._model_and_optimizer(config, task, torch.device("cpu"))[0]
+    plain = torch.optim.Adam(reference.parameters(), lr=config.train.lr)
+    batch = training.draw_training_batch(task, config.train, np.random.default_rng(0))
+    training._optimiser_step(reference, plain, batch, config.train, Progress(), World())
+    for fused_weight, plain_weight in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(fused_weight, plain_weight, rtol=1e-5, atol=1e-7)
