@@ -174,3 +174,23 @@ def test_absurd_batch_sizes_are_refused_at_eval(trained_run):
     assert result.exit_code == 2 and "--batch-size 1,000,000,000 is more sequences" in result.output
     with pytest.raises(ValueError, match="at most"):
         tasks.get("copy").sample(MAX_BATCH_SIZE + 1, rng=0)
+
+
+def test_eval_takes_a_thread_count_and_refuses_a_nonsense_one(trained_run):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        result = invoke("eval", trained_run, "--length", 2, "--samples", 2, "--threads", 1)
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == 1
+        refused = invoke("eval", trained_run, "--length", 2, "--samples", 2, "--threads", 0)
+        assert refused.exit_code == 2 and "--threads must be at least 1" in refused.output
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_results_refuses_a_nonsense_thread_count(tmp_path):
+    result = invoke("results", "--checkpoints", tmp_path, "--out", tmp_path, "--threads", -1)
+    assert result.exit_code == 2 and "--threads must be at least 1" in result.output

@@ -15,7 +15,7 @@ import tasks
 from tasks.base import check_batch_size
 from ntm.checkpoint import load_config, resolve_weights
 from ntm.cli.app import app, console, friendly_errors
-from ntm.cli.options import check_device, parse_ints, positive
+from ntm.cli.options import THREADS_FOR_EVALUATION_HELP, check_device, parse_ints, positive, set_threads
 
 
 @app.command("eval")
@@ -32,6 +32,7 @@ def eval_(
     weights: str = typer.Option("best", help="best (by validation, default) or last weights of a run directory."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_FOR_EVALUATION_HELP),
     path: str = typer.Option("fused", "--path", help="NTM execution path: fused (default), compiled or reference. Same function on each."),
     fast: bool = typer.Option(False, "--fast", hidden=True, help="The same as --path compiled (kept for older recipes)."),
 ):
@@ -46,6 +47,7 @@ def eval_(
                 "train one with `ntm train copy --out runs/copy` and run `ntm eval runs/copy`"
             )
     positive("--samples", samples)
+    set_threads(threads)
     check_batch_size(batch_size, "--batch-size")
     run_dir, _ = resolve_weights(checkpoint, weights)
     config = load_config(run_dir)

@@ -29,3 +29,18 @@ def parse_ints(option: str, text: str) -> list[int]:
     if not values:
         raise ValueError(f"{option} needs at least one number, e.g. {option} 10,20,50")
     return values
+
+
+THREADS_FOR_EVALUATION_HELP = ("Torch CPU threads (default: torch's, one per core). Use 1 while anything else runs "
+                               "on the machine: two threads on two busy cores run many times slower than one.")
+
+
+def set_threads(threads: int | None) -> None:
+    """Apply a --threads option of a command that evaluates: None keeps torch's default."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)

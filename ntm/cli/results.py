@@ -6,11 +6,13 @@ Thin like the rest of the CLI: the evaluations and the report live in
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ntm.cli.app import app, console, friendly_errors
+from ntm.cli.options import THREADS_FOR_EVALUATION_HELP, set_threads
 
 
 @app.command()
@@ -21,6 +23,7 @@ def results(
     out: Path = typer.Option(Path("."), "--out", "-o", help="Folder for RESULTS.md; its pictures go to docs/results/ inside it."),
     seed: int = typer.Option(0, help="Seed of the evaluation sets and of the sequence the attention pictures show; fixed so the report can be regenerated exactly."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_FOR_EVALUATION_HELP),
 ):
     """Evaluate every shipped checkpoint at its training and generalisation sizes and write RESULTS.md with the paper's figures beside ours and the pictures."""
     from ntm.report.collect import collect
@@ -28,6 +31,7 @@ def results(
 
     if samples < 1:
         raise ValueError(f"--samples must be a positive integer, got {samples}")
+    set_threads(threads)
     command = f"ntm results --checkpoints {checkpoints} --samples {samples} --out {out}"
     if seed != 0:
         command += f" --seed {seed}"
