@@ -194,3 +194,12 @@ def test_eval_takes_a_thread_count_and_refuses_a_nonsense_one(trained_run):
 def test_results_refuses_a_nonsense_thread_count(tmp_path):
     result = invoke("results", "--checkpoints", tmp_path, "--out", tmp_path, "--threads", -1)
     assert result.exit_code == 2 and "--threads must be at least 1" in result.output
+
+
+def test_the_eval_table_names_the_tasks_own_size():
+    report = {"task": "associative-recall", "model": "ntm", "checkpoint": "x",
+              "results": [{"length": 12, "samples": 500, "cost_bits": 0.3, "bit_errors": 0.02, "seq_accuracy": 0.99}]}
+    console = Console(width=80, record=True)
+    print_eval_report(report, console)
+    header = next(line for line in console.export_text().splitlines() if "samples" in line)
+    assert "items" in header and "length" not in header

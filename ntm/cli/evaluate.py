@@ -107,7 +107,9 @@ def eval_table(report: dict) -> Table:
     table = Table(title=title)
     results = report["results"]
     extra = [k for k in results[0] if k not in ("length", "samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits")]
-    for column in ["length", *extra, "samples", "cost_bits", "bit_errors", "seq_accuracy"]:
+    # "length" in the report is the task's first size, which not every task calls a length.
+    size_name = tasks.get(report["task"]).size_names[0] if report["task"] in tasks.names() else "length"
+    for column in [size_name, *extra, "samples", "cost_bits", "bit_errors", "seq_accuracy"]:
         table.add_column(column, justify="right")
     has_optimal = "optimal_cost_bits" in results[0]
     if has_optimal:
