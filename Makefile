@@ -116,7 +116,7 @@ checkpoints/seeds/associative-recall-lstm-s%:
 	$(TRAIN) associative-recall --model lstm --seed $* --steps 8000 --out $@
 	$(BEST_ONLY)
 checkpoints/priority-sort-lstm:
-	$(TRAIN) priority-sort --model lstm --seed 0 --steps 6000 --out $@
+	$(TRAIN) priority-sort --model lstm --seed 0 --steps 31250 --out $@
 checkpoints/dynamic-ngrams-lstm:
 	$(TRAIN) dynamic-ngrams --model lstm --seed 0 --steps 2000 --out $@
 # 5.3M parameters: its last.safetensors (weights and Adam state, 64 MB) is not shipped.
