@@ -119,6 +119,20 @@ checkpoints/priority-sort-lstm:
 	$(TRAIN) priority-sort --model lstm --seed 0 --steps 31250 --out $@
 checkpoints/dynamic-ngrams-lstm:
 	$(TRAIN) dynamic-ngrams --model lstm --seed 0 --steps 2000 --out $@
+# GRU and plain RNN baselines (the LSTM's sizes), seed 0, at the budget of
+# the LSTM seeds: 192k sequences of copy, 256k episodes of associative recall.
+checkpoints/copy-gru:
+	$(TRAIN) copy --model gru --seed 0 --steps 6000 --out $@
+	$(BEST_ONLY)
+checkpoints/copy-rnn:
+	$(TRAIN) copy --model rnn --seed 0 --steps 6000 --out $@
+	$(BEST_ONLY)
+checkpoints/associative-recall-gru:
+	$(TRAIN) associative-recall --model gru --seed 0 --steps 8000 --out $@
+	$(BEST_ONLY)
+checkpoints/associative-recall-rnn:
+	$(TRAIN) associative-recall --model rnn --seed 0 --steps 8000 --out $@
+	$(BEST_ONLY)
 # 5.3M parameters: its last.safetensors (weights and Adam state, 64 MB) is not shipped.
 checkpoints/repeat-copy-lstm:
 	$(TRAIN) repeat-copy --model lstm --seed 0 --steps 1500 --out $@
