@@ -197,6 +197,12 @@ def read_curve(run_dir: Path, config_changes: bool = False) -> list[dict]:
     return curve
 
 
+def stage_ends(curve: list[dict]) -> list[dict]:
+    """The last point of each curriculum stage the run went past."""
+    return [point for point, after in zip(curve, curve[1:])
+            if point.get("stage") is not None and after.get("stage") != point["stage"]]
+
+
 class CurveWriter:
     """Appends learning-curve lines, each flushed as soon as it is written."""
 

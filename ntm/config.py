@@ -82,10 +82,6 @@ class TrainConfig:
 class RunConfig:
     task: str = "copy"
     task_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # overrides of tasks.get
-    # An easier first stage: task overrides (e.g. {"max_repeats": 2} for repeat
-    # copy) trained on until their validation counts as solved, then the full
-    # task. Empty: no warm-up. For tasks that do not start learning from scratch
-    # (repeat copy: checkpoints/README.md).
     # Easier stages trained first, in order, before the task itself: task option ->
     # one value per stage (ntm.training.curriculum). `warmup` is its one-stage form.
     curriculum: dict[str, list] = dataclasses.field(default_factory=dict)

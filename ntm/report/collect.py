@@ -195,14 +195,12 @@ def training_budget(curve: list[dict]) -> dict:
 
     solved = next((p for p in curve if p.get("stage") is None
                    and p.get("val_bit_errors", float("inf")) < SOLVED_BIT_ERRORS), None)
-    stages_passed_at = [moment(point) for point, after in zip(curve, curve[1:])
-                        if point.get("stage") is not None and after.get("stage") != point["stage"]]
     return {
         "steps": last.get("step"),
         "sequences": last.get("sequences"),
         "seconds": last.get("seconds"),
         "solved_at": moment(solved) if solved else None,
-        "stages_passed_at": stages_passed_at,
+        "stages_passed_at": [moment(point) for point in ckpt.stage_ends(curve)],
     }
 
 

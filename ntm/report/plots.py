@@ -151,12 +151,10 @@ def _setting_name(key: str) -> str:
 def _mark_stage_ends(ax, run: Run, colour: str) -> None:
     """A dotted vertical line where each curriculum stage of a run ended: the
     curve before it is of an easier task."""
-    curve = run.curve
-    for point, after in zip(curve, curve[1:]):
-        if point.get("stage") is not None and after.get("stage") != point["stage"]:
-            ax.axvline(point["sequences"], color=colour, linestyle=":", linewidth=1.0)
-            ax.annotate(f"stage {point['stage'] + 1} ends", (point["sequences"], 1.0), xycoords=("data", "axes fraction"),
-                        xytext=(3, -12), textcoords="offset points", fontsize=7, color=colour)
+    for point in ckpt.stage_ends(run.curve):
+        ax.axvline(point["sequences"], color=colour, linestyle=":", linewidth=1.0)
+        ax.annotate(f"stage {point['stage'] + 1} ends", (point["sequences"], 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -12), textcoords="offset points", fontsize=7, color=colour)
 
 
 def _series(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray]:

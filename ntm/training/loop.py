@@ -194,6 +194,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
                 validation = validate(model, curriculum.validation_set(stage))
                 _after_validation(validation, model, progress, run_dir, emit, world, stage, curriculum.final_stage,
                                   train_cfg.advance_below)
+                _set_learning_rate(optimizer, train_cfg, progress)  # a solve here drops the lr from the next step
                 if board is not None:
                     board.attention(model, config, curriculum.task, progress)
             log.point(progress, validation, stage if stage < curriculum.final_stage else None,
