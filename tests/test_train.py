@@ -128,6 +128,50 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path, tiny_copy_co
     assert result.step == 12
 
 
+def _signal_self_before_the_update(monkeypatch, at_step, signals):
+    """SIGTERM arriving mid-step: after the step is counted, before its update is applied."""
+    import os
+    import signal
+
+    real_build = training.build_optimizer
+
+    def build(config, model):
+        optimizer = real_build(config, model)
+        real_step, calls = optimizer.step, {"n": 0}
+
+        def step(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == at_step:
+                for _ in range(signals):
+                    os.kill(os.getpid(), signal.SIGTERM)
+            return real_step(*args, **kwargs)
+
+        optimizer.step = step
+        return optimizer
+
+    monkeypatch.setattr(training, "build_optimizer", build)
+
+
+def test_sigterm_mid_step_finishes_the_step_then_saves_a_checkpoint_that_resumes_exactly(
+        tmp_path, tiny_copy_config, monkeypatch):
+    straight = train(tiny_copy_config, tmp_path / "straight")
+    _signal_self_before_the_update(monkeypatch, at_step=6, signals=1)
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        train(tiny_copy_config, tmp_path / "run")
+    assert ckpt.Checkpoint(tmp_path / "run" / "last.safetensors").info["progress"]["step"] == 6
+    monkeypatch.undo()
+    train(tiny_copy_config, tmp_path / "run", resume=True)
+    resumed, expected = weights_of(tmp_path / "run" / "last.safetensors"), weights_of(straight.run_dir / "last.safetensors")
+    assert all(torch.equal(resumed[name], expected[name]) for name in expected)
+
+
+def test_a_second_signal_stops_at_once_and_keeps_the_last_checkpoint(tmp_path, tiny_copy_config, monkeypatch):
+    _signal_self_before_the_update(monkeypatch, at_step=6, signals=2)
+    with pytest.raises(TrainingInterrupted, match="mid-step.*last checkpoint stands"):
+        train(tiny_copy_config, tmp_path / "run")
+    assert ckpt.Checkpoint(tmp_path / "run" / "last.safetensors").info["progress"]["step"] == 4  # checkpoint_every
+
+
 def test_same_size_batches_draw_one_size_per_batch(tiny_copy_config):
     import numpy as np
     import tasks

@@ -115,7 +115,7 @@ def train(
     if world.size > 1:
         device = world.device  # under torchrun each rank takes the GPU of its LOCAL_RANK
     if not world.is_main:
-        return _train_locked(config, run_dir, resume, lambda kind, data: None, world, device, None)
+        return _train_locked(config, run_dir, resume, lambda kind, data: None, world, device, None, _StopRequests())
     board = TensorBoard(run_dir) if tensorboard else None  # before anything is written: refused if not installed
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -123,28 +123,46 @@ def train(
             raise PermissionError(13, "not writable")
     except OSError as error:
         raise ckpt.CheckpointError(f"cannot write the run directory {run_dir} ({error.strerror}); choose another --out") from None
-    with RunLock(run_dir), _sigterm_as_interrupt():
-        return _train_locked(config, run_dir, resume, on_event or (lambda kind, data: None), world, device, board)
+    with RunLock(run_dir), _StopRequests().installed() as stop:
+        return _train_locked(config, run_dir, resume, on_event or (lambda kind, data: None), world, device, board,
+                             stop)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """Treat SIGTERM (what schedulers and `kill` send) like Ctrl-C: save a checkpoint, then stop."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+class _ForcedInterrupt(KeyboardInterrupt):
+    """A second Ctrl-C or SIGTERM: stop at once, mid-step, without saving."""
 
 
-def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: World, device, board) -> TrainResult:
+class _StopRequests:
+    """Ctrl-C and SIGTERM (what schedulers and `kill` send) ask the loop to
+    stop at the next step boundary, where the weights, optimiser and counters
+    agree, so the checkpoint saved there resumes bit-identical. Stopping
+    mid-step could save an update counted but not applied. A second signal
+    stops at once and keeps the last checkpoint."""
+
+    def __init__(self):
+        self.requested = False
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self  # signals reach only the main thread; a KeyboardInterrupt there is raised as it comes
+            return
+
+        def ask_to_stop(signum, frame):
+            if self.requested:
+                raise _ForcedInterrupt
+            self.requested = True
+
+        previous = {number: signal.signal(number, ask_to_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: World, device, board,
+                  stop: _StopRequests) -> TrainResult:
     train_cfg, last_path = config.train, run_dir / ckpt.LAST_FILE
     if train_cfg.threads > 0:
         torch.set_num_threads(train_cfg.threads)
@@ -172,6 +190,8 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
         emit("compiling", {})
     try:
         while progress.step < train_cfg.steps:
+            if not world.all_agree(not stop.requested):  # every rank stops at the same step
+                raise KeyboardInterrupt
             stage = curriculum.stage(progress)
             # Each step's data comes from its own seed, so a resumed run draws
             # exactly what the interrupted one would have, on every rank.
@@ -203,6 +223,10 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
                 save_last()
             if train_cfg.stop_when_solved and progress.solved_at is not None:
                 break
+    except _ForcedInterrupt:
+        raise TrainingInterrupted(
+            f"stopped mid-step at step {progress.step}; the last checkpoint stands. "
+            f"Resume with: ntm train --resume --out {run_dir}") from None
     except KeyboardInterrupt:
         save_last()
         raise TrainingInterrupted(
