@@ -299,10 +299,12 @@ void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p
 // The backward pass of `address`: from gw = dL/dw, the gradients of the head's
 // raw outputs (into graw, clip mask applied), of the memory (added to gmem)
 // and of the previous weighting (into gprev). `scratch` holds 2N values.
+// A read head passes its read's gradient `gread` [M]: the read's share of
+// gmem, w(i) gread_j, is added in the same pass over the memory.
 template <typename T>
 void address_backward(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p,
                       int64_t N, int64_t M, const T* K, const T* wc, const T* wg, const T* w,
-                      const T* gw, T* graw, T* gmem, T* gprev, T* scratch) {
+                      const T* gw, T* graw, T* gmem, T* gprev, T* scratch, const T* gread = nullptr) {
   T* u = scratch;       // shifted weights + eps, then dL/du
   T* g2 = scratch + N;  // dL/dw^g, then dL/dz of the content softmax, then dL/d dot
   // Sharpening: w = u^gamma / sum u^gamma (the division by max u cancels).
@@ -362,10 +364,19 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
     const T* col = mem + j * N;
     T* gcol = gmem + j * N;
     T s = 0;
+    if (gread != nullptr) {
+      const T rj = gread[j];
 #pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < N; ++i) {
-      s += g2[i] * col[i];
-      gcol[i] += g2[i] * kj + gmn[i] * col[i];
+      for (int64_t i = 0; i < N; ++i) {
+        s += g2[i] * col[i];
+        gcol[i] += g2[i] * kj + gmn[i] * col[i] + w[i] * rj;
+      }
+    } else {
+#pragma omp simd reduction(+ : s)
+      for (int64_t i = 0; i < N; ++i) {
+        s += g2[i] * col[i];
+        gcol[i] += g2[i] * kj + gmn[i] * col[i];
+      }
     }
     const bool inside = p.raw[j] >= -p.clip && p.raw[j] <= p.clip;
     gkey[j] = inside ? s + scale * kj : T(0);
@@ -491,6 +502,16 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* norms_
   for (int64_t j = 0; j < M; ++j) {
     const T* old = mem_prev + j * N;
     T* col = mem + j * N;
+    if (W == 1) {  // every task but priority sort: one pass per column
+      const T* wv = w + R * N;
+      const T e = ea[j], a = ea[M + j];
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) {
+        col[i] = old[i] * (T(1) - wv[i] * e) + wv[i] * a;
+        norms[i] += col[i] * col[i];
+      }
+      continue;
+    }
     std::fill(keep, keep + N, T(1));
     std::fill(col, col + N, T(0));
     for (int64_t v = 0; v < W; ++v) {
@@ -525,48 +546,63 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* norms_
 }
 
 // The backward pass of memory_step for one sample. In: gr (dL/d reads),
-// gmem (dL/d this step's memory, from later steps), gw (dL/d this step's
-// weightings, from later steps). Out: graw, gmem turned into dL/d the previous
-// memory, gw turned into dL/d the previous weightings.
+// gmem (dL/d this step's memory, from later steps; the reads' and read
+// heads' shares are added to it), gw (dL/d this step's weightings, from later
+// steps). Out: graw, gmem_prev (dL/d the previous memory, overwritten), gw
+// turned into dL/d the previous weightings.
 template <typename T>
 void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const T* norms_prev, const T* w_prev,
                           const T* mem, const T* norms, const T* K, const T* wc, const T* wg, const T* w, const T* gr,
-                          T* graw, T* gmem, T* gw, T* scratch) {
+                          T* graw, T* gmem, T* gmem_prev, T* gw, T* scratch) {
   const int64_t N = d.N, M = d.M, R = d.R, W = d.W, ph = d.per_head();
   const T clip = T(d.clip);
   T* clamped = scratch;
   T* ea = clamped + d.heads() * ph;
   T* gtotal = ea + 2 * W * M;  // dL/d this step's weighting of one head [N]
-  T* gmp = gtotal + N;         // dL/d previous memory [M, N]
-  T* factors = gmp + N * M;    // [W, N] 1 - w e of each write head in one column
+  T* factors = gtotal + N;     // [W, N] 1 - w e of each write head in one column
   T* before = factors + W * N; // [W + 1, N] products of the factors before head v
   T* after = before + (W + 1) * N;  // [W + 1, N] and from head v on
   T* addr = after + (W + 1) * N;    // 2N for address_backward
   HeadParams<T> hp[MAX_HEADS];
   step_params(d, raw, clamped, hp, ea);
-  // Reads: r = sum_i w(i) M_i.
+  // Reads: r = sum_i w(i) M_i. The weighting's gradient is needed before the
+  // address backward starts; the memory's share is added in its pass.
   for (int64_t h = 0; h < R; ++h) {
     const T* g = gr + h * M;
-    const T* wh = w + h * N;
     std::copy(gw + h * N, gw + (h + 1) * N, gtotal);
     for (int64_t j = 0; j < M; ++j) {
       const T* col = mem + j * N;
-      T* gcol = gmem + j * N;
       const T gj = g[j];
 #pragma omp simd
-      for (int64_t i = 0; i < N; ++i) {
-        gtotal[i] += gj * col[i];
-        gcol[i] += wh[i] * gj;
-      }
+      for (int64_t i = 0; i < N; ++i) gtotal[i] += gj * col[i];
     }
-    address_backward(mem, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, wh, gtotal,
-                     graw + h * ph, gmem, gw + h * N, addr);
+    address_backward(mem, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N, gtotal,
+                     graw + h * ph, gmem, gw + h * N, addr, g);
   }
   // Write: M = M_prev * prod_v (1 - w_v e_v) + sum_v w_v a_v.
   T* ge = graw + d.heads() * ph;  // erase and add gradients, per head as in raw
   for (int64_t j = 0; j < M; ++j) {
     const T* g = gmem + j * N;
     const T* m = mem_prev + j * N;
+    T* gp = gmem_prev + j * N;
+    if (W == 1) {  // one pass per column
+      const T* wv = w + R * N;
+      T* gwv = gw + R * N;
+      const T e = ea[j], a = ea[M + j];
+      T gerase = 0, gadd = 0;
+#pragma omp simd reduction(+ : gerase, gadd)
+      for (int64_t i = 0; i < N; ++i) {
+        const T gm = g[i] * m[i];
+        gp[i] = g[i] * (T(1) - wv[i] * e);
+        gwv[i] += g[i] * a - gm * e;
+        gerase -= gm * wv[i];
+        gadd += g[i] * wv[i];
+      }
+      const int64_t k = d.heads() * ph;
+      ge[j] = raw[k + j] >= -clip && raw[k + j] <= clip ? gerase * e * (T(1) - e) : T(0);
+      ge[M + j] = raw[k + M + j] >= -clip && raw[k + M + j] <= clip ? gadd : T(0);
+      continue;
+    }
     std::fill(before, before + N, T(1));
     std::fill(after + W * N, after + (W + 1) * N, T(1));
     for (int64_t v = 0; v < W; ++v) {
@@ -582,7 +618,7 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
 #pragma omp simd
       for (int64_t i = 0; i < N; ++i) after[v * N + i] = after[(v + 1) * N + i] * factors[v * N + i];
 #pragma omp simd
-    for (int64_t i = 0; i < N; ++i) gmp[j * N + i] = g[i] * before[W * N + i];
+    for (int64_t i = 0; i < N; ++i) gp[i] = g[i] * before[W * N + i];
     for (int64_t v = 0; v < W; ++v) {
       const T* wv = w + (R + v) * N;
       T* gwv = gw + (R + v) * N;
@@ -606,14 +642,13 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
   for (int64_t h = R; h < d.heads(); ++h) {
     std::copy(gw + h * N, gw + (h + 1) * N, gtotal);
     address_backward(mem_prev, norms_prev, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N,
-                     w + h * N, gtotal, graw + h * ph, gmp, gw + h * N, addr);
+                     w + h * N, gtotal, graw + h * ph, gmem_prev, gw + h * N, addr);
   }
-  std::copy(gmp, gmp + N * M, gmem);
 }
 
 template <typename T>
 int64_t scratch_size(const Dims& d) {
-  return d.heads() * d.per_head() + 2 * d.W * d.M + d.N + d.N * d.M + 3 * (d.W + 1) * d.N + 2 * d.N;
+  return d.heads() * d.per_head() + 2 * d.W * d.M + d.N + 3 * (d.W + 1) * d.N + 2 * d.N;
 }
 
 // The row norms of the initial memory (every location alike).
@@ -783,7 +818,8 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
   at::Tensor gbo = glog.sum(0);
 
   // Gradients carried from step t+1 to step t, one row per (sorted) sample.
-  at::Tensor gmem = at::zeros({d.B, N, M}, opt);
+  // dL/d memory of this step and of the step before, swapped each step.
+  at::Tensor gmem = at::zeros({d.B, N, M}, opt), gmem_prev = at::zeros({d.B, N, M}, opt);
   at::Tensor gw = at::zeros({d.B, d.heads(), N}, opt);
   at::Tensor greads = at::zeros({d.B, RM}, opt);
   std::vector<at::Tensor> gh, gc, dG;
@@ -818,6 +854,7 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
       T* gr = greads.data_ptr<T>();
       T* graw_p = graw.data_ptr<T>();
       T* gm = gmem.data_ptr<T>();
+      T* gmp = gmem_prev.data_ptr<T>();
       T* gwp = gw.data_ptr<T>();
       at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
         std::vector<T> work(scratch);
@@ -828,10 +865,12 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
           memory_step_backward(d, raw + row * d.P(), t > 0 ? mem + (rp + b) * N * M : m0,
                                t > 0 ? norms + (rp + b) * N : n0, t > 0 ? w + (rp + b) * NH : w0p,
                                mem + row * N * M, norms + row * N, K + row * NH, wc + row * NH, wg + row * NH,
-                               w + row * NH, g, graw_p + row * d.P(), gm + b * N * M, gwp + b * NH, work.data());
+                               w + row * NH, g, graw_p + row * d.P(), gm + b * N * M, gmp + b * N * M, gwp + b * NH,
+                               work.data());
         }
       });
     }
+    std::swap(gmem, gmem_prev);
     // dL/dh of the top layer: output layer plus head projection.
     T* ghl = gtop.data_ptr<T>();  // dL/dh of layer l from above, this step
     {

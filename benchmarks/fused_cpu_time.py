@@ -1,0 +1,55 @@
+"""CPU time of the fused path on one thread: copy evaluation at length 100
+(batch 100, forward only) and a copy training pass at batch 32 (forward and
+backward, no optimiser). Counts this process's CPU seconds, not wall-clock,
+so a busy neighbour on a shared machine moves the figure less; for an A/B of
+two checkouts, alternate them:
+
+    for i in 1 2 3 4; do for tree in OLD NEW; do
+        PYTHONPATH=$tree python benchmarks/fused_cpu_time.py; done; done
+"""
+
+import time
+
+import numpy as np
+import torch
+
+import tasks
+from ntm.config import default_config
+from ntm.model.registry import build_model, use_path
+
+
+def per_call(work, seconds: float = 2.0) -> float:
+    work()  # builds the extension on first use; warms caches
+    calls, started = 0, time.process_time()
+    while time.process_time() - started < seconds:
+        work()
+        calls += 1
+    return (time.process_time() - started) / calls
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    config, task = default_config("copy", "ntm"), tasks.get("copy")
+    torch.manual_seed(0)
+    model = build_model(config.model, task.input_width, task.output_width)
+    use_path(model, "fused", inference=False)
+    rng = np.random.default_rng(0)
+    long_batch, training_batch = task.sample(100, rng, length=100), task.sample(32, rng)
+
+    def evaluate():
+        with torch.no_grad():
+            model(long_batch.inputs, lengths=long_batch.lengths)
+
+    def forward_backward():
+        model(training_batch.inputs, lengths=training_batch.lengths).sum().backward()
+
+    model.eval()
+    evaluation = per_call(evaluate)
+    model.train()
+    training = per_call(forward_backward)
+    print(f"eval length 100: {100 / evaluation:.0f} seq/s   train batch 32 forward+backward: {32 / training:.0f} seq/s"
+          f"   (CPU time, one thread, {torch.__version__})")
+
+
+if __name__ == "__main__":
+    main()
