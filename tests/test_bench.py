@@ -43,10 +43,11 @@ def tiny_solvable_copy(monkeypatch, tiny_copy_config):
     monkeypatch.setattr(bench, "default_config", lambda task, model: tiny_copy_config)
     monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", float("inf"))
     tiny_copy_config.train.checkpoint_every = 25
+    monkeypatch.setattr(bench, "SOLVE_VALIDATION_SEQUENCES", 200)  # every 50 steps of batch 4
 
 
 def test_time_to_solve_trains_as_long_again_after_the_solve_and_records_each_seed(tmp_path, tiny_solvable_copy):
-    summary = bench.time_to_solve(seeds=(0, 1), out_dir=tmp_path, path="reference", max_steps=200)
+    summary = bench.time_to_solve(seeds=(0, 1), out_dir=tmp_path, path="reference", max_sequences=800)
     assert summary["seeds"] == 2 and summary["solved"] == 2
     for run in summary["runs"]:
         assert run["sequences"] == 50 * 4  # first validation: step 50, batch 4
@@ -56,19 +57,27 @@ def test_time_to_solve_trains_as_long_again_after_the_solve_and_records_each_see
     assert summary["median_sequences"] == 200
 
 
+def test_time_to_solve_at_another_batch_validates_after_as_many_sequences(tmp_path, tiny_solvable_copy):
+    summary = bench.time_to_solve(seeds=(0,), out_dir=tmp_path, path="reference", batch_size=2, max_sequences=800)
+    run = summary["runs"][0]
+    assert run["batch_size"] == 2
+    assert run["sequences"] == 200  # first validation: step 100 of batch 2
+    assert run["sequences_total"] == 400
+
+
 def test_time_to_solve_reads_measured_seeds_back_instead_of_training(tmp_path, tiny_solvable_copy, monkeypatch):
-    bench.time_to_solve(seeds=(1,), out_dir=tmp_path, path="reference", max_steps=200)
+    bench.time_to_solve(seeds=(1,), out_dir=tmp_path, path="reference", max_sequences=800)
 
     def no_training(*args, **kwargs):
         raise AssertionError("seed 1 was measured already")
 
     monkeypatch.setattr(bench, "train", no_training)
-    summary = bench.time_to_solve(seeds=(1,), out_dir=tmp_path, path="reference", max_steps=200)
+    summary = bench.time_to_solve(seeds=(1,), out_dir=tmp_path, path="reference", max_sequences=800)
     assert summary["runs"][0]["seed"] == 1
 
 
 def test_an_unsolved_seed_counts_as_unsolved(tmp_path, tiny_copy_config, monkeypatch):
     monkeypatch.setattr(bench, "default_config", lambda task, model: tiny_copy_config)
     monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", -1.0)
-    summary = bench.time_to_solve(seeds=(0,), out_dir=tmp_path, path="reference", max_steps=60)
+    summary = bench.time_to_solve(seeds=(0,), out_dir=tmp_path, path="reference", max_sequences=240)
     assert summary["solved"] == 0 and "median_seconds" not in summary

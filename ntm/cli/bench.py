@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ntm.cli.app import app, console, friendly_errors
 from ntm.cli.options import parse_ints, positive
+from tasks.base import check_batch_size
 
 
 @app.command()
@@ -25,6 +26,7 @@ def bench(
     seeds: int = typer.Option(3, help="With --time-to-solve: how many seeds (0, 1, ...); seeds already measured in --out are read back."),
     seed: Optional[int] = typer.Option(None, help="With --time-to-solve: measure only this seed (run one per core, then summarise with --seeds)."),
     out: Path = typer.Option(Path("runs/bench-solve"), "--out", help="With --time-to-solve: where the runs go."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="With --time-to-solve: the training batch (default: ntm train's); validation still comes every 1,600 sequences."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ):
     """Time training (copy; priority sort's NTM and NTM-FF) and evaluation with the paper's sizes, on each execution path."""
@@ -38,12 +40,16 @@ def bench(
 
         if seed is not None and seed < 0:
             raise ValueError(f"--seed must be 0 or more, got {seed}")
+        if batch_size is not None:
+            check_batch_size(batch_size, "--batch-size")
         chosen_seeds = [seed] if seed is not None else range(seeds)
-        summary = benchmarks.time_to_solve(chosen_seeds, out_dir=out, on_event=report)
+        summary = benchmarks.time_to_solve(chosen_seeds, out_dir=out, batch_size=batch_size, on_event=report)
         if as_json:
             print(json.dumps(summary, indent=2))
         else:
-            table = Table(title=f"copy, default settings, time to solve · {summary['machine']}")
+            batches = sorted({r.get("batch_size", 32) for r in summary["runs"]})
+            table = Table(title=f"copy, default settings, batch {', '.join(map(str, batches))}, time to solve · "
+                                f"{summary['machine']}")
             for column in ("seed", "solved", "seconds", "sequences", "worst bit errors after solve"):
                 table.add_column(column, justify="right")
             for r in summary["runs"]:
