@@ -45,6 +45,7 @@ class ModelConfig:
     memory_size: int = 128  # N, locations; can be raised at evaluation time
     memory_width: int = 20  # M, numbers per location
     memory_init: float = 1e-6  # constant start: ~2x faster than learned/random (Collier & Beel 2018)
+    learned_memory: bool = False  # start from a learned [N, M] memory instead (see NTM.initial_memory)
     clip: float = 20.0  # controller outputs to the heads are clipped to +-clip (docs/tasks.md section 4)
 
     @property

@@ -102,6 +102,18 @@ def test_a_memory_size_changed_at_evaluation_matches_the_reference_path():
     assert_same_function(small_config(), random_inputs(), memory_size=13)
 
 
+@pytest.mark.parametrize("name, heads", [("ntm", 1), ("ntm-ff", 2)])
+def test_a_learned_initial_memory_and_its_gradient_match_the_reference_path(name, heads):
+    config = small_config(name, learned_memory=True, read_heads=heads, write_heads=heads)
+    assert_same_function(config, random_inputs(batch=4), lengths=torch.tensor([6, 2, 5, 1]))
+
+
+def test_a_learned_memory_resized_at_evaluation_matches_the_reference_path():
+    config = small_config(learned_memory=True)
+    assert_same_function(config, random_inputs(), memory_size=13)  # rows repeat in order
+    assert_same_function(config, random_inputs(), memory_size=5)  # the first rows
+
+
 def test_mixed_lengths_match_on_the_real_steps_and_give_zeros_past_them():
     lengths = torch.tensor([2, 6, 4, 6, 1])
     inputs = random_inputs(batch=5)

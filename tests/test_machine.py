@@ -108,6 +108,16 @@ def test_memory_starts_at_a_small_constant_not_zero():
     assert ModelConfig().memory_init > 0
 
 
+def test_a_learned_memory_is_a_trained_parameter_with_distinct_rows():
+    model = small_model(learned_memory=True)
+    memory = model.initial_state(2).memory
+    assert memory.shape == (2, 8, 5) and memory.requires_grad
+    assert torch.equal(memory[0], model.learned_memory) and len(set(memory[0, :, 0].tolist())) == 8
+    model(inputs()).sum().backward()
+    assert model.learned_memory.grad is not None and model.learned_memory.grad.abs().sum() > 0
+    assert torch.equal(model.initial_memory(11)[8:], model.learned_memory[:3].detach())
+
+
 def test_heads_start_focused_on_location_zero_and_read_the_initial_memory():
     state = small_model(read_heads=2).initial_state(2)
     expected = torch.zeros(2, 2, 8)

@@ -73,36 +73,36 @@ def forward(model, inputs: torch.Tensor, lengths: torch.Tensor | None = None,
     if extension is None:
         raise RuntimeError("the fused NTM extension could not be built; see the log line above for why")
     cfg = model.config
-    params = list(model.parameters())
+    params = [p for name, p in model.named_parameters() if name != "learned_memory"]
     inputs = inputs.to(params[0].dtype)
     if lengths is None:
         lengths = torch.full((inputs.shape[0],), inputs.shape[1], dtype=torch.long)
     lengths = lengths.to(device="cpu", dtype=torch.long).clamp(0, inputs.shape[1])
-    n = cfg.memory_size if memory_size is None else memory_size
-    if n < 1:
-        raise ValueError(f"memory_size must be a positive integer, got {n}")
-    meta = (not hasattr(model.controller, "layers"), cfg.layers, cfg.read_heads, cfg.write_heads, n,
-            cfg.memory_width, float(cfg.clip), float(cfg.memory_init))
-    needs_grad = torch.is_grad_enabled() and (inputs.requires_grad or any(p.requires_grad for p in params))
+    memory = model.initial_memory(memory_size)
+    meta = (not hasattr(model.controller, "layers"), cfg.layers, cfg.read_heads, cfg.write_heads, memory.shape[0],
+            cfg.memory_width, float(cfg.clip))
+    needs_grad = torch.is_grad_enabled() and (inputs.requires_grad or memory.requires_grad
+                                              or any(p.requires_grad for p in params))
     if not needs_grad:
         with torch.no_grad():
-            return extension.forward(inputs, lengths, params, *meta, False)[0]
-    return _FusedNTM.apply(inputs, lengths, meta, *params)
+            return extension.forward(inputs, lengths, params, *meta, memory, False)[0]
+    return _FusedNTM.apply(inputs, lengths, meta, memory, *params)
 
 
 class _FusedNTM(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, inputs, lengths, meta, *params):
-        logits, *saved = load().forward(inputs, lengths, list(params), *meta, True)
+    def forward(ctx, inputs, lengths, meta, memory, *params):
+        logits, *saved = load().forward(inputs, lengths, list(params), *meta, memory, True)
         ctx.meta, ctx.params, ctx.n_saved = meta, len(params), len(saved)
-        ctx.save_for_backward(inputs, lengths, *params, *saved)
+        ctx.save_for_backward(inputs, lengths, memory, *params, *saved)
         return logits
 
     @staticmethod
     def backward(ctx, grad_logits):
-        inputs, lengths, *rest = ctx.saved_tensors
+        inputs, lengths, memory, *rest = ctx.saved_tensors
         params, saved = rest[: ctx.params], rest[ctx.params :]
         input_grad = ctx.needs_input_grad[0]
-        grads = load().backward(grad_logits, inputs, lengths, params, saved, *ctx.meta, input_grad)
+        grads = load().backward(grad_logits, inputs, lengths, params, saved, *ctx.meta, memory, input_grad)
         grad_inputs = grads.pop() if input_grad else None
-        return (grad_inputs, None, None, *grads)
+        grad_memory = grads.pop()
+        return (grad_inputs, None, None, grad_memory if ctx.needs_input_grad[3] else None, *grads)

@@ -11,6 +11,7 @@ torch.compile) and "fused" (the whole sequence in one C++ call, `fused.py`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import torch
@@ -56,6 +57,12 @@ class NTM(nn.Module):
         # heads, then erase and add vectors for the W write heads.
         self.head_parameters = nn.Linear(config.hidden_size, (R + W) * per_head + 2 * W * M)
         self.output = nn.Linear(config.hidden_size + R * M, output_width)
+        if config.learned_memory:
+            # Distinct rows let a head find a location by content before
+            # anything was written there, e.g. at an address computed from a
+            # priority; a constant memory offers only shifts from location 0.
+            bound = 1.0 / math.sqrt(config.memory_size + M)
+            self.learned_memory = nn.Parameter(torch.empty(config.memory_size, M).uniform_(-bound, bound))
         # Compiled versions of `step`, keyed by grad mode (True: training), set
         # by `use_fast_path`; a mode without an entry runs the reference path.
         self._fast_steps: dict[bool, object] = {}
@@ -94,14 +101,25 @@ class NTM(nn.Module):
             self._fast_steps[False] = torch.compile(self.step, dynamic=None)
         return self
 
-    def initial_state(self, batch_size: int, memory_size: int | None = None, device=None) -> NTMState:
-        """Memory at a small constant; every head starts focused on location 0."""
+    def initial_memory(self, memory_size: int | None = None, device=None) -> torch.Tensor:
+        """The memory every sequence starts from, [N, M]: a small constant, or
+        with `learned_memory` the learned rows (repeated in order when N is
+        raised at evaluation, cut when it is lowered)."""
         cfg = self.config
         n = cfg.memory_size if memory_size is None else memory_size
         if n < 1:
             raise ValueError(f"memory_size must be a positive integer, got {n}")
         dtype = self.output.weight.dtype  # follow .double() / .half() of the model
-        memory = torch.full((batch_size, n, cfg.memory_width), cfg.memory_init, device=device, dtype=dtype)
+        if not cfg.learned_memory:
+            return torch.full((n, cfg.memory_width), cfg.memory_init, device=device, dtype=dtype)
+        rows = torch.arange(n, device=self.learned_memory.device) % self.learned_memory.shape[0]
+        return self.learned_memory[rows].to(device=device)
+
+    def initial_state(self, batch_size: int, memory_size: int | None = None, device=None) -> NTMState:
+        """The initial memory (`initial_memory`); every head starts focused on location 0."""
+        cfg = self.config
+        memory = self.initial_memory(memory_size, device).expand(batch_size, -1, -1)
+        n, dtype = memory.shape[1], memory.dtype
         focus = torch.zeros(batch_size, 1, n, device=device, dtype=dtype)
         focus[:, :, 0] = 1.0
         read_weights = focus.expand(-1, cfg.read_heads, -1).contiguous()

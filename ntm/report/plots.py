@@ -34,7 +34,7 @@ _REFERENCE_DASHES = (":", "--", "-.")  # tells apart the paper's levels drawn on
 # Runs that differ only in these are repeats of one setup, drawn as one median.
 _NOT_THE_SETUP = FIELDS_THAT_DO_NOT_CHANGE_LEARNING | {"train.seed"}
 _NTM_ONLY = {"model.read_heads", "model.write_heads", "model.memory_size", "model.memory_width", "model.memory_init",
-             "model.clip"}  # fields a baseline's config carries but does not use
+             "model.learned_memory", "model.clip"}  # fields a baseline's config carries but does not use
 
 
 def save_figure(fig: Figure, path: Path | str, dpi: int = DPI) -> Path:

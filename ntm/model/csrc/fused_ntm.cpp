@@ -47,7 +47,7 @@ constexpr int64_t MAX_HEADS = 64;      // read + write heads, checked in make_di
 struct Dims {
   int64_t B, T, I, O, H, L, R, W, N, M;
   bool lstm;
-  double clip, mem_init;
+  double clip;
   int64_t heads() const { return R + W; }
   int64_t per_head() const { return M + EXTRA; }
   int64_t P() const { return heads() * per_head() + 2 * W * M; }  // head projection width
@@ -449,7 +449,7 @@ Weights gather_weights(const Dims& d, const std::vector<at::Tensor>& params) {
 }
 
 Dims make_dims(const at::Tensor& inputs, const std::vector<at::Tensor>& params, bool lstm, int64_t layers,
-               int64_t R, int64_t W, int64_t N, int64_t M, double clip, double mem_init) {
+               int64_t R, int64_t W, int64_t N, int64_t M, double clip) {
   Dims d;
   d.B = inputs.size(0);
   d.T = inputs.size(1);
@@ -461,7 +461,6 @@ Dims make_dims(const at::Tensor& inputs, const std::vector<at::Tensor>& params, 
   d.N = N;
   d.M = M;
   d.clip = clip;
-  d.mem_init = mem_init;
   d.O = params.back().size(0);
   d.H = params[params.size() - 4].size(1);
   TORCH_CHECK(params[params.size() - 4].size(0) == d.P(), "fused NTM: head projection has the wrong width");
@@ -682,16 +681,16 @@ inline void lstm_cell(T* gates, const T* c_prev, T* c, T* h, int64_t H) {
 
 template <typename T>
 std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at::Tensor& inputs,
-                                     const Weights& wt, bool save) {
+                                     const at::Tensor& mem0, const Weights& wt, bool save) {
   const auto opt = inputs.options();
   const Rows rows{s, save, d.B};
   Buffers<T> buf = allocate<T>(d, save ? s.rows : 2 * d.B, opt);
   at::Tensor logits = at::empty({s.rows, d.O}, opt);
-  at::Tensor mem0 = at::full({d.N, d.M}, d.mem_init, opt);
   at::Tensor norms0 = initial_norms<T>(d, mem0);
   at::Tensor w0 = at::zeros({d.heads(), d.N}, opt);
   w0.select(1, 0).fill_(1);
   const T* x = inputs.data_ptr<T>();
+  const T* first_row = mem0.data_ptr<T>();  // location 0, what every read head reads before step 0
   const int64_t N = d.N, M = d.M, NH = d.heads() * N, RM = d.R * d.M;
   const int64_t scratch = scratch_size<T>(d);
   at::Tensor gates = at::empty({d.B, d.gates()}, opt);  // feedforward pre-activations
@@ -705,7 +704,7 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
       const T* xin = x + (s.perm[b] * d.T + t) * d.I;
       std::copy(xin, xin + d.I, row);
       if (t == 0)
-        std::fill(row + d.I, row + d.I + RM, T(d.mem_init));
+        for (int64_t k = 0; k < RM; ++k) row[d.I + k] = first_row[(k % d.M) * d.N];
       else
         std::copy(buf.Z.template data_ptr<T>() + (rp + b) * d.Z() + d.H,
                   buf.Z.template data_ptr<T>() + (rp + b) * d.Z() + d.Z(), row + d.I);
@@ -785,7 +784,8 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
 
 template <typename T>
 std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at::Tensor& grad_out,
-                                      const std::vector<at::Tensor>& saved, const Weights& wt, bool input_grad) {
+                                      const at::Tensor& mem0, const std::vector<at::Tensor>& saved, const Weights& wt,
+                                      bool input_grad) {
   const auto opt = grad_out.options();
   Buffers<T> buf;
   buf.raw = saved[0];
@@ -829,7 +829,6 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
     dG.push_back(at::empty({s.rows, d.gates()}, opt));
   }
   at::Tensor graw = at::empty({s.rows, d.P()}, opt);
-  at::Tensor mem0 = at::full({N, M}, d.mem_init, opt);
   at::Tensor norms0 = initial_norms<T>(d, mem0);
   at::Tensor w0 = at::zeros({d.heads(), N}, opt);
   w0.select(1, 0).fill_(1);
@@ -946,6 +945,12 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
   grads.push_back(graw.sum(0));
   grads.push_back(gWo);
   grads.push_back(gbo);
+  // The initial memory: its gradient from every sample's first write and
+  // reads, and from the reads of location 0 before step 0.
+  at::Tensor gmem0 = gmem.sum(0).view({M, N});
+  at::Tensor greads0 = greads.sum(0).view({d.R, M}).sum(0);
+  gmem0.select(1, 0).add_(greads0);
+  grads.push_back(gmem0.t().contiguous());
   if (input_grad) {
     at::Tensor gx = at::mm(dG[0], wt.Wcat[0].narrow(1, 0, d.I));
     grads.push_back(unpack_rows<T>(s, gx.contiguous(), d.B, d.T, d.I));
@@ -962,8 +967,8 @@ struct Call {
 };
 
 Call prepare(const at::Tensor& inputs, const at::Tensor& lengths, const std::vector<at::Tensor>& params, bool lstm,
-             int64_t layers, int64_t R, int64_t W, int64_t N, int64_t M, double clip, double mem_init) {
-  Dims d = make_dims(inputs, params, lstm, layers, R, W, N, M, clip, mem_init);
+             int64_t layers, int64_t R, int64_t W, int64_t N, int64_t M, double clip) {
+  Dims d = make_dims(inputs, params, lstm, layers, R, W, N, M, clip);
   Schedule s = make_schedule(lengths, d.T);
   Weights wt = gather_weights(d, params);
   return {d, s, wt};
@@ -971,30 +976,35 @@ Call prepare(const at::Tensor& inputs, const at::Tensor& lengths, const std::vec
 
 }  // namespace
 
-// inputs [B, T, I], lengths [B] -> {logits [B, T, O]} and, with save, what backward needs.
+// inputs [B, T, I], lengths [B], initial memory [N, M] -> {logits [B, T, O]} and, with save, what backward needs.
 std::vector<at::Tensor> fused_forward(at::Tensor inputs, at::Tensor lengths, std::vector<at::Tensor> params,
                                       bool lstm, int64_t layers, int64_t R, int64_t W, int64_t N, int64_t M,
-                                      double clip, double mem_init, bool save) {
+                                      double clip, at::Tensor mem0, bool save) {
   at::NoGradGuard no_grad;
   inputs = inputs.contiguous();
-  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip, mem_init);
+  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip);
+  TORCH_CHECK(mem0.size(0) == N && mem0.size(1) == M, "fused NTM: the initial memory must be [N, M]");
+  const at::Tensor mem0_t = mem0.to(inputs.scalar_type()).t().contiguous();  // [M, N], as the kernels store memory
   std::vector<at::Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(inputs.scalar_type(), "fused_ntm_forward",
-                             [&] { out = forward_impl<scalar_t>(c.d, c.s, inputs, c.wt, save); });
+                             [&] { out = forward_impl<scalar_t>(c.d, c.s, inputs, mem0_t, c.wt, save); });
   return out;
 }
 
-// dL/dlogits [B, T, O] -> dL/d each parameter (in NTM.parameters() order), then dL/dinputs if asked.
+// dL/dlogits [B, T, O] -> dL/d each parameter (in NTM.parameters() order, without learned_memory), then dL/d
+// the initial memory [N, M], then dL/dinputs if asked.
 std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, at::Tensor lengths,
                                        std::vector<at::Tensor> params, std::vector<at::Tensor> saved, bool lstm,
                                        int64_t layers, int64_t R, int64_t W, int64_t N, int64_t M, double clip,
-                                       double mem_init, bool input_grad) {
+                                       at::Tensor mem0, bool input_grad) {
   at::NoGradGuard no_grad;
   grad_out = grad_out.contiguous();
-  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip, mem_init);
+  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip);
+  const at::Tensor mem0_t = mem0.to(grad_out.scalar_type()).t().contiguous();
   std::vector<at::Tensor> out;
-  AT_DISPATCH_FLOATING_TYPES(grad_out.scalar_type(), "fused_ntm_backward",
-                             [&] { out = backward_impl<scalar_t>(c.d, c.s, grad_out, saved, c.wt, input_grad); });
+  AT_DISPATCH_FLOATING_TYPES(grad_out.scalar_type(), "fused_ntm_backward", [&] {
+    out = backward_impl<scalar_t>(c.d, c.s, grad_out, mem0_t, saved, c.wt, input_grad);
+  });
   return out;
 }
 
