@@ -45,7 +45,8 @@ clean:
 # to retrain it. checkpoints/seeds/ holds the other seeds of copy, repeat
 # copy and associative recall, reported in RESULTS.md beside the shipped (median) one.
 NTM := $(BIN)/ntm
-TRAIN := $(NTM) train --set train.threads=1
+# The shipped runs trained at batch 32, the default before batch 4 (BENCHMARKS.md, time to solve).
+TRAIN := $(NTM) train --set train.threads=1 --batch-size 32
 SHIPPED := $(patsubst %,checkpoints/%,$(shell cat checkpoints/MODELS 2>/dev/null))
 # Seeds that are not shipped keep their best weights only (last.safetensors,
 # weights and Adam's state, is three times the size); so do the large LSTMs.
@@ -59,7 +60,7 @@ checkpoints: install $(SHIPPED)
 # median seed (by sequences to solve) is shipped, the others go to seeds/.
 COPY_NTM_SHIPPED_SEED := 0
 # $(call copy_ntm_seed,SEED,RUN_DIR)
-copy_ntm_seed = OMP_NUM_THREADS=1 $(NTM) bench --time-to-solve --seed $(1) --out runs/bench-solve && \
+copy_ntm_seed = OMP_NUM_THREADS=1 $(NTM) bench --time-to-solve --batch-size 32 --seed $(1) --out runs/bench-solve && \
 	mkdir -p $(dir $(2)) && cp -r runs/bench-solve/seed$(1) $(2) && \
 	OMP_NUM_THREADS=1 $(NTM) train --resume --out $(2) --steps 20000
 checkpoints/copy-ntm:

@@ -58,9 +58,10 @@ def test_time_to_solve_trains_as_long_again_after_the_solve_and_records_each_see
 
 
 def test_time_to_solve_at_another_batch_validates_after_as_many_sequences(tmp_path, tiny_solvable_copy):
-    summary = bench.time_to_solve(seeds=(0,), out_dir=tmp_path, path="reference", batch_size=2, max_sequences=800)
+    summary = bench.time_to_solve(seeds=(0,), out_dir=tmp_path, path="reference", batch_size=2, max_sequences=800,
+                                  threads=2)
     run = summary["runs"][0]
-    assert run["batch_size"] == 2
+    assert run["batch_size"] == 2 and run["threads"] == 2
     assert run["sequences"] == 200  # first validation: step 100 of batch 2
     assert run["sequences_total"] == 400
 

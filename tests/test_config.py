@@ -155,7 +155,7 @@ def test_overrides_apply_in_order_the_last_one_wins():
 
 def test_overrides_leave_other_fields_alone():
     config = apply_overrides(default_config("priority-sort"), ["model.memory_size=256"])
-    assert (config.model.read_heads, config.model.layers, config.train.batch_size) == (5, 2, 32)
+    assert (config.model.read_heads, config.model.layers, config.train.batch_size) == (5, 2, TrainConfig().batch_size)
 
 
 def test_an_unknown_section_is_rejected_naming_the_valid_ones():
@@ -217,7 +217,7 @@ def test_run_config_round_trips_through_json():
 def test_to_json_writes_every_section():
     data = json.loads(default_config("copy").to_json())
     assert set(data) == {"task", "task_options", "curriculum", "model", "train"}
-    assert data["model"]["memory_size"] == 128 and data["train"]["batch_size"] == 32
+    assert data["model"]["memory_size"] == 128 and data["train"]["batch_size"] == TrainConfig().batch_size
 
 
 def test_from_dict_fills_missing_fields_with_defaults():

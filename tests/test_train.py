@@ -20,7 +20,7 @@ def test_learning_happens_through_the_memory(tmp_path):
     config = default_config("copy", "ntm-ff")
     config.task_options = {"max_length": 3}
     config.model.hidden_size, config.model.memory_size, config.model.memory_width = 64, 16, 8
-    config.train.lr = 1e-2
+    config.train.lr, config.train.batch_size = 1e-2, 32
     config.train.steps = 500
     config.train.validate_every = 50
     config.train.validation_samples = 128

@@ -27,6 +27,7 @@ def bench(
     seed: Optional[int] = typer.Option(None, help="With --time-to-solve: measure only this seed (run one per core, then summarise with --seeds)."),
     out: Path = typer.Option(Path("runs/bench-solve"), "--out", help="With --time-to-solve: where the runs go."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="With --time-to-solve: the training batch (default: ntm train's); validation still comes every 1,600 sequences."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="With --time-to-solve: torch threads of each training (default: ntm train's, 1; 0 takes one per core)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ):
     """Time training (copy; priority sort's NTM and NTM-FF) and evaluation with the paper's sizes, on each execution path."""
@@ -43,7 +44,10 @@ def bench(
         if batch_size is not None:
             check_batch_size(batch_size, "--batch-size")
         chosen_seeds = [seed] if seed is not None else range(seeds)
-        summary = benchmarks.time_to_solve(chosen_seeds, out_dir=out, batch_size=batch_size, on_event=report)
+        if threads is not None and threads < 0:
+            raise ValueError(f"--threads must be 0 (one per core) or more, got {threads}")
+        summary = benchmarks.time_to_solve(chosen_seeds, out_dir=out, batch_size=batch_size, threads=threads,
+                                           on_event=report)
         if as_json:
             print(json.dumps(summary, indent=2))
         else:

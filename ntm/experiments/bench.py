@@ -149,8 +149,8 @@ SOLVE_MAX_SEQUENCES = 640_000
 
 def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", path: str = "fused",
                   batch_size: int | None = None, max_sequences: int = SOLVE_MAX_SEQUENCES,
-                  on_event: Callable[[str, dict], None] | None = None) -> dict:
-    """Train copy with the default settings (and `batch_size`, if given) until
+                  threads: int | None = None, on_event: Callable[[str, dict], None] | None = None) -> dict:
+    """Train copy with the default settings (and `batch_size` and `threads`, if given) until
     validation bit errors < 0.1, then keep training for as many sequences
     again and record the worst validation bit errors seen after the first
     solve (a solved model must stay solved). Validation comes every 1,600
@@ -163,7 +163,7 @@ def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", pat
     for seed in seeds:
         record_path = Path(out_dir) / f"seed{seed}" / SOLVE_RECORD
         if not record_path.exists():
-            entry = _solve_one_seed(seed, record_path.parent, path, batch_size, max_sequences, on_event)
+            entry = _solve_one_seed(seed, record_path.parent, path, batch_size, max_sequences, threads, on_event)
             record_path.write_text(json.dumps(entry, indent=2) + "\n")
         runs.append(json.loads(record_path.read_text()))
     solved = [r for r in runs if r["solved"]]
@@ -179,10 +179,11 @@ def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", pat
 
 
 def _solve_one_seed(seed: int, run_dir: Path, path: str, batch_size: int | None, max_sequences: int,
-                    on_event) -> dict:
+                    threads: int | None, on_event) -> dict:
     config = default_config("copy", "ntm")
     config.train.seed = seed
     config.train.batch_size = batch_size or config.train.batch_size
+    config.train.threads = config.train.threads if threads is None else threads
     config.train.steps = max(1, max_sequences // config.train.batch_size)
     config.train.stop_when_solved = True
     config.train.path = path
