@@ -203,3 +203,10 @@ def test_the_eval_table_names_the_tasks_own_size():
     print_eval_report(report, console)
     header = next(line for line in console.export_text().splitlines() if "samples" in line)
     assert "items" in header and "length" not in header
+
+
+@pytest.mark.parametrize("option, value", [("--batch-size", 0), ("--threads", -1)])
+def test_time_to_solve_refuses_a_bad_batch_or_thread_count_before_training(tmp_path, option, value):
+    result = invoke("bench", "--time-to-solve", "--seed", 0, option, value, "--out", tmp_path)
+    assert result.exit_code != 0 and option in result.output and "Traceback" not in result.output
+    assert not any(tmp_path.iterdir())  # nothing trained, nothing written
