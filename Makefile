@@ -43,7 +43,7 @@ clean:
 # checkpoints` trains every one that is missing (hours on a 2-core CPU;
 # `make -j2 checkpoints` runs two at a time, one thread each). Delete a folder
 # to retrain it. checkpoints/seeds/ holds the other seeds of copy, repeat
-# copy and associative recall, reported in RESULTS.md beside the shipped (median) one.
+# copy, associative recall and N-grams, reported in RESULTS.md beside the shipped (median) one.
 NTM := $(BIN)/ntm
 # The shipped runs trained at batch 32, the default before batch 4 (BENCHMARKS.md, time to solve).
 TRAIN := $(NTM) train --set train.threads=1 --batch-size 32
@@ -107,6 +107,10 @@ checkpoints/seeds/repeat-copy-ntm-s%:
 	$(BEST_ONLY)
 checkpoints/dynamic-ngrams-ntm:
 	$(TRAIN) dynamic-ngrams --model ntm --fast --seed 0 --steps 25500 --out $@
+# Seeds 1 and 2 on the fused path (the same function; seed 0 predates it).
+checkpoints/seeds/dynamic-ngrams-ntm-s%:
+	$(TRAIN) dynamic-ngrams --model ntm --seed $* --steps 25500 --out $@
+	$(BEST_ONLY)
 checkpoints/priority-sort-ntm:
 	$(TRAIN) priority-sort --model ntm --fast --seed 0 --steps 3000 --out $@
 # NTM-FF at lr 1e-3 diverged at step 1,400 (gradient norm 1e16, cost 250-460 bits): the default 3e-4.
