@@ -135,6 +135,26 @@ def test_a_sample_gives_the_same_outputs_alone_as_in_a_mixed_batch():
             torch.testing.assert_close(together[b, : lengths[b]], alone[0], **TOLERANCE)
 
 
+def test_inference_split_across_threads_gives_the_outputs_of_one_thread():
+    reference, on_fused = model_pair(small_config(read_heads=2, write_heads=2), 4, 3)
+    inputs, lengths = random_inputs(batch=7), torch.tensor([6, 2, 5, 1, 6, 3, 4])
+    previous = torch.get_num_threads()
+    outputs = {}
+    try:
+        for threads in (1, 3):  # 3 threads: each runs 2 or 3 samples through the whole sequence
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                outputs[threads] = on_fused(inputs, lengths=lengths)
+    finally:
+        torch.set_num_threads(previous)
+    torch.testing.assert_close(outputs[3], outputs[1], **TOLERANCE)
+    with torch.no_grad():
+        want = reference(inputs)
+    real = torch.arange(6) < lengths[:, None]
+    torch.testing.assert_close(outputs[3][real], want[real], **TOLERANCE)
+    assert outputs[3][~real].abs().sum() == 0
+
+
 def test_the_gradient_of_the_inputs_matches_the_reference_path():
     reference, on_fused = model_pair(small_config(), 4, 3)
     grads = []

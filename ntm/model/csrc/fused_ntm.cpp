@@ -982,9 +982,27 @@ std::vector<at::Tensor> fused_forward(at::Tensor inputs, at::Tensor lengths, std
                                       double clip, at::Tensor mem0, bool save) {
   at::NoGradGuard no_grad;
   inputs = inputs.contiguous();
-  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip);
   TORCH_CHECK(mem0.size(0) == N && mem0.size(1) == M, "fused NTM: the initial memory must be [N, M]");
   const at::Tensor mem0_t = mem0.to(inputs.scalar_type()).t().contiguous();  // [M, N], as the kernels store memory
+  const int64_t threads = at::get_num_threads(), B = inputs.size(0);
+  if (!save && threads > 1 && B >= 2 * threads) {
+    // Inference: each thread runs its share of the batch through the whole
+    // sequence on its own, instead of all threads meeting at every time step
+    // (a loop over samples, then a multithreaded product). Products nested
+    // inside the parallel region run on their thread alone.
+    std::vector<at::Tensor> parts(threads);
+    at::parallel_for(0, threads, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t k = lo; k < hi; ++k) {
+        const int64_t first = B * k / threads, last = B * (k + 1) / threads;
+        const at::Tensor x = inputs.narrow(0, first, last - first), len = lengths.narrow(0, first, last - first);
+        const Call c = prepare(x, len, params, lstm, layers, R, W, N, M, clip);
+        AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ntm_forward",
+                                   [&] { parts[k] = forward_impl<scalar_t>(c.d, c.s, x, mem0_t, c.wt, false)[0]; });
+      }
+    });
+    return {at::cat(parts, 0)};
+  }
+  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip);
   std::vector<at::Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(inputs.scalar_type(), "fused_ntm_forward",
                              [&] { out = forward_impl<scalar_t>(c.d, c.s, inputs, mem0_t, c.wt, save); });
