@@ -155,6 +155,27 @@ def test_inference_split_across_threads_gives_the_outputs_of_one_thread():
     assert outputs[3][~real].abs().sum() == 0
 
 
+@pytest.mark.parametrize("name, layers, learned", [("ntm", 2, True), ("ntm-ff", 1, False)])
+def test_training_split_across_threads_gives_the_gradients_of_one_thread(name, layers, learned):
+    config = small_config(name, layers=layers, read_heads=2, write_heads=2, learned_memory=learned)
+    _, on_fused = model_pair(config, 4, 3)
+    lengths = torch.tensor([6, 2, 5, 1, 6, 3, 4])
+    weights = torch.randn(7, 6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    previous, results = torch.get_num_threads(), {}
+    try:
+        for threads in (1, 3):
+            torch.set_num_threads(threads)
+            inputs = random_inputs(batch=7).requires_grad_()
+            logits, grads = outputs_and_gradients(on_fused, inputs, weights, lengths=lengths)
+            results[threads] = (logits, grads, inputs.grad)
+    finally:
+        torch.set_num_threads(previous)
+    torch.testing.assert_close(results[3][0], results[1][0], **TOLERANCE)
+    for name_, grad in results[1][1].items():
+        torch.testing.assert_close(results[3][1][name_], grad, **TOLERANCE, msg=lambda m: f"{name_}: {m}")
+    torch.testing.assert_close(results[3][2], results[1][2], **TOLERANCE)
+
+
 def test_the_gradient_of_the_inputs_matches_the_reference_path():
     reference, on_fused = model_pair(small_config(), 4, 3)
     grads = []

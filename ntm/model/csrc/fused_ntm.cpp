@@ -958,25 +958,36 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
   return grads;
 }
 
-// What forward and backward both derive from their arguments: sizes, the
-// length schedule and the weights in the layout the kernels read.
-struct Call {
-  Dims d;
-  Schedule s;
-  Weights wt;
-};
-
-Call prepare(const at::Tensor& inputs, const at::Tensor& lengths, const std::vector<at::Tensor>& params, bool lstm,
-             int64_t layers, int64_t R, int64_t W, int64_t N, int64_t M, double clip) {
-  Dims d = make_dims(inputs, params, lstm, layers, R, W, N, M, clip);
-  Schedule s = make_schedule(lengths, d.T);
-  Weights wt = gather_weights(d, params);
-  return {d, s, wt};
+// With more than one torch thread, the batch is cut into one share per
+// thread and each share runs the whole sequence, forward and backward, on
+// its own thread, instead of every thread meeting the others at each time
+// step (a loop over samples, then a multithreaded product). Products nested
+// inside the parallel region run on their thread alone. The shares' weight
+// gradients are summed in share order, so a run stays deterministic for a
+// given thread count.
+int64_t shares_of(int64_t B) {
+  const int64_t threads = at::get_num_threads();
+  return threads > 1 && B >= 2 * threads ? threads : 1;
 }
+
+// f(share, first sample, sample count) for each share, in parallel.
+template <typename F>
+void over_shares(int64_t B, int64_t shares, const F& f) {
+  if (shares == 1) {
+    f(0, 0, B);
+    return;
+  }
+  at::parallel_for(0, shares, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) f(k, B * k / shares, B * (k + 1) / shares - B * k / shares);
+  });
+}
+
+int64_t saved_per_share(int64_t layers) { return 8 + 3 * layers; }  // see the end of forward_impl
 
 }  // namespace
 
-// inputs [B, T, I], lengths [B], initial memory [N, M] -> {logits [B, T, O]} and, with save, what backward needs.
+// inputs [B, T, I], lengths [B], initial memory [N, M] -> {logits [B, T, O]}
+// and, with save, what backward needs (share by share).
 std::vector<at::Tensor> fused_forward(at::Tensor inputs, at::Tensor lengths, std::vector<at::Tensor> params,
                                       bool lstm, int64_t layers, int64_t R, int64_t W, int64_t N, int64_t M,
                                       double clip, at::Tensor mem0, bool save) {
@@ -984,28 +995,21 @@ std::vector<at::Tensor> fused_forward(at::Tensor inputs, at::Tensor lengths, std
   inputs = inputs.contiguous();
   TORCH_CHECK(mem0.size(0) == N && mem0.size(1) == M, "fused NTM: the initial memory must be [N, M]");
   const at::Tensor mem0_t = mem0.to(inputs.scalar_type()).t().contiguous();  // [M, N], as the kernels store memory
-  const int64_t threads = at::get_num_threads(), B = inputs.size(0);
-  if (!save && threads > 1 && B >= 2 * threads) {
-    // Inference: each thread runs its share of the batch through the whole
-    // sequence on its own, instead of all threads meeting at every time step
-    // (a loop over samples, then a multithreaded product). Products nested
-    // inside the parallel region run on their thread alone.
-    std::vector<at::Tensor> parts(threads);
-    at::parallel_for(0, threads, 1, [&](int64_t lo, int64_t hi) {
-      for (int64_t k = lo; k < hi; ++k) {
-        const int64_t first = B * k / threads, last = B * (k + 1) / threads;
-        const at::Tensor x = inputs.narrow(0, first, last - first), len = lengths.narrow(0, first, last - first);
-        const Call c = prepare(x, len, params, lstm, layers, R, W, N, M, clip);
-        AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ntm_forward",
-                                   [&] { parts[k] = forward_impl<scalar_t>(c.d, c.s, x, mem0_t, c.wt, false)[0]; });
-      }
-    });
-    return {at::cat(parts, 0)};
-  }
-  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip);
-  std::vector<at::Tensor> out;
-  AT_DISPATCH_FLOATING_TYPES(inputs.scalar_type(), "fused_ntm_forward",
-                             [&] { out = forward_impl<scalar_t>(c.d, c.s, inputs, mem0_t, c.wt, save); });
+  const Weights wt = gather_weights(make_dims(inputs, params, lstm, layers, R, W, N, M, clip), params);
+  const int64_t B = inputs.size(0), shares = shares_of(B);
+  std::vector<std::vector<at::Tensor>> parts(shares);
+  over_shares(B, shares, [&](int64_t k, int64_t first, int64_t count) {
+    const at::Tensor x = inputs.narrow(0, first, count);
+    const Dims d = make_dims(x, params, lstm, layers, R, W, N, M, clip);
+    const Schedule s = make_schedule(lengths.narrow(0, first, count), d.T);
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ntm_forward",
+                               [&] { parts[k] = forward_impl<scalar_t>(d, s, x, mem0_t, wt, save); });
+  });
+  if (shares == 1) return parts[0];
+  std::vector<at::Tensor> logits;
+  for (const auto& part : parts) logits.push_back(part[0]);
+  std::vector<at::Tensor> out = {at::cat(logits, 0)};
+  for (const auto& part : parts) out.insert(out.end(), part.begin() + 1, part.end());
   return out;
 }
 
@@ -1017,12 +1021,32 @@ std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, a
                                        at::Tensor mem0, bool input_grad) {
   at::NoGradGuard no_grad;
   grad_out = grad_out.contiguous();
-  const Call c = prepare(inputs, lengths, params, lstm, layers, R, W, N, M, clip);
   const at::Tensor mem0_t = mem0.to(grad_out.scalar_type()).t().contiguous();
-  std::vector<at::Tensor> out;
-  AT_DISPATCH_FLOATING_TYPES(grad_out.scalar_type(), "fused_ntm_backward", [&] {
-    out = backward_impl<scalar_t>(c.d, c.s, grad_out, mem0_t, saved, c.wt, input_grad);
+  const Weights wt = gather_weights(make_dims(inputs, params, lstm, layers, R, W, N, M, clip), params);
+  const int64_t B = inputs.size(0), per_share = saved_per_share(layers);
+  const int64_t shares = static_cast<int64_t>(saved.size()) / per_share;
+  TORCH_CHECK(shares >= 1 && shares * per_share == static_cast<int64_t>(saved.size()),
+              "fused NTM: the saved tensors do not match the controller's layers");
+  std::vector<std::vector<at::Tensor>> parts(shares);
+  over_shares(B, shares, [&](int64_t k, int64_t first, int64_t count) {
+    const at::Tensor x = inputs.narrow(0, first, count);
+    const Dims d = make_dims(x, params, lstm, layers, R, W, N, M, clip);
+    const Schedule s = make_schedule(lengths.narrow(0, first, count), d.T);
+    const std::vector<at::Tensor> share_saved(saved.begin() + k * per_share, saved.begin() + (k + 1) * per_share);
+    const at::Tensor g = grad_out.narrow(0, first, count);
+    AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "fused_ntm_backward", [&] {
+      parts[k] = backward_impl<scalar_t>(d, s, g, mem0_t, share_saved, wt, input_grad);
+    });
   });
+  std::vector<at::Tensor> out = parts[0];
+  const size_t summed = out.size() - (input_grad ? 1 : 0);
+  for (int64_t k = 1; k < shares; ++k)
+    for (size_t i = 0; i < summed; ++i) out[i] = out[i] + parts[k][i];
+  if (input_grad && shares > 1) {
+    std::vector<at::Tensor> gx;
+    for (const auto& part : parts) gx.push_back(part.back());
+    out.back() = at::cat(gx, 0);
+  }
   return out;
 }
 
