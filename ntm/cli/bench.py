@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ntm.cli.app import app, console, friendly_errors
-from ntm.cli.options import parse_ints, positive
+from ntm.cli.options import check_training_threads, parse_ints, positive
 from tasks.base import check_batch_size
 
 
@@ -43,15 +43,14 @@ def bench(
             raise ValueError(f"--seed must be 0 or more, got {seed}")
         if batch_size is not None:
             check_batch_size(batch_size, "--batch-size")
+        check_training_threads(threads)
         chosen_seeds = [seed] if seed is not None else range(seeds)
-        if threads is not None and threads < 0:
-            raise ValueError(f"--threads must be 0 (one per core) or more, got {threads}")
         summary = benchmarks.time_to_solve(chosen_seeds, out_dir=out, batch_size=batch_size, threads=threads,
                                            on_event=report)
         if as_json:
             print(json.dumps(summary, indent=2))
         else:
-            batches = sorted({r.get("batch_size", 32) for r in summary["runs"]})
+            batches = sorted({r.get("batch_size", 32) for r in summary["runs"]})  # older records: batch 32
             table = Table(title=f"copy, default settings, batch {', '.join(map(str, batches))}, time to solve · "
                                 f"{summary['machine']}")
             for column in ("seed", "solved", "seconds", "sequences", "worst bit errors after solve"):

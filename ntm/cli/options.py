@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from ntm.devices import check_device
 
-__all__ = ["check_device", "parse_ints", "positive"]
+__all__ = ["check_device", "check_training_threads", "parse_ints", "positive"]
 
 
 def positive(option: str, value: int) -> int:
     if value < 1:
         raise ValueError(f"{option} must be a positive integer, got {value}")
     return value
+
+
+def check_training_threads(threads: int | None) -> None:
+    """A --threads option of a command that trains: None keeps the config's, 0 takes one per core."""
+    if threads is not None and threads < 0:
+        raise ValueError(f"--threads must be 0 (one per core) or more, got {threads}")
 
 
 def parse_ints(option: str, text: str) -> list[int]:

@@ -12,7 +12,7 @@ import tasks
 from tasks.base import check_batch_size
 from ntm.checkpoint import load_config
 from ntm.cli.app import app, console, friendly_errors
-from ntm.cli.options import check_device, positive
+from ntm.cli.options import check_device, check_training_threads, positive
 from ntm.cli.train_progress import TrainingProgress
 from ntm.config import MODEL_NAMES, build_run_config, read_config_file
 from ntm.training.resume import ResumeRefused, refusal
@@ -55,8 +55,7 @@ def train(
         check_batch_size(batch_size, "--batch-size")
     if lr is not None and not lr > 0:
         raise ValueError(f"--lr must be positive, got {lr}")
-    if threads is not None and threads < 0:
-        raise ValueError(f"--threads must be 0 (one per core) or more, got {threads}")
+    check_training_threads(threads)
     flags = {"--steps": steps, "--batch-size": batch_size, "--lr": lr, "--seed": seed, "--threads": threads,
              "--checkpoint-every": checkpoint_every, "--device": check_device(device) if device else None,
              "--until-solved": until_solved or None, "--path": "compiled" if fast else path}

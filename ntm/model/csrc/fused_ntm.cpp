@@ -184,6 +184,8 @@ void linear(int64_t n, int64_t in, int64_t out, const T* X, int64_t ldx, const T
 template <typename T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
 template <typename T> inline T softplus(T x) { return x > T(SOFTPLUS_THRESHOLD) ? x : std::log1p(std::exp(x)); }
 template <typename T> inline T softplus_grad(T x) { return x > T(SOFTPLUS_THRESHOLD) ? T(1) : sigmoid(x); }
+// Whether a raw controller output lies inside the clip, where its gradient passes.
+template <typename T> inline bool unclipped(T x, T clip) { return x >= -clip && x <= clip; }
 
 // One head's addressing parameters from its (clamped) raw controller outputs.
 template <typename T>
@@ -202,7 +204,7 @@ template <typename T>
 HeadParams<T> head_params(const T* raw, T* clamped, int64_t M, T clip) {
   HeadParams<T> p;
   for (int64_t j = 0; j < M + EXTRA; ++j) clamped[j] = std::min(std::max(raw[j], -clip), clip);
-  for (int64_t j = 0; j < EXTRA; ++j) p.mask[j] = (raw[M + j] >= -clip && raw[M + j] <= clip) ? T(1) : T(0);
+  for (int64_t j = 0; j < EXTRA; ++j) p.mask[j] = unclipped(raw[M + j], clip) ? T(1) : T(0);
   p.key = clamped;
   p.raw = raw;
   p.clip = clip;
@@ -378,7 +380,7 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
         gcol[i] += g2[i] * kj + gmn[i] * col[i];
       }
     }
-    const bool inside = p.raw[j] >= -p.clip && p.raw[j] <= p.clip;
+    const bool inside = unclipped(p.raw[j], p.clip);
     gkey[j] = inside ? s + scale * kj : T(0);
   }
   T gsum = gs[0] * p.s[0] + gs[1] * p.s[1] + gs[2] * p.s[2];
@@ -598,8 +600,8 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
         gadd += g[i] * wv[i];
       }
       const int64_t k = d.heads() * ph;
-      ge[j] = raw[k + j] >= -clip && raw[k + j] <= clip ? gerase * e * (T(1) - e) : T(0);
-      ge[M + j] = raw[k + M + j] >= -clip && raw[k + M + j] <= clip ? gadd : T(0);
+      ge[j] = unclipped(raw[k + j], clip) ? gerase * e * (T(1) - e) : T(0);
+      ge[M + j] = unclipped(raw[k + M + j], clip) ? gadd : T(0);
       continue;
     }
     std::fill(before, before + N, T(1));
@@ -631,8 +633,8 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
         gadd += g[i] * wv[i];
       }
       const int64_t k = d.heads() * ph + v * 2 * M;
-      const bool erase_inside = raw[k + j] >= -clip && raw[k + j] <= clip;
-      const bool add_inside = raw[k + M + j] >= -clip && raw[k + M + j] <= clip;
+      const bool erase_inside = unclipped(raw[k + j], clip);
+      const bool add_inside = unclipped(raw[k + M + j], clip);
       ge[v * 2 * M + j] = erase_inside ? gerase * e * (T(1) - e) : T(0);
       ge[v * 2 * M + M + j] = add_inside ? gadd : T(0);
     }
