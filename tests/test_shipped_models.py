@@ -71,3 +71,12 @@ def test_each_listed_run_has_a_recipe_with_its_seed_and_steps(name):
     assert steps and int(steps[-1]) == config.train.steps, f"{name}: recipe steps {steps}, config {config.train.steps}"
     last = ckpt.read_curve(ROOT / "checkpoints" / name)[-1]["step"]
     assert last == config.train.steps, f"{name}: the curve ends at step {last}, the config says {config.train.steps}"
+
+
+def test_every_finished_run_in_checkpoints_is_listed():
+    # checkpoints/in-progress/ holds runs to resume, not results.
+    runs = [run for run in (ROOT / "checkpoints").glob("**/" + ckpt.CONFIG_FILE)
+            if "in-progress" not in run.relative_to(ROOT / "checkpoints").parts]
+    unlisted = sorted(str(run.parent.relative_to(ROOT / "checkpoints")) for run in runs
+                      if str(run.parent.relative_to(ROOT / "checkpoints")) not in SHIPPED)
+    assert not unlisted, f"not in checkpoints/MODELS: {unlisted}"
