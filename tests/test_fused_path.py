@@ -102,6 +102,13 @@ def test_a_memory_size_changed_at_evaluation_matches_the_reference_path():
     assert_same_function(small_config(), random_inputs(), memory_size=13)
 
 
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_the_circular_shift_wraps_round_memories_of_one_to_three_rows(rows):
+    # The shift's end rows wrap round outside its vectorised interior; with
+    # three rows or fewer there is no interior at all.
+    assert_same_function(small_config(), random_inputs(), memory_size=rows)
+
+
 @pytest.mark.parametrize("name, heads", [("ntm", 1), ("ntm-ff", 2)])
 def test_a_learned_initial_memory_and_its_gradient_match_the_reference_path(name, heads):
     config = small_config(name, learned_memory=True, read_heads=heads, write_heads=heads)

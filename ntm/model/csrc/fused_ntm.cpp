@@ -243,6 +243,49 @@ T key_norm(const T* key, int64_t M) {
   return std::sqrt(sq);
 }
 
+// Figure 2's rotation over three offsets, circular over the N rows:
+// out(i) = a x(i-1) + b x(i) + c x(i+1) + eps. The two end rows wrap round;
+// the interior has no branch, so it vectorises. Returns the largest out(i).
+template <typename T>
+T rotate3(const T* x, T a, T b, T c, T eps, int64_t N, T* out) {
+  if (N < 3) {
+    for (int64_t i = 0; i < N; ++i) out[i] = a * x[(i + N - 1) % N] + b * x[i] + c * x[(i + 1) % N] + eps;
+  } else {
+    out[0] = a * x[N - 1] + b * x[0] + c * x[1] + eps;
+#pragma omp simd
+    for (int64_t i = 1; i < N - 1; ++i) out[i] = a * x[i - 1] + b * x[i] + c * x[i + 1] + eps;
+    out[N - 1] = a * x[N - 2] + b * x[N - 1] + c * x[0] + eps;
+  }
+  T most = out[0];
+#pragma omp simd reduction(max : most)
+  for (int64_t i = 0; i < N; ++i) most = std::max(most, out[i]);
+  return most;
+}
+
+// The three circular dot products sum_i u(i) x(i - 1), u(i) x(i), u(i) x(i + 1).
+template <typename T>
+void rotated_dots(const T* u, const T* x, int64_t N, T& before, T& same, T& after) {
+  T b = 0, s = 0, a = 0;
+  if (N < 3) {
+    for (int64_t i = 0; i < N; ++i) {
+      b += u[i] * x[(i + N - 1) % N];
+      s += u[i] * x[i];
+      a += u[i] * x[(i + 1) % N];
+    }
+  } else {
+    b = u[0] * x[N - 1] + u[N - 1] * x[N - 2];
+    a = u[0] * x[1] + u[N - 1] * x[0];
+    s = u[0] * x[0] + u[N - 1] * x[N - 1];
+#pragma omp simd reduction(+ : b, s, a)
+    for (int64_t i = 1; i < N - 1; ++i) {
+      b += u[i] * x[i - 1];
+      s += u[i] * x[i];
+      a += u[i] * x[i + 1];
+    }
+  }
+  before = b, same = s, after = a;
+}
+
 // Figure 2 for one head: content (5-6), interpolation (7), shift (8),
 // sharpening (9). Keeps the cosine similarities K, w^c and w^g for the
 // backward pass; `w` is the head's new weighting.
@@ -276,12 +319,7 @@ void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p
     wc[i] /= sum;
     wg[i] = g * wc[i] + keep * prev[i];
   }
-  T most = 0;
-  for (int64_t i = 0; i < N; ++i) {
-    const T from_previous = wg[i == 0 ? N - 1 : i - 1], from_next = wg[i == N - 1 ? 0 : i + 1];
-    w[i] = p.s[2] * from_previous + p.s[1] * wg[i] + p.s[0] * from_next + T(SHARPEN_EPS);
-    most = std::max(most, w[i]);
-  }
+  const T most = rotate3(wg, p.s[2], p.s[1], p.s[0], T(SHARPEN_EPS), N, w);
   // (w / most)^gamma as exp(gamma log(w / most)): two cheap vector calls
   // cost less than one pow.
 #pragma omp simd
@@ -310,32 +348,27 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
   T* u = scratch;       // shifted weights + eps, then dL/du
   T* g2 = scratch + N;  // dL/dw^g, then dL/dz of the content softmax, then dL/d dot
   // Sharpening: w = u^gamma / sum u^gamma (the division by max u cancels).
-  T most = 0;
-  for (int64_t i = 0; i < N; ++i) {
-    u[i] = p.s[2] * wg[i == 0 ? N - 1 : i - 1] + p.s[1] * wg[i] + p.s[0] * wg[i == N - 1 ? 0 : i + 1] + T(SHARPEN_EPS);
-    most = std::max(most, u[i]);
-  }
+  const T most = rotate3(wg, p.s[2], p.s[1], p.s[0], T(SHARPEN_EPS), N, u);
   T dotw = 0;
+#pragma omp simd reduction(+ : dotw)
   for (int64_t i = 0; i < N; ++i) dotw += gw[i] * w[i];
+#pragma omp simd
   for (int64_t i = 0; i < N; ++i) g2[i] = u[i] / most;
   log_(g2, N);
   T ggamma = 0;
+#pragma omp simd reduction(+ : ggamma)
   for (int64_t i = 0; i < N; ++i) {
     const T d = w[i] * (gw[i] - dotw);
     ggamma += d * g2[i];
     u[i] = p.gamma * d / u[i];
   }
   // Shift: w~(i) = s2 w(i-1) + s1 w(i) + s0 w(i+1).
-  T gs[3] = {0, 0, 0};
-  for (int64_t i = 0; i < N; ++i) {
-    const int64_t before = i == 0 ? N - 1 : i - 1, after = i == N - 1 ? 0 : i + 1;
-    gs[2] += u[i] * wg[before];
-    gs[1] += u[i] * wg[i];
-    gs[0] += u[i] * wg[after];
-    g2[i] = p.s[2] * u[after] + p.s[1] * u[i] + p.s[0] * u[before];
-  }
+  T gs[3];
+  rotated_dots(u, wg, N, gs[2], gs[1], gs[0]);
+  rotate3(u, p.s[0], p.s[1], p.s[2], T(0), N, g2);  // the rotation's transpose
   // Interpolation, then the content softmax.
   T gg = 0, dotc = 0;
+#pragma omp simd reduction(+ : gg, dotc)
   for (int64_t i = 0; i < N; ++i) {
     gg += g2[i] * (wc[i] - prev[i]);
     gprev[i] = (T(1) - p.g) * g2[i];
@@ -343,6 +376,7 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
     dotc += g2[i] * wc[i];
   }
   T gbeta = 0;
+#pragma omp simd reduction(+ : gbeta)
   for (int64_t i = 0; i < N; ++i) {
     g2[i] = wc[i] * (g2[i] - dotc);  // dL/dz, z = beta K
     gbeta += g2[i] * K[i];
@@ -351,6 +385,7 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
   const T kn = key_norm(p.key, M);
   T gkn = 0;
   T* gmn = u;  // dL/d|M_i| / |M_i|
+#pragma omp simd reduction(+ : gkn)
   for (int64_t i = 0; i < N; ++i) {
     const T gK = p.beta * g2[i];
     const T D = kn * norms[i] + T(COSINE_EPS);
