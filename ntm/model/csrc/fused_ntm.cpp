@@ -258,7 +258,7 @@ T rotate3(const T* x, T a, T b, T c, T eps, int64_t N, T* out) {
   }
   T most = out[0];
 #pragma omp simd reduction(max : most)
-  for (int64_t i = 0; i < N; ++i) most = std::max(most, out[i]);
+  for (int64_t i = 0; i < N; ++i) most = out[i] > most ? out[i] : most;  // std::max would not vectorise
   return most;
 }
 
@@ -305,7 +305,7 @@ void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p
   for (int64_t i = 0; i < N; ++i) {
     K[i] = K[i] / (kn * norms[i] + T(COSINE_EPS));
     wc[i] = p.beta * K[i];
-    top = std::max(top, wc[i]);
+    top = wc[i] > top ? wc[i] : top;
   }
 #pragma omp simd
   for (int64_t i = 0; i < N; ++i) wc[i] -= top;
