@@ -162,6 +162,16 @@ def test_inference_split_across_threads_gives_the_outputs_of_one_thread():
     assert outputs[3][~real].abs().sum() == 0
 
 
+@pytest.mark.parametrize("lengths, shares, starts", [
+    ([20, 20, 1, 1, 1, 1, 1, 1, 1, 1], 2, [0, 1, 10]),  # 20 against 28 steps; halving by count gives 43 against 5
+    ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 3, [0, 7, 10, 12]),  # 28, 27 and 23 steps
+    ([1, 1, 1, 50], 3, [0, 2, 3, 4]),  # every share keeps a sample
+    ([90, 5, 5, 5], 2, [0, 1, 4]),  # lengths past the sequence's 30 steps count as 30
+])
+def test_threads_split_the_batch_into_slices_of_about_equal_total_length(lengths, shares, starts):
+    assert fused.load().share_starts(torch.tensor(lengths), 30, shares) == starts
+
+
 @pytest.mark.parametrize("name, layers, learned", [("ntm", 2, True), ("ntm-ff", 1, False)])
 def test_training_split_across_threads_gives_the_gradients_of_one_thread(name, layers, learned):
     config = small_config(name, layers=layers, read_heads=2, write_heads=2, learned_memory=learned)

@@ -1014,15 +1014,40 @@ int64_t shares_of(int64_t B) {
   return threads > 1 && B >= 2 * threads ? threads : 1;
 }
 
+// Where each share of the batch starts (shares + 1 entries, the last B): contiguous
+// slices with about equal total length, since a share's time is the sum of its
+// samples' steps and the slowest share holds up the others. Each share keeps at
+// least one sample.
+std::vector<int64_t> share_starts(const at::Tensor& lengths, int64_t T, int64_t shares) {
+  const int64_t B = lengths.size(0);
+  std::vector<int64_t> starts(shares + 1, B);
+  starts[0] = 0;
+  const at::Tensor l = lengths.to(at::kLong).clamp_max(T).contiguous();
+  const int64_t* len = l.data_ptr<int64_t>();
+  std::vector<int64_t> before(B + 1, 0);  // total length of samples [0, b)
+  for (int64_t b = 0; b < B; ++b) before[b + 1] = before[b] + len[b];
+  for (int64_t k = 1; k < shares; ++k) {
+    // The first start whose prefix reaches k/shares of the total, or the one
+    // before it if that comes closer.
+    const int64_t lo = starts[k - 1] + 1, hi = B - (shares - k);
+    int64_t at = lo;
+    while (at < hi && before[at] * shares < before[B] * k) ++at;
+    if (at > lo && before[B] * k - before[at - 1] * shares < before[at] * shares - before[B] * k) --at;
+    starts[k] = at;
+  }
+  return starts;
+}
+
 // f(share, first sample, sample count) for each share, in parallel.
 template <typename F>
-void over_shares(int64_t B, int64_t shares, const F& f) {
+void over_shares(const std::vector<int64_t>& starts, const F& f) {
+  const int64_t shares = int64_t(starts.size()) - 1;
   if (shares == 1) {
-    f(0, 0, B);
+    f(0, 0, starts[1]);
     return;
   }
   at::parallel_for(0, shares, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t k = lo; k < hi; ++k) f(k, B * k / shares, B * (k + 1) / shares - B * k / shares);
+    for (int64_t k = lo; k < hi; ++k) f(k, starts[k], starts[k + 1] - starts[k]);
   });
 }
 
@@ -1042,7 +1067,7 @@ std::vector<at::Tensor> fused_forward(at::Tensor inputs, at::Tensor lengths, std
   const Weights wt = gather_weights(make_dims(inputs, params, lstm, layers, R, W, N, M, clip), params);
   const int64_t B = inputs.size(0), shares = shares_of(B);
   std::vector<std::vector<at::Tensor>> parts(shares);
-  over_shares(B, shares, [&](int64_t k, int64_t first, int64_t count) {
+  over_shares(share_starts(lengths, inputs.size(1), shares), [&](int64_t k, int64_t first, int64_t count) {
     const at::Tensor x = inputs.narrow(0, first, count);
     const Dims d = make_dims(x, params, lstm, layers, R, W, N, M, clip);
     const Schedule s = make_schedule(lengths.narrow(0, first, count), d.T);
@@ -1067,12 +1092,12 @@ std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, a
   grad_out = grad_out.contiguous();
   const at::Tensor mem0_t = mem0.to(grad_out.scalar_type()).t().contiguous();
   const Weights wt = gather_weights(make_dims(inputs, params, lstm, layers, R, W, N, M, clip), params);
-  const int64_t B = inputs.size(0), per_share = saved_per_share(layers);
+  const int64_t per_share = saved_per_share(layers);
   const int64_t shares = static_cast<int64_t>(saved.size()) / per_share;
   TORCH_CHECK(shares >= 1 && shares * per_share == static_cast<int64_t>(saved.size()),
               "fused NTM: the saved tensors do not match the controller's layers");
   std::vector<std::vector<at::Tensor>> parts(shares);
-  over_shares(B, shares, [&](int64_t k, int64_t first, int64_t count) {
+  over_shares(share_starts(lengths, inputs.size(1), shares), [&](int64_t k, int64_t first, int64_t count) {
     const at::Tensor x = inputs.narrow(0, first, count);
     const Dims d = make_dims(x, params, lstm, layers, R, W, N, M, clip);
     const Schedule s = make_schedule(lengths.narrow(0, first, count), d.T);
@@ -1097,4 +1122,5 @@ std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, a
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &fused_forward, "fused NTM forward over a whole sequence");
   m.def("backward", &fused_backward, "fused NTM backward through time");
+  m.def("share_starts", &share_starts, "where each thread's share of the batch starts (for tests)");
 }
