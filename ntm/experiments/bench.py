@@ -21,7 +21,7 @@ from ntm.config import EXECUTION_PATHS, default_config
 from ntm.metrics import training_loss
 from ntm.model.registry import build_model, use_path
 from ntm.platform_info import machine_description
-from ntm.training.loop import draw_training_batch, train
+from ntm.training.loop import build_optimizer, draw_training_batch, train
 
 PATHS = EXECUTION_PATHS
 # The priority-sort machines of the paper (docs/tasks.md section 5), timed at this batch.
@@ -49,7 +49,7 @@ def train_throughput(path: str, batch_size: int, seconds: float = 10.0, warmup_s
     (copy: lengths 1-20, padded per batch)."""
     config, task, model = _model(path, task_name, model_name)
     config.train.batch_size = batch_size
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+    optimizer = build_optimizer(config, model)  # what `ntm train` steps with: the fused Adam where it builds
     rng = np.random.default_rng(0)
 
     def one_step() -> int:
