@@ -14,7 +14,7 @@ from ntm.checkpoint import load_config
 from ntm.cli.app import app, console, friendly_errors
 from ntm.cli.options import check_device, check_training_threads, positive
 from ntm.cli.train_progress import TrainingProgress
-from ntm.config import MODEL_NAMES, build_run_config, read_config_file
+from ntm.config import MODEL_NAMES, TrainConfig, build_run_config, read_config_file
 from ntm.training.resume import ResumeRefused, refusal
 
 THREADS_HELP = ("Torch CPU threads (default 1). Keep 1 on a machine that runs anything else, and for the paper's "
@@ -28,7 +28,7 @@ def train(
     task: Optional[str] = typer.Argument(None, help=f"Task to learn: {', '.join(tasks.names())}. Not needed with --resume or --config."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help=f"Model: {', '.join(MODEL_NAMES)} (default ntm)."),
     steps: Optional[int] = typer.Option(None, help="Optimiser steps to train for (sequences = steps x batch size). With --resume, the new total."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Sequences per step (default 32)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help=f"Sequences per step (default {TrainConfig().batch_size})."),
     lr: Optional[float] = typer.Option(None, help="Learning rate (default: per model, see `ntm config`)."),
     seed: Optional[int] = typer.Option(None, help="Seed of the initial weights and the training data (default 0)."),
     threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
