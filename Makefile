@@ -111,11 +111,8 @@ checkpoints/dynamic-ngrams-ntm:
 checkpoints/seeds/dynamic-ngrams-ntm-s%:
 	$(TRAIN) dynamic-ngrams --model ntm --seed $* --steps 25500 --out $@
 	$(BEST_ONLY)
-# Priority sort, the paper's NTM (2x100 LSTM, 5 heads) at batch 4 from scratch,
-# 2M sequences; at batch 32 it was at 122.5 bits after 96k (checkpoints/README.md).
 checkpoints/priority-sort-ntm:
-	$(TRAIN) priority-sort --model ntm --seed 0 --steps 500000 --batch-size 4 \
-		--set train.validate_every=1000 --set train.log_every=500 --set train.checkpoint_every=2000 --out $@
+	$(TRAIN) priority-sort --model ntm --fast --seed 0 --steps 3000 --out $@
 # NTM-FF at lr 1e-3 diverged at step 1,400 (gradient norm 1e16, cost 250-460 bits): the default 3e-4.
 checkpoints/priority-sort-ntm-ff:
 	$(TRAIN) priority-sort --model ntm-ff --fast --seed 0 --steps 16500 --out $@
