@@ -6,8 +6,12 @@ two checkouts, alternate them:
 
     for i in 1 2 3 4; do for tree in OLD NEW; do
         PYTHONPATH=$tree python benchmarks/fused_cpu_time.py; done; done
+
+With --sort: instead, forward and backward at batch 32 of the priority-sort
+NTM (LSTM 2x100, 5 heads) and NTM-FF (512 units, 8 heads).
 """
 
+import sys
 import time
 
 import numpy as np
@@ -27,8 +31,22 @@ def per_call(work, seconds: float = 2.0) -> float:
     return (time.process_time() - started) / calls
 
 
+def sort_forward_backward(model_name: str) -> float:
+    """Sequences per CPU second of a priority-sort forward + backward at batch 32."""
+    config, task = default_config("priority-sort", model_name), tasks.get("priority-sort")
+    torch.manual_seed(0)
+    model = build_model(config.model, task.input_width, task.output_width)
+    use_path(model, "fused", inference=False)
+    batch = task.sample(32, np.random.default_rng(0))
+    return 32 / per_call(lambda: model(batch.inputs, lengths=batch.lengths).sum().backward(), seconds=3.0)
+
+
 def main() -> None:
     torch.set_num_threads(1)
+    if "--sort" in sys.argv[1:]:
+        print(f"priority sort batch 32 forward+backward: NTM {sort_forward_backward('ntm'):.0f} seq/s, "
+              f"NTM-FF {sort_forward_backward('ntm-ff'):.0f} seq/s   (CPU time, one thread, {torch.__version__})")
+        return
     config, task = default_config("copy", "ntm"), tasks.get("copy")
     torch.manual_seed(0)
     model = build_model(config.model, task.input_width, task.output_width)
