@@ -1,11 +1,12 @@
 """Where the fused path's training step goes, and its sustained GFLOP/s
 against this machine's matrix-product peak.
 
-    python benchmarks/profile_fused.py [--batch-size 32] [--threads 1] [--steps 60]
+    python benchmarks/profile_fused.py [--batch-size 32] [--threads 1] [--steps 60] [--task priority-sort --model ntm-ff]
 
 Times (CPU time of the calling thread, so other jobs on the machine disturb
 it less than wall-clock time) the fused forward, its backward, and the rest of
-a training step (data, loss, clipping, Adam), on copy with the paper's NTM.
+a training step (data, loss, clipping, Adam), on copy with the paper's NTM
+(or another task and model).
 The FLOP counts are the model's arithmetic per real (unpadded) step, counted
 from its sizes below; the peak is a large float32 matrix product.
 """
@@ -20,14 +21,17 @@ import tasks
 from ntm.config import default_config
 from ntm.metrics import training_loss
 from ntm.model.registry import build_model, use_path
-from ntm.training.loop import draw_training_batch
+from ntm.training.loop import build_optimizer, draw_training_batch
 
 
 def flops_per_step(cfg, input_width: int, output_width: int) -> dict[str, float]:
     """Multiply-adds x 2 of one sample's step, forward; backward is about twice each."""
     H, R, W, N, M, L = cfg.hidden_size, cfg.read_heads, cfg.write_heads, cfg.memory_size, cfg.memory_width, cfg.layers
     controller_in = input_width + R * M
-    gates = sum(4 * H * ((controller_in if layer == 0 else H) + H) for layer in range(L))
+    if cfg.name == "ntm-ff":  # one tanh layer per layer, no recurrence
+        gates = sum(H * (controller_in if layer == 0 else H) for layer in range(L))
+    else:  # LSTM: four gates over [input, h_prev]
+        gates = sum(4 * H * ((controller_in if layer == 0 else H) + H) for layer in range(L))
     projection = ((R + W) * (M + 6) + 2 * W * M) * H
     output = output_width * (H + R * M)
     products = 2 * (gates + projection + output)
@@ -51,17 +55,19 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--task", default="copy", help="copy, or priority-sort for the paper's sort machines")
+    parser.add_argument("--model", default="ntm", help="ntm or ntm-ff")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     clock = time.thread_time if args.threads == 1 else time.perf_counter
 
-    config = default_config("copy")
+    config = default_config(args.task, args.model)
     config.train.batch_size = args.batch_size
-    task = tasks.get("copy")
+    task = tasks.get(args.task)
     torch.manual_seed(0)
     model = build_model(config.model, task.input_width, task.output_width)
     assert use_path(model, "fused") == "fused", "the fused extension did not build"
-    optimizer = torch.optim.Adam(model.parameters(), config.train.lr)
+    optimizer = build_optimizer(config, model)  # as `ntm train` builds it
     rng = np.random.default_rng(0)
     spent = {"forward": 0.0, "backward": 0.0, "rest": 0.0}
     real_steps = padded_steps = sequences = 0
@@ -91,7 +97,7 @@ def main() -> None:
     total = sum(spent.values())
     flops = flops_per_step(config.model, task.input_width, task.output_width)
     work = 3 * (flops["products"] + flops["memory"]) * real_steps  # forward once, backward about twice
-    print(f"copy, batch {args.batch_size}, {args.threads} thread(s), {args.steps} steps: "
+    print(f"{args.task} {args.model}, batch {args.batch_size}, {args.threads} thread(s), {args.steps} steps: "
           f"{sequences / total:,.0f} sequences/s; real steps {real_steps / sequences:.1f} per sequence "
           f"(padded: {padded_steps / sequences:.1f})")
     for part, seconds in spent.items():
