@@ -73,6 +73,7 @@ checkpoints/seeds/copy-ntm-s%:
 # seeds 0 and 1 in seeds/ are still at 6,000 steps.
 checkpoints/copy-lstm:
 	$(TRAIN) copy --model lstm --seed 2 --steps 31250 --out $@
+	$(BEST_ONLY)
 checkpoints/seeds/copy-lstm-s%:
 	$(TRAIN) copy --model lstm --seed $* --steps 6000 --out $@
 	$(BEST_ONLY)

@@ -80,3 +80,12 @@ def test_every_finished_run_in_checkpoints_is_listed():
     unlisted = sorted(str(run.parent.relative_to(ROOT / "checkpoints")) for run in runs
                       if str(run.parent.relative_to(ROOT / "checkpoints")) not in SHIPPED)
     assert not unlisted, f"not in checkpoints/MODELS: {unlisted}"
+
+
+def test_the_checkpoints_stay_within_the_repository_limits():
+    # The project keeps every file under 25 MB and checkpoints/ under 150 MB, so a clone stays small.
+    files = [path for path in (ROOT / "checkpoints").rglob("*") if path.is_file()]
+    too_large = [str(path.relative_to(ROOT)) for path in files if path.stat().st_size > 25e6]
+    assert not too_large, f"over 25 MB: {too_large}"
+    total = sum(path.stat().st_size for path in files)
+    assert total < 150e6, f"checkpoints/ holds {total / 1e6:.0f} MB, over 150 MB"
