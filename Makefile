@@ -144,26 +144,28 @@ checkpoints/priority-sort-lstm:
 	$(TRAIN) priority-sort --model lstm --seed 0 --steps 31250 --out $@
 checkpoints/dynamic-ngrams-lstm:
 	$(TRAIN) dynamic-ngrams --model lstm --seed 0 --steps 2000 --out $@
-# GRU and plain RNN baselines (the LSTM's sizes), seed 0, at the budget of
-# the LSTM seeds: 192k sequences of copy, 256k episodes of associative recall.
+# GRU, plain RNN and BiLSTM baselines (the LSTM's sizes), seed 0, at the
+# budget of the LSTM seeds: 192k sequences of copy, 256k episodes of
+# associative recall. $(call copy_baseline,MODEL), $(call recall_baseline,MODEL)
+copy_baseline = $(TRAIN) copy --model $(1) --seed 0 --steps 6000 --out $@
+recall_baseline = $(TRAIN) associative-recall --model $(1) --seed 0 --steps 8000 --out $@
 checkpoints/copy-gru:
-	$(TRAIN) copy --model gru --seed 0 --steps 6000 --out $@
+	$(call copy_baseline,gru)
 	$(BEST_ONLY)
 checkpoints/copy-rnn:
-	$(TRAIN) copy --model rnn --seed 0 --steps 6000 --out $@
+	$(call copy_baseline,rnn)
+	$(BEST_ONLY)
+checkpoints/copy-bilstm:
+	$(call copy_baseline,bilstm)
 	$(BEST_ONLY)
 checkpoints/associative-recall-gru:
-	$(TRAIN) associative-recall --model gru --seed 0 --steps 8000 --out $@
+	$(call recall_baseline,gru)
 	$(BEST_ONLY)
 checkpoints/associative-recall-rnn:
-	$(TRAIN) associative-recall --model rnn --seed 0 --steps 8000 --out $@
-	$(BEST_ONLY)
-# BiLSTM (the LSTM's sizes, reading both ways) at the same budgets.
-checkpoints/copy-bilstm:
-	$(TRAIN) copy --model bilstm --seed 0 --steps 6000 --out $@
+	$(call recall_baseline,rnn)
 	$(BEST_ONLY)
 checkpoints/associative-recall-bilstm:
-	$(TRAIN) associative-recall --model bilstm --seed 0 --steps 8000 --out $@
+	$(call recall_baseline,bilstm)
 	$(BEST_ONLY)
 # 5.3M parameters: its last.safetensors (weights and Adam state, 64 MB) is not shipped.
 checkpoints/repeat-copy-lstm:
