@@ -75,10 +75,9 @@ def test_each_listed_run_has_a_recipe_with_its_seed_and_steps(name):
 
 def test_every_finished_run_in_checkpoints_is_listed():
     # checkpoints/in-progress/ holds runs to resume, not results.
-    runs = [run for run in (ROOT / "checkpoints").glob("**/" + ckpt.CONFIG_FILE)
-            if "in-progress" not in run.relative_to(ROOT / "checkpoints").parts]
-    unlisted = sorted(str(run.parent.relative_to(ROOT / "checkpoints")) for run in runs
-                      if str(run.parent.relative_to(ROOT / "checkpoints")) not in SHIPPED)
+    runs = [config.parent.relative_to(ROOT / "checkpoints")
+            for config in (ROOT / "checkpoints").glob("**/" + ckpt.CONFIG_FILE)]
+    unlisted = sorted(str(run) for run in runs if run.parts[0] != "in-progress" and str(run) not in SHIPPED)
     assert not unlisted, f"not in checkpoints/MODELS: {unlisted}"
 
 

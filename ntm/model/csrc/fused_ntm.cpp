@@ -253,9 +253,9 @@ T key_norm(const T* key, int64_t M) {
 
 // Figure 2's rotation over three offsets, circular over the N rows:
 // out(i) = a x(i-1) + b x(i) + c x(i+1) + eps. The two end rows wrap round;
-// the interior has no branch, so it vectorises. Returns the largest out(i).
+// the interior has no branch, so it vectorises.
 template <typename T>
-T rotate3(const T* x, T a, T b, T c, T eps, int64_t N, T* out) {
+void rotate3(const T* x, T a, T b, T c, T eps, int64_t N, T* out) {
   if (N < 3) {
     for (int64_t i = 0; i < N; ++i) out[i] = a * x[(i + N - 1) % N] + b * x[i] + c * x[(i + 1) % N] + eps;
   } else {
@@ -264,9 +264,13 @@ T rotate3(const T* x, T a, T b, T c, T eps, int64_t N, T* out) {
     for (int64_t i = 1; i < N - 1; ++i) out[i] = a * x[i - 1] + b * x[i] + c * x[i + 1] + eps;
     out[N - 1] = a * x[N - 2] + b * x[N - 1] + c * x[0] + eps;
   }
-  T most = out[0];
+}
+
+template <typename T>
+T largest(const T* x, int64_t N) {
+  T most = x[0];
 #pragma omp simd reduction(max : most)
-  for (int64_t i = 0; i < N; ++i) most = out[i] > most ? out[i] : most;  // std::max would not vectorise
+  for (int64_t i = 0; i < N; ++i) most = x[i] > most ? x[i] : most;  // std::max would not vectorise
   return most;
 }
 
@@ -327,7 +331,8 @@ void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p
     wc[i] /= sum;
     wg[i] = g * wc[i] + keep * prev[i];
   }
-  const T most = rotate3(wg, p.s[2], p.s[1], p.s[0], T(SHARPEN_EPS), N, w);
+  rotate3(wg, p.s[2], p.s[1], p.s[0], T(SHARPEN_EPS), N, w);
+  const T most = largest(w, N);
   // (w / most)^gamma as exp(gamma log(w / most)): two cheap vector calls
   // cost less than one pow.
 #pragma omp simd
@@ -356,7 +361,8 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
   T* u = scratch;       // shifted weights + eps, then dL/du
   T* g2 = scratch + N;  // dL/dw^g, then dL/dz of the content softmax, then dL/d dot
   // Sharpening: w = u^gamma / sum u^gamma (the division by max u cancels).
-  const T most = rotate3(wg, p.s[2], p.s[1], p.s[0], T(SHARPEN_EPS), N, u);
+  rotate3(wg, p.s[2], p.s[1], p.s[0], T(SHARPEN_EPS), N, u);
+  const T most = largest(u, N);
   T dotw = 0;
 #pragma omp simd reduction(+ : dotw)
   for (int64_t i = 0; i < N; ++i) dotw += gw[i] * w[i];
