@@ -18,7 +18,7 @@ from typing import Any
 from tasks.base import check_batch_size, did_you_mean, unknown_name
 
 EXECUTION_PATHS = ("reference", "compiled", "fused")  # how an NTM runs: see NTM.use_path
-LR_DECAYS = ("none", "cosine")
+LR_DECAYS = ("none", "cosine", "cosine_from_start")
 MODEL_NAMES = ("ntm", "ntm-ff", "lstm", "gru", "rnn", "bilstm")
 MEMORY_MODELS = ("ntm", "ntm-ff")  # the NTMs; the others are recurrent baselines without a memory
 # `--set` sections that hold task options, and the RunConfig field of each.
@@ -65,7 +65,8 @@ class TrainConfig:
     clip_grad_value: float = 0.0  # clip each gradient element to +-this first; the paper's RMSProp used 10; 0 turns it off
     spike_clip: float = 5.0  # also clip the norm to this many times its running mean; 0 turns it off (see _clip_threshold)
     lr_after_solve: float = 0.1  # once validation first counts as solved, the lr is multiplied by this (1 keeps it)
-    lr_decay: str = "none"  # "cosine": from the first solve, the lr falls along a half cosine to 0 at `steps`
+    lr_decay: str = "none"  # "cosine": from the first solve, the lr falls along a half cosine to 0 at `steps`; "cosine_from_start": from step 0 (tasks with no solve, or fine-tuning)
+    init_from: str = ""  # a run directory (its best weights) or .safetensors file to start from instead of fresh weights: fine-tuning
     advance_below: float = 0.1  # a curriculum stage is passed once its validation bit errors per sequence fall below this
     seed: int = 0  # initial weights and training data
     device: str = "cpu"
@@ -286,6 +287,7 @@ FLAG_FIELDS = {
     "--steps": "train.steps", "--batch-size": "train.batch_size", "--lr": "train.lr", "--seed": "train.seed",
     "--threads": "train.threads", "--checkpoint-every": "train.checkpoint_every", "--device": "train.device",
     "--until-solved": "train.stop_when_solved", "--path": "train.path", "--model": "model.name",
+    "--init-from": "train.init_from",
 }
 
 

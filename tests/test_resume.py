@@ -51,6 +51,7 @@ def run(trained, tmp_path):
     (["--set", "curriculum.max_length=1"], "--set curriculum.max_length"),
     (["--set", "train.optimizer=rmsprop"], "--set train.optimizer"),
     (["--set", "train.validation_samples=16"], "--set train.validation_samples"),
+    (["--init-from", "elsewhere"], "--init-from"),
 ])
 def test_an_option_that_cannot_change_is_refused_and_the_run_is_untouched(run, args, option):
     before = snapshot(run)

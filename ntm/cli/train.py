@@ -40,6 +40,7 @@ def train(
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Steps between resumable checkpoints (default 500)."),
     until_solved: bool = typer.Option(False, "--until-solved", help="Stop as soon as validation bit errors fall below 0.1 per sequence."),
     path: Optional[str] = typer.Option(None, "--path", help="NTM execution path: fused (default: one C++ call per sequence, built on first use), compiled (torch.compile per step) or reference. Same function on each."),
+    init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start from the best weights of this run directory (or a .safetensors file) instead of fresh ones: fine-tuning. The model must match it (--config RUN/config.json takes its config); the optimiser starts afresh."),
     fast: bool = typer.Option(False, "--fast", hidden=True, help="The same as --path compiled (kept for older recipes)."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard/ (costs, bit errors, gradient norm, lr, attention); needs pip install 'ntm[tensorboard]'."),
     set_: List[str] = typer.Option([], "--set", help="Any other config field as section.field=value, e.g. model.memory_size=256, train.clip_grad_norm=10, task.max_length=30. Repeatable."),
@@ -58,7 +59,8 @@ def train(
     check_training_threads(threads)
     flags = {"--steps": steps, "--batch-size": batch_size, "--lr": lr, "--seed": seed, "--threads": threads,
              "--checkpoint-every": checkpoint_every, "--device": check_device(device) if device else None,
-             "--until-solved": until_solved or None, "--path": "compiled" if fast else path}
+             "--until-solved": until_solved or None, "--path": "compiled" if fast else path,
+             "--init-from": str(init_from) if init_from is not None else None}
     if resume:
         config = _resumed_config(out, task, model, config_file, set_, flags)
     else:

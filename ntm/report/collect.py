@@ -142,7 +142,7 @@ def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: C
         "model": config.model.name,
         "checkpoint": str(loaded.checkpoint),
         "memory_size": config.model.memory_size if config.model.has_memory else None,
-        "budget": {**training_budget(curve), "machine": recorded_machine(run_dir, loaded.info, curve)},
+        "budget": {**run_budget(run_dir), "machine": recorded_machine(run_dir, loaded.info, curve)},
         "evaluation": evaluation,
         "results": results,
         "targets": check_targets(config.task, results),
@@ -163,7 +163,7 @@ def _seed_results(entry: dict, runs: list[Path], evaluation: dict, device: str, 
         loaded = load_model(run_dir, "best", device)
         result = evaluate_size(loaded.model, loaded.task, size, evaluation["samples"], evaluation["seed"],
                                batch_size=100, device=device)
-        rows.append(_seed_row(run_dir, training_budget(ckpt.read_curve(run_dir)), result[measure], shipped=False))
+        rows.append(_seed_row(run_dir, run_budget(run_dir), result[measure], shipped=False))
         advance(f"{run_dir.name} {loaded.task.size_label(size)}")
     return sorted(rows, key=lambda row: row["seed"])
 
@@ -202,6 +202,46 @@ def training_budget(curve: list[dict]) -> dict:
         "solved_at": moment(solved) if solved else None,
         "stages_passed_at": [moment(point) for point in ckpt.stage_ends(curve)],
     }
+
+
+def run_budget(run_dir: Path | str) -> dict:
+    """training_budget of the run, counting in the run it was fine-tuned from
+    (`train.init_from`, recursively): sequences and seconds are totals, and
+    fine_tuned_from holds the source's path and its sequences."""
+    run_dir = Path(run_dir)
+    own = training_budget(ckpt.read_curve(run_dir))
+    source = ckpt.load_config(run_dir).train.init_from
+    if not source or own["sequences"] is None:
+        return own
+    source_dir = _find_source(run_dir, source)
+    before = run_budget(source_dir)
+    if before["sequences"] is None:
+        return own
+
+    def later(moment):
+        return {**moment, "sequences": moment["sequences"] + before["sequences"],
+                "seconds": moment["seconds"] + (before["seconds"] or 0)}
+
+    return {
+        "steps": own["steps"],
+        "sequences": own["sequences"] + before["sequences"],
+        "seconds": own["seconds"] + (before["seconds"] or 0) if own["seconds"] is not None else before["seconds"],
+        "solved_at": before["solved_at"] or (later(own["solved_at"]) if own["solved_at"] else None),
+        "stages_passed_at": before["stages_passed_at"] + [later(m) for m in own["stages_passed_at"]],
+        "fine_tuned_from": {"run": source, "sequences": before["sequences"]},
+    }
+
+
+def _find_source(run_dir: Path, source: str) -> Path:
+    """The run directory `init_from` names: as written (relative to where
+    training ran, usually the repository root), else relative to one of the
+    run's parent folders."""
+    for base in (Path.cwd(), *run_dir.resolve().parents):
+        candidate = base / source
+        if candidate.exists():
+            return candidate if candidate.is_dir() else candidate.parent
+    raise ckpt.CheckpointError(f"{run_dir} was fine-tuned from {source}, which is not there; "
+                               "its training budget needs that run")
 
 
 def recorded_machine(run_dir: Path | str, info: dict, curve: list[dict]) -> str:

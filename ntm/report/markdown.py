@@ -176,6 +176,9 @@ def _sequences(budget: dict) -> str:
         notes.append("curriculum stages passed at " + ", ".join(f"{p['sequences']:,}" for p in passed))
     if budget["solved_at"]:
         notes.append(f"solved at {budget['solved_at']['sequences']:,}")
+    if budget.get("fine_tuned_from"):
+        start = budget["fine_tuned_from"]["sequences"]
+        notes.append(f"fine-tuned for {budget['sequences'] - start:,} after {start:,}")
     return f"{budget['sequences']:,}" + (f" ({'; '.join(notes)})" if notes else "")
 
 

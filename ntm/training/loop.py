@@ -240,9 +240,14 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
 
 
 def _model_and_optimizer(config: RunConfig, task, device):
-    """The freshly seeded model on its execution path, its optimiser, and the path in use."""
+    """The freshly seeded model (or `init_from`'s weights) on its execution
+    path, its optimiser, and the path in use."""
     torch.manual_seed(config.train.seed)
-    model = build_model(config.model, task.input_width, task.output_width).to(device)
+    model = build_model(config.model, task.input_width, task.output_width)
+    if config.train.init_from:
+        _, weights = ckpt.resolve_weights(Path(config.train.init_from))
+        ckpt.Checkpoint(weights).load_model(model)
+    model = model.to(device)
     # Validation runs the same path, except "compiled", which compiles only
     # the training step: a second compilation would cost more than it saves.
     path = use_path(model, config.train.path, inference=False)
@@ -353,7 +358,13 @@ def learning_rate(train_cfg, progress: Progress) -> float:
     A solved NTM gets gradients near zero, which Adam rescales to full-size
     steps; at the training lr those noisy steps walk the weights off the
     solution now and then (copy relapsed to 16-23 bit errors once per run
-    at 3e-4). A tenth of the lr from the first solve on keeps it solved."""
+    at 3e-4). A tenth of the lr from the first solve on keeps it solved.
+
+    "cosine_from_start" decays the configured lr from step 0, whatever the
+    solve: for tasks that have none (dynamic N-grams, whose cost only nears
+    the optimum) and for fine-tuning from trained weights (`init_from`)."""
+    if train_cfg.lr_decay == "cosine_from_start":
+        return train_cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(progress.step / train_cfg.steps, 1.0)))
     if progress.solved_at is None:
         return train_cfg.lr
     lr = train_cfg.lr * train_cfg.lr_after_solve

@@ -25,6 +25,7 @@ _FIXED = {
     "model.": "the checkpoint's weights have the model's shape",
     "train.seed": "it chose the initial weights and every step's training data",
     "train.optimizer": "the checkpoint holds that optimiser's state",
+    "train.init_from": "the run started from those weights",
     "train.validation_seed": "best.safetensors was chosen on that validation set",
     "train.validation_samples": "best.safetensors was chosen on that validation set",
 }

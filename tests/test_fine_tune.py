@@ -1,0 +1,99 @@
+"""`ntm train --init-from RUN`: a run that starts from another run's best
+weights (fine-tuning), and the lr schedule made for it."""
+
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from ntm import checkpoint as ckpt
+import ntm.training.loop as training
+from ntm.cli import app
+from ntm.config import default_config
+from ntm.report import collect, markdown
+
+runner = CliRunner()
+TINY = ["--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",
+        "--set", "train.validation_samples=8", "--set", "train.validate_every=2", "--set", "train.log_every=2",
+        "--set", "task.max_length=3", "--batch-size", "4", "--checkpoint-every", "2"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    run = tmp_path_factory.mktemp("fine-tune") / "source"
+    result = invoke("train", "copy", "--steps", 6, "--out", run, *TINY)
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_a_fine_tuned_run_starts_from_the_best_weights_of_the_other(source, tmp_path):
+    best = ckpt.Checkpoint(source / ckpt.BEST_FILE).model_state
+    # An lr so small that one step moves no weight measurably: what the run
+    # ends with is what it started from.
+    result = invoke("train", "copy", "--steps", 1, "--lr", 1e-12, "--seed", 7, "--init-from", source,
+                    "--out", tmp_path / "tuned", *TINY)
+    assert result.exit_code == 0, result.output
+    tuned = ckpt.Checkpoint(tmp_path / "tuned" / ckpt.LAST_FILE).model_state
+    assert tuned.keys() == best.keys()
+    for name in best:
+        assert (tuned[name] - best[name]).abs().max() < 1e-8, name
+    assert ckpt.load_config(tmp_path / "tuned").train.init_from == str(source)
+    fresh = invoke("train", "copy", "--steps", 1, "--lr", 1e-12, "--seed", 7, "--out", tmp_path / "fresh", *TINY)
+    assert fresh.exit_code == 0, fresh.output
+    fresh_state = ckpt.Checkpoint(tmp_path / "fresh" / ckpt.LAST_FILE).model_state
+    assert any((fresh_state[name] - best[name]).abs().max() > 1e-3 for name in best)
+
+
+def test_weights_of_another_model_are_refused_before_anything_is_written(source, tmp_path):
+    result = invoke("train", "copy", "--steps", 2, "--init-from", source, "--out", tmp_path / "tuned",
+                    *TINY, "--set", "model.hidden_size=20")
+    assert result.exit_code == 2
+    assert "does not fit this model" in " ".join(result.output.split())
+    assert not ckpt.holds_run(tmp_path / "tuned")
+
+
+def test_a_missing_source_is_named(tmp_path):
+    result = invoke("train", "copy", "--steps", 2, "--init-from", tmp_path / "nowhere", "--out", tmp_path / "tuned",
+                    *TINY)
+    assert result.exit_code == 2
+    assert "nowhere does not exist" in " ".join(result.output.split())
+
+
+def test_cosine_from_start_falls_from_the_configured_lr_to_zero_whatever_the_solve():
+    config = default_config("dynamic-ngrams").train
+    config.steps, config.lr, config.lr_decay = 1000, 1e-3, "cosine_from_start"
+    progress = training.Progress(step=0)
+    lrs = []
+    for step in (0, 500, 1000):
+        progress.step = step
+        lrs.append(training.learning_rate(config, progress))
+    assert lrs == pytest.approx([1e-3, 5e-4, 0.0])
+    progress.step, progress.solved_at = 500, {"step": 100, "sequences": 0, "seconds": 0.0}
+    assert training.learning_rate(config, progress) == pytest.approx(5e-4)  # lr_after_solve does not apply
+
+
+def test_results_count_the_source_runs_sequences_and_say_it_was_fine_tuned(source, tmp_path):
+    tuned = tmp_path / "tuned"
+    result = invoke("train", "copy", "--steps", 2, "--init-from", source, "--out", tuned, *TINY)
+    assert result.exit_code == 0, result.output
+    before = collect.training_budget(ckpt.read_curve(source))
+    own = collect.training_budget(ckpt.read_curve(tuned))
+    budget = collect.run_budget(tuned)
+    assert budget["sequences"] == before["sequences"] + own["sequences"] == 6 * 4 + 2 * 4
+    assert budget["seconds"] == pytest.approx(before["seconds"] + own["seconds"])
+    assert budget["fine_tuned_from"] == {"run": str(source), "sequences": 24}
+    assert markdown._sequences(budget).startswith("32 (") and "fine-tuned for 8 after 24" in markdown._sequences(budget)
+
+
+def test_a_fine_tuned_run_whose_source_is_gone_says_so(source, tmp_path):
+    tuned = tmp_path / "tuned"
+    moved = tmp_path / "source"
+    shutil.copytree(source, moved)
+    assert invoke("train", "copy", "--steps", 2, "--init-from", moved, "--out", tuned, *TINY).exit_code == 0
+    shutil.rmtree(moved)
+    with pytest.raises(ckpt.CheckpointError, match="fine-tuned from .*not there"):
+        collect.run_budget(tuned)
