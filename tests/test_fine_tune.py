@@ -97,3 +97,13 @@ def test_a_fine_tuned_run_whose_source_is_gone_says_so(source, tmp_path):
     shutil.rmtree(moved)
     with pytest.raises(ckpt.CheckpointError, match="fine-tuned from .*not there"):
         collect.run_budget(tuned)
+
+
+def test_a_run_that_names_itself_as_its_source_is_refused_not_followed_forever(source, tmp_path):
+    tuned = tmp_path / "tuned"
+    assert invoke("train", "copy", "--steps", 2, "--init-from", source, "--out", tuned, *TINY).exit_code == 0
+    config = ckpt.load_config(tuned)
+    config.train.init_from = str(tuned)
+    ckpt.save_config(tuned, config)
+    with pytest.raises(ckpt.CheckpointError, match="names itself"):
+        collect.run_budget(tuned)

@@ -19,7 +19,7 @@ def makefile_recipes() -> dict[str, str]:
     variables = dict(re.findall(r"^(\w+) :?= (.*)$", text, flags=re.M))
     recipes, target = {}, None
     for line in text.splitlines():
-        rule = re.match(r"^(checkpoints/[\w/%-]+):\s*$", line)
+        rule = re.match(r"^(checkpoints/[\w/%-]+):(?:\s+\|?\s*checkpoints/[\w/%-]+)*\s*$", line)  # prerequisites: runs
         if rule:
             target = rule.group(1)
             recipes[target] = ""

@@ -204,7 +204,7 @@ def training_budget(curve: list[dict]) -> dict:
     }
 
 
-def run_budget(run_dir: Path | str) -> dict:
+def run_budget(run_dir: Path | str, _seen: tuple = ()) -> dict:
     """training_budget of the run, counting in the run it was fine-tuned from
     (`train.init_from`, recursively): sequences and seconds are totals, and
     fine_tuned_from holds the source's path and its sequences."""
@@ -214,7 +214,9 @@ def run_budget(run_dir: Path | str) -> dict:
     if not source or own["sequences"] is None:
         return own
     source_dir = _find_source(run_dir, source)
-    before = run_budget(source_dir)
+    if source_dir.resolve() in (run_dir.resolve(), *_seen):
+        raise ckpt.CheckpointError(f"{run_dir} names itself among the runs it was fine-tuned from ({source})")
+    before = run_budget(source_dir, (*_seen, run_dir.resolve()))
     if before["sequences"] is None:
         return own
 
