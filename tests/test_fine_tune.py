@@ -37,6 +37,7 @@ def test_a_fine_tuned_run_starts_from_the_best_weights_of_the_other(source, tmp_
     result = invoke("train", "copy", "--steps", 1, "--lr", 1e-12, "--seed", 7, "--init-from", source,
                     "--out", tmp_path / "tuned", *TINY)
     assert result.exit_code == 0, result.output
+    assert f"starting from the weights of {source}" in " ".join(result.output.split())
     tuned = ckpt.Checkpoint(tmp_path / "tuned" / ckpt.LAST_FILE).model_state
     assert tuned.keys() == best.keys()
     for name in best:

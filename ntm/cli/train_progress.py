@@ -19,6 +19,8 @@ def start_line(data: dict) -> str:
             f"{data['device']}, into {data['run_dir']}")
     if data["step"]:
         line += f"; resuming at step {data['step']:,}"
+    elif data.get("init_from"):
+        line += f", starting from the weights of {data['init_from']}"
     return line
 
 

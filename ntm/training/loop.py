@@ -292,7 +292,7 @@ def _start_report(config: RunConfig, run_dir: Path, model, progress, world: Worl
             "seconds": round(progress.seconds, 3), "steps": config.train.steps,
             "batch_size": config.train.batch_size * world.size, "threads": torch.get_num_threads(),
             "device": str(next(model.parameters()).device), "path": path,
-            "no_checkpoint": no_checkpoint}
+            "no_checkpoint": no_checkpoint, "init_from": config.train.init_from}
 
 
 def _optimiser_step(model, optimizer, batch, train_cfg, progress: Progress, world: World) -> dict | None:
