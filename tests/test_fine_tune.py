@@ -4,22 +4,12 @@ weights (fine-tuning), and the lr schedule made for it."""
 import shutil
 
 import pytest
-from typer.testing import CliRunner
 
 from ntm import checkpoint as ckpt
 import ntm.training.loop as training
-from ntm.cli import app
 from ntm.config import default_config
 from ntm.report import collect, markdown
-
-runner = CliRunner()
-TINY = ["--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",
-        "--set", "train.validation_samples=8", "--set", "train.validate_every=2", "--set", "train.log_every=2",
-        "--set", "task.max_length=3", "--batch-size", "4", "--checkpoint-every", "2"]
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+from tests.test_resume import TINY, invoke  # the tiny copy run the resume tests train
 
 
 @pytest.fixture(scope="module")
