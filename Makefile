@@ -181,7 +181,7 @@ checkpoints/associative-recall-gru:
 	$(call recall_baseline,gru)
 	$(BEST_ONLY)
 checkpoints/associative-recall-rnn:
-	$(call recall_baseline,rnn)
+	$(call recall_paper_budget,rnn)
 	$(BEST_ONLY)
 checkpoints/associative-recall-bilstm:
 	$(call recall_baseline,bilstm)
