@@ -258,3 +258,13 @@ def test_a_readme_without_the_markers_is_left_alone(report, tmp_path):
     readme.write_text("# Title\n")
     assert not headline.update_readme(readme, report[0])
     assert readme.read_text() == "# Title\n"
+
+
+def test_seeds_of_a_task_without_a_solve_show_no_solve_column():
+    rows = [{"seed": s, "run": f"r{s}", "shipped": s == 1, "sequences": 100, "seconds": 1.0, "solved_at": None,
+             "headline": 131.0 + s} for s in range(3)]
+    ngrams = "\n".join(markdown._seed_lines({"task": "dynamic-ngrams", "name": "dynamic-ngrams-ntm", "seeds": rows}))
+    assert "solved" not in ngrams and "| 1 (shipped) | 100 | 132.000 |" in ngrams
+    assert "3 seeds; the median cost_bits at 200 bits is 132.000." in ngrams
+    copy = "\n".join(markdown._seed_lines({"task": "copy", "name": "copy-ntm", "seeds": rows}))
+    assert "| 1 (shipped) | 100 | not solved | 132.000 |" in copy and "0 of 3 seeds solved the task" in copy

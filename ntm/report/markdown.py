@@ -118,15 +118,20 @@ def _seed_lines(entry: dict) -> list[str]:
         return []
     size, measure = headline(entry["task"])
     label = f"{measure} at {tasks.get(entry['task']).size_label(size)}"
+    # A task whose best weights go by cost (dynamic N-grams: coin-flip targets)
+    # has no solve, so its seeds have no "solved at" to show.
+    solvable = tasks.get(entry["task"]).best_by == "bit_errors"
+    columns = ["seed", "sequences trained", *(["solved at (sequences)"] if solvable else []), label]
     lines = [f"Seeds of {entry['name']}, trained alike:", "",
-             f"| seed | sequences trained | solved at (sequences) | {label} |", "|---|---|---|---|"]
+             "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         name = f"{row['seed']} (shipped)" if row["shipped"] else str(row["seed"])
         solved = f"{row['solved_at']:,}" if row["solved_at"] is not None else "not solved"
         trained = f"{row['sequences']:,}" if row["sequences"] is not None else "not recorded"
-        lines.append(f"| {name} | {trained} | {solved} | {row['headline']:.3f} |")
+        cells = [name, trained, *([solved] if solvable else []), f"{row['headline']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
     summary = seed_summary(rows)
-    text = f"{summary['solved']} of {summary['seeds']} seeds solved the task"
+    text = f"{summary['solved']} of {summary['seeds']} seeds solved the task" if solvable else f"{summary['seeds']} seeds"
     if summary["median_solved_at"] is not None:
         text += f" (median {summary['median_solved_at']:,.0f} sequences to solve)"
     text += f"; the median {label} is {summary['median_headline']:.3f}."
