@@ -220,14 +220,12 @@ def run_budget(run_dir: Path | str, _seen: tuple = ()) -> dict:
     if before["sequences"] is None:
         return own
 
-    def later(moment):
+    def later(moment):  # a moment of this run, counted from the start of its source
         return {**moment, "sequences": moment["sequences"] + before["sequences"],
-                "seconds": moment["seconds"] + (before["seconds"] or 0)}
+                "seconds": (moment["seconds"] or 0) + (before["seconds"] or 0)}
 
     return {
-        "steps": own["steps"],
-        "sequences": own["sequences"] + before["sequences"],
-        "seconds": own["seconds"] + (before["seconds"] or 0) if own["seconds"] is not None else before["seconds"],
+        **later(own),  # steps stay this run's own: they are its optimiser's
         "solved_at": before["solved_at"] or (later(own["solved_at"]) if own["solved_at"] else None),
         "stages_passed_at": before["stages_passed_at"] + [later(m) for m in own["stages_passed_at"]],
         "fine_tuned_from": {"run": source, "sequences": before["sequences"]},

@@ -364,15 +364,19 @@ def learning_rate(train_cfg, progress: Progress) -> float:
     solve: for tasks that have none (dynamic N-grams, whose cost only nears
     the optimum) and for fine-tuning from trained weights (`init_from`)."""
     if train_cfg.lr_decay == "cosine_from_start":
-        return train_cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(progress.step / train_cfg.steps, 1.0)))
+        return train_cfg.lr * _half_cosine(progress.step, 0, train_cfg.steps)
     if progress.solved_at is None:
         return train_cfg.lr
     lr = train_cfg.lr * train_cfg.lr_after_solve
     if train_cfg.lr_decay == "cosine":
-        start = progress.solved_at["step"]
-        done = min(max(progress.step - start, 0) / max(train_cfg.steps - start, 1), 1.0)
-        lr *= 0.5 * (1.0 + math.cos(math.pi * done))
+        lr *= _half_cosine(progress.step, progress.solved_at["step"], train_cfg.steps)
     return lr
+
+
+def _half_cosine(step: int, start: int, end: int) -> float:
+    """1 at `start`, falling along a half cosine to 0 at `end` (and staying there)."""
+    done = min(max(step - start, 0) / max(end - start, 1), 1.0)
+    return 0.5 * (1.0 + math.cos(math.pi * done))
 
 
 def _set_learning_rate(optimizer, train_cfg, progress: Progress) -> None:
