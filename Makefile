@@ -94,8 +94,7 @@ checkpoints/associative-recall-ntm:
 # each gradient element clipped to +-10; it solved items 2-6 in 32k-93k
 # episodes and generalised better than Adam), 15,000 steps like the NTM
 # (checkpoints/bases/), then fine-tuned from those weights for 6,000 steps
-# with the lr falling from 3e-5 to 0 (a tenth of that from the solve, after
-# 100-200 steps): at 12 items 0.87 / 2.82 / 1.26 bits
+# with the lr falling from 3e-5 to 0: at 12 items 0.87 / 2.82 / 1.26 bits
 # became 0.72 / 2.52 / 0.00 (checkpoints/README.md). The median of seeds 0-2
 # by cost at 12 items (seed 0) is shipped.
 AR_NTM_FF := $(TRAIN) associative-recall --model ntm-ff --steps 15000 --set train.validate_every=100 \

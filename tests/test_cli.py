@@ -156,3 +156,15 @@ def test_train_says_when_the_task_is_solved_and_the_learning_rate_drops(tmp_path
     assert "solved at step 5 (20 sequences)" in result.output
     assert "the learning rate is now 0.0001" in result.output
     assert result.output.count("solved at step") == 1
+
+
+def test_a_solve_under_a_cosine_from_the_start_does_not_claim_an_lr_drop(tmp_path, monkeypatch):
+    import ntm.training.loop
+
+    monkeypatch.setattr(ntm.training.loop, "SOLVED_BIT_ERRORS", float("inf"))  # solved at the first validation
+    result = invoke("train", "copy", "--steps", 10, "--batch-size", 4, "--lr", "1e-3", "--out", tmp_path / "run",
+                    *TINY, "--set", "train.lr_decay=cosine_from_start")
+    assert result.exit_code == 0, result.output
+    assert "solved at step 5 (20 sequences)" in result.output
+    assert "the learning rate is now" not in result.output
+    assert "keeps falling along its cosine from the first step" in " ".join(result.output.split())
