@@ -47,6 +47,32 @@ def test_weights_of_another_model_are_refused_before_anything_is_written(source,
     assert not ckpt.holds_run(tmp_path / "tuned")
 
 
+def test_no_curriculum_fine_tunes_a_warm_up_run_on_the_full_task_from_the_first_step(tmp_path):
+    source = tmp_path / "warmed-up"
+    result = invoke("train", "copy", "--steps", 4, "--out", source, *TINY, "--set", "warmup.max_length=1")
+    assert result.exit_code == 0, result.output
+    assert ckpt.load_config(source).curriculum == {"max_length": [1]}
+    result = invoke("train", "--config", source / "config.json", "--init-from", source, "--no-curriculum",
+                    "--steps", 4, "--out", tmp_path / "tuned")
+    assert result.exit_code == 0, result.output
+    tuned = ckpt.load_config(tmp_path / "tuned")
+    assert tuned.curriculum == {} and tuned.task_options == {"max_length": 3}
+    assert all("stage" not in point for point in ckpt.read_curve(tmp_path / "tuned"))
+    inherited = invoke("train", "--config", source / "config.json", "--init-from", source, "--steps", 4,
+                       "--out", tmp_path / "inherited")
+    assert inherited.exit_code == 0, inherited.output
+    assert ckpt.load_config(tmp_path / "inherited").curriculum == {"max_length": [1]}
+    assert any("stage" in point for point in ckpt.read_curve(tmp_path / "inherited"))
+
+
+def test_no_curriculum_is_refused_with_a_curriculum_or_a_resume(source, tmp_path):
+    for extra in (["--set", "warmup.max_length=1"], ["--resume"]):
+        result = invoke("train", "copy", "--steps", 2, "--no-curriculum", "--out", tmp_path / "run", *TINY, *extra)
+        assert result.exit_code == 2, result.output
+        assert "--no-curriculum starts a new run" in " ".join(result.output.split())
+    assert not ckpt.holds_run(tmp_path / "run")
+
+
 def test_a_missing_source_is_named(tmp_path):
     result = invoke("train", "copy", "--steps", 2, "--init-from", tmp_path / "nowhere", "--out", tmp_path / "tuned",
                     *TINY)

@@ -41,6 +41,7 @@ def train(
     until_solved: bool = typer.Option(False, "--until-solved", help="Stop as soon as validation bit errors fall below 0.1 per sequence."),
     path: Optional[str] = typer.Option(None, "--path", help="NTM execution path: fused (default: one C++ call per sequence, built on first use), compiled (torch.compile per step) or reference. Same function on each."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start from the best weights of this run directory (or a .safetensors file) instead of fresh ones: fine-tuning. The model must match it (--config RUN/config.json takes its config); the optimiser starts afresh."),
+    no_curriculum: bool = typer.Option(False, "--no-curriculum", help="Train on the full task from the first step, dropping the curriculum or warm-up that --config brings: for fine-tuning (--init-from) a run that had one, whose first stage would otherwise retrain the weights on the easier task."),
     fast: bool = typer.Option(False, "--fast", hidden=True, help="The same as --path compiled (kept for older recipes)."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard/ (costs, bit errors, gradient norm, lr, attention); needs pip install 'ntm[tensorboard]'."),
     set_: List[str] = typer.Option([], "--set", help="Any other config field as section.field=value, e.g. model.memory_size=256, train.clip_grad_norm=10, task.max_length=30. Repeatable."),
@@ -61,6 +62,9 @@ def train(
              "--checkpoint-every": checkpoint_every, "--device": check_device(device) if device else None,
              "--until-solved": until_solved or None, "--path": "compiled" if fast else path,
              "--init-from": str(init_from) if init_from is not None else None}
+    if no_curriculum and (resume or any(a.startswith(("curriculum.", "warmup.")) for a in set_)):
+        raise ValueError("--no-curriculum starts a new run on the full task; it cannot go with --resume "
+                         "(a run keeps its curriculum) or with --set curriculum./warmup. options")
     if resume:
         config = _resumed_config(out, task, model, config_file, set_, flags)
     else:
@@ -69,6 +73,8 @@ def train(
             raise ValueError(f"--model {model} differs from the {base.model.name} model of {config_file}; "
                              f"write a config for it with `ntm config {base.task} --model {model}`")
         config = build_run_config(task, model, set_, flags, base=base)
+        if no_curriculum:
+            config.curriculum = {}
     run_dir = out or Path("runs") / f"{config.task}-{config.model.name}-s{config.train.seed}"
 
     # Under torchrun only rank 0 reports; the other ranks train silently.
