@@ -7,8 +7,8 @@ two checkouts, alternate them:
     for i in 1 2 3 4; do for tree in OLD NEW; do
         PYTHONPATH=$tree python benchmarks/fused_cpu_time.py; done; done
 
-With --sort: instead, forward and backward at batch 32 of the priority-sort
-NTM (LSTM 2x100, 5 heads) and NTM-FF (512 units, 8 heads).
+With --sort: instead, forward and backward at batch 32 (or --batch-size B)
+of the priority-sort NTM (LSTM 2x100, 5 heads) and NTM-FF (512 units, 8 heads).
 """
 
 import sys
@@ -31,21 +31,22 @@ def per_call(work, seconds: float = 2.0) -> float:
     return (time.process_time() - started) / calls
 
 
-def sort_forward_backward(model_name: str) -> float:
-    """Sequences per CPU second of a priority-sort forward + backward at batch 32."""
+def sort_forward_backward(model_name: str, batch_size: int = 32) -> float:
+    """Sequences per CPU second of a priority-sort forward + backward."""
     config, task = default_config("priority-sort", model_name), tasks.get("priority-sort")
     torch.manual_seed(0)
     model = build_model(config.model, task.input_width, task.output_width)
     use_path(model, "fused", inference=False)
-    batch = task.sample(32, np.random.default_rng(0))
-    return 32 / per_call(lambda: model(batch.inputs, lengths=batch.lengths).sum().backward(), seconds=3.0)
+    batch = task.sample(batch_size, np.random.default_rng(0))
+    return batch_size / per_call(lambda: model(batch.inputs, lengths=batch.lengths).sum().backward(), seconds=3.0)
 
 
 def main() -> None:
     torch.set_num_threads(1)
     if "--sort" in sys.argv[1:]:
-        print(f"priority sort batch 32 forward+backward: NTM {sort_forward_backward('ntm'):.0f} seq/s, "
-              f"NTM-FF {sort_forward_backward('ntm-ff'):.0f} seq/s   (CPU time, one thread, {torch.__version__})")
+        batch = int(sys.argv[sys.argv.index("--batch-size") + 1]) if "--batch-size" in sys.argv else 32
+        print(f"priority sort batch {batch} forward+backward: NTM {sort_forward_backward('ntm', batch):.0f} seq/s, "
+              f"NTM-FF {sort_forward_backward('ntm-ff', batch):.0f} seq/s   (CPU time, one thread, {torch.__version__})")
         return
     config, task = default_config("copy", "ntm"), tasks.get("copy")
     torch.manual_seed(0)
