@@ -63,7 +63,7 @@ class TrainingProgress:
 
     def __init__(self, console, config, enabled: bool = True):
         self.console, self.enabled = console, enabled
-        self.lr_at_solve = _lr_at_solve(config.train)
+        self.lr_decay = config.train.lr_decay
         self.plain = enabled and not console.is_terminal
         self.progress = Progress(
             TextColumn("[bold]train"), BarColumn(),
@@ -138,16 +138,16 @@ class TrainingProgress:
 
     def _on_solved(self, data):
         self.say(f"solved at step {data['step']} ({data['sequences']:,} sequences): validation bit errors "
-                 f"below {SOLVED_BIT_ERRORS} per sequence; {self.lr_at_solve}")
+                 f"below {SOLVED_BIT_ERRORS} per sequence; the learning rate is now {data['lr']:g}"
+                 f"{_LR_SCHEDULE_AFTER_SOLVE.get(self.lr_decay, '')}")
 
     def _on_rollback(self, data):
         self.say(f"non-finite steps in a row at step {data['from_step']}: rolled back to the checkpoint "
                  f"of step {data['step']}", style="yellow")
 
 
-def _lr_at_solve(train_cfg) -> str:
-    """What the solve does to the learning rate (ntm.training.loop.learning_rate)."""
-    if train_cfg.lr_decay == "cosine_from_start":
-        return "the learning rate keeps falling along its cosine from the first step (lr_after_solve does not apply)"
-    lr = f"the learning rate is now {train_cfg.lr * train_cfg.lr_after_solve:g}"
-    return lr + ", falling along a half cosine to 0 at the last step" if train_cfg.lr_decay == "cosine" else lr
+# How the lr goes on after the solve (ntm.training.loop.learning_rate).
+_LR_SCHEDULE_AFTER_SOLVE = {
+    "cosine": ", falling along a half cosine to 0 at the last step",
+    "cosine_from_start": ", falling along its cosine from the first step (lr_after_solve does not apply)",
+}

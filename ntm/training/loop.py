@@ -97,7 +97,7 @@ def train(
     compiled path compiles), "tick" (every few seconds: step, sequences, seconds),
     "log" (each curve point), "validate", "stage_passed" (as each curriculum
     stage ends), "solved" (once, at the first solving validation of
-    the full task), "checkpoint" and "rollback" events. `tensorboard` mirrors
+    the full task, with the lr from then on), "checkpoint" and "rollback" events. `tensorboard` mirrors
     the curve into RUN/tensorboard/ (needs the tensorboard package).
 
     A resume may change only what does not change what the run learns
@@ -212,9 +212,11 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
                 # Every rank validates the same weights on the same set, so all
                 # reach the same decisions (e.g. stop when solved) without talking.
                 validation = validate(model, curriculum.validation_set(stage))
-                _after_validation(validation, model, progress, run_dir, emit, world, stage, curriculum.final_stage,
-                                  train_cfg.advance_below)
+                solved_now = _after_validation(validation, model, progress, run_dir, emit, world, stage,
+                                               curriculum.final_stage, train_cfg.advance_below)
                 _set_learning_rate(optimizer, train_cfg, progress)  # a solve here drops the lr from the next step
+                if solved_now:
+                    emit("solved", {**progress.solved_at, "lr": optimizer.param_groups[0]["lr"]})
                 if board is not None:
                     board.attention(model, config, curriculum.task, progress)
             log.point(progress, validation, stage if stage < curriculum.final_stage else None,
@@ -386,9 +388,10 @@ def _set_learning_rate(optimizer, train_cfg, progress: Progress) -> None:
 
 
 def _after_validation(result, model, progress: Progress, run_dir: Path, emit, world: World,
-                      stage: int = 0, final_stage: int = 0, advance_below: float = SOLVED_BIT_ERRORS) -> None:
+                      stage: int = 0, final_stage: int = 0, advance_below: float = SOLVED_BIT_ERRORS) -> bool:
     """Keep the best weights, and note the passing of a curriculum stage
-    (the next stage's best then starts afresh) or the first solve of the task."""
+    (the next stage's best then starts afresh) or the first solve of the task.
+    True at that first solve, whose event the caller sends once the lr is set."""
     if progress.best_by == "bit_errors":
         score = result["bit_errors"] + 1e-6 * result["cost_bits"]  # bit errors first, cost breaks ties
     else:
@@ -408,4 +411,5 @@ def _after_validation(result, model, progress: Progress, run_dir: Path, emit, wo
         emit("stage_passed", {"stage": stage, "stages": final_stage, **moment})
     elif not in_curriculum and solved and progress.solved_at is None:
         progress.solved_at = moment
-        emit("solved", dict(moment))
+        return True
+    return False
