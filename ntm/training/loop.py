@@ -96,9 +96,10 @@ def train(
     "start" (what trains, where, and from which step), "compiling" (while the
     compiled path compiles), "tick" (every few seconds: step, sequences, seconds),
     "log" (each curve point), "validate", "stage_passed" (as each curriculum
-    stage ends), "solved" (once, at the first solving validation of
-    the full task, with the lr from then on), "checkpoint" and "rollback" events. `tensorboard` mirrors
-    the curve into RUN/tensorboard/ (needs the tensorboard package).
+    stage ends), "solved" (once, at the first solving validation of the full
+    task, with the lr from then on), "checkpoint" and "rollback" events.
+    `tensorboard` mirrors the curve into RUN/tensorboard/ (needs the
+    tensorboard package).
 
     A resume may change only what does not change what the run learns
     (`ntm.training.resume`), and changes nothing in `run_dir` until its
