@@ -78,6 +78,7 @@ class TrainConfig:
     stop_when_solved: bool = False  # stop once validation bit errors < 0.1 per sequence
     threads: int = 1  # torch CPU threads; 0 leaves torch's default (one per core). One is fastest for these small matrices, and far faster on a busy machine (BENCHMARKS.md, threads)
     path: str = "fused"  # NTM execution path: reference, compiled (torch.compile per step) or fused (one C++ call per sequence); same function
+    memory_size: int = 0  # NTM memory locations while training and validating; 0: model.memory_size, which evaluation keeps. A small one made copy's heads length-robust (checkpoints/README.md)
 
 
 @dataclasses.dataclass
@@ -111,6 +112,10 @@ class RunConfig:
             raise ValueError(f"train.optimizer must be adam or rmsprop, got {t.optimizer!r}")
         if t.clip_grad_value < 0:
             raise ValueError(f"train.clip_grad_value must be 0 (off) or positive, got {t.clip_grad_value}")
+        if t.memory_size < 0:
+            raise ValueError(f"train.memory_size must be 0 (the model's) or positive, got {t.memory_size}")
+        if t.memory_size and not m.has_memory:
+            raise ValueError(f"train.memory_size applies to an NTM's memory; a {m.name} has none")
         if t.spike_clip < 0:
             raise ValueError(f"train.spike_clip must be 0 (off) or positive, got {t.spike_clip}")
         if not 0 < t.lr_after_solve <= 1:

@@ -17,6 +17,8 @@ def start_line(data: dict) -> str:
     line = (f"training {data['task']} with {data['model']} ({data['parameters']:,} parameters): "
             f"{data['steps']:,} steps of {data['batch_size']} sequences, {threads}, {data['path']} path on "
             f"{data['device']}, into {data['run_dir']}")
+    if data.get("memory_size"):
+        line += f"; a memory of {data['memory_size']} locations while training (the model's own at evaluation)"
     if data["step"]:
         line += f"; resuming at step {data['step']:,}"
     elif data.get("init_from"):

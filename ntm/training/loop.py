@@ -85,6 +85,12 @@ def validate(model, batches, memory_size=None) -> dict[str, float]:
     return evaluate_batches(model, batches, memory_size=memory_size)
 
 
+def training_memory_size(train_cfg) -> int | None:
+    """The NTM memory size training and validation run with: `train.memory_size`,
+    or None for the model's own, the one evaluation uses."""
+    return train_cfg.memory_size or None
+
+
 def train(
     config: RunConfig,
     run_dir: Path | str,
@@ -169,13 +175,14 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
         torch.set_num_threads(train_cfg.threads)
     changes = _check_run_directory(config, run_dir, resume, world)
     curriculum = Curriculum(config, device)
+    memory = training_memory_size(train_cfg)
     model, optimizer, path = _model_and_optimizer(config, curriculum.task, device)
     progress, resumed = Progress(best_by=curriculum.task.best_by), resume and last_path.exists()
     if resumed:
         progress = _resume_progress(last_path, model, optimizer, device, curriculum.task, train_cfg)
         if progress.step >= train_cfg.steps:  # nothing to train: leave the run as it is
-            return _result(run_dir, progress, validate(model, curriculum.validation_set(curriculum.final_stage)),
-                           already_done=True)
+            final_validation = validate(model, curriculum.validation_set(curriculum.final_stage), memory)
+            return _result(run_dir, progress, final_validation, already_done=True)
     if world.is_main:
         ckpt.prepare_run(run_dir, config, progress.step if resumed else None, changes if resumed else {})
     emit("start", _start_report(config, run_dir, model, progress, world, path, resume and not resumed))
@@ -212,7 +219,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             if due(progress.step, train_cfg.validate_every, train_cfg.steps):
                 # Every rank validates the same weights on the same set, so all
                 # reach the same decisions (e.g. stop when solved) without talking.
-                validation = validate(model, curriculum.validation_set(stage))
+                validation = validate(model, curriculum.validation_set(stage), memory)
                 solved_now = _after_validation(validation, model, progress, run_dir, emit, world, stage,
                                                curriculum.final_stage, train_cfg.advance_below)
                 _set_learning_rate(optimizer, train_cfg, progress)  # a solve here drops the lr from the next step
@@ -239,7 +246,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
         log.close()
     progress.seconds = time.perf_counter() - started
     save_last()
-    return _result(run_dir, progress, validate(model, curriculum.validation_set(curriculum.final_stage)))
+    return _result(run_dir, progress, validate(model, curriculum.validation_set(curriculum.final_stage), memory))
 
 
 def _model_and_optimizer(config: RunConfig, task, device):
@@ -295,7 +302,8 @@ def _start_report(config: RunConfig, run_dir: Path, model, progress, world: Worl
             "seconds": round(progress.seconds, 3), "steps": config.train.steps,
             "batch_size": config.train.batch_size * world.size, "threads": torch.get_num_threads(),
             "device": str(next(model.parameters()).device), "path": path,
-            "no_checkpoint": no_checkpoint, "init_from": config.train.init_from}
+            "no_checkpoint": no_checkpoint, "init_from": config.train.init_from,
+            "memory_size": config.train.memory_size}
 
 
 def _optimiser_step(model, optimizer, batch, train_cfg, progress: Progress, world: World) -> dict | None:
@@ -303,7 +311,7 @@ def _optimiser_step(model, optimizer, batch, train_cfg, progress: Progress, worl
     metrics, or None when the loss or gradients were not finite: then the
     update is skipped, so NaN never reaches the weights, and counted."""
     model.train()
-    logits = model(batch.inputs, lengths=batch.lengths)
+    logits = model(batch.inputs, lengths=batch.lengths, memory_size=training_memory_size(train_cfg))
     loss = training_loss(logits, batch.targets, batch.mask)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
