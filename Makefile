@@ -190,7 +190,7 @@ checkpoints/seeds/associative-recall-lstm-s%:
 checkpoints/priority-sort-lstm:
 	$(TRAIN) priority-sort --model lstm --seed 0 --steps 31250 --out $@
 checkpoints/dynamic-ngrams-lstm:
-	$(TRAIN) dynamic-ngrams --model lstm --seed 0 --steps 2000 --out $@
+	$(TRAIN) dynamic-ngrams --model lstm --seed 0 --steps 31250 --out $@
 # GRU, plain RNN and BiLSTM baselines (the LSTM's sizes), seed 0, at the
 # budget of the LSTM seeds: 192k sequences of copy, 256k episodes of
 # associative recall. $(call copy_baseline,MODEL), $(call recall_baseline,MODEL);

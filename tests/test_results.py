@@ -268,3 +268,12 @@ def test_seeds_of_a_task_without_a_solve_show_no_solve_column():
     assert "3 seeds; the median cost_bits at 200 bits is 132.000." in ngrams
     copy = "\n".join(markdown._seed_lines({"task": "copy", "name": "copy-ntm", "seeds": rows}))
     assert "| 1 (shipped) | 100 | not solved | 132.000 |" in copy and "0 of 3 seeds solved the task" in copy
+
+
+def test_a_run_trained_with_a_smaller_memory_says_so_beside_a_larger_one(report):
+    entries, _ = report
+    assert {e["model"]: e["trained_memory_size"] for e in entries if e["task"] == "copy"} == {"ntm": 16, "lstm": None}
+    entry = dict(next(e for e in entries if e["model"] == "ntm"))
+    entry["trained_memory_size"] = 8  # as a run with train.memory_size=8 records it
+    labels = [label for label, _, _ in markdown._rows(entry)]
+    assert "length 200, memory N=256 (trained with 8)" in labels

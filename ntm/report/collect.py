@@ -117,8 +117,8 @@ def collect(checkpoints_dir: Path | str = "checkpoints", samples: int = 500, see
 
 
 def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: Callable[[str], None]) -> dict:
-    """name, run_dir, task, model, checkpoint, memory_size (None for baselines),
-    budget, evaluation, results (evaluate_size's dicts plus size, memory_size,
+    """name, run_dir, task, model, checkpoint, memory_size and trained_memory_size
+    (None for baselines), budget, evaluation, results (evaluate_size's dicts plus size, memory_size,
     trained, memory_wraps), targets and paper."""
     loaded = load_model(run_dir, "best", device)
     config, task = loaded.config, loaded.task
@@ -142,6 +142,8 @@ def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: C
         "model": config.model.name,
         "checkpoint": str(loaded.checkpoint),
         "memory_size": config.model.memory_size if config.model.has_memory else None,
+        # train.memory_size, where the run trained with fewer locations than it keeps
+        "trained_memory_size": (config.train.memory_size or config.model.memory_size) if config.model.has_memory else None,
         "budget": {**run_budget(run_dir), "machine": recorded_machine(run_dir, loaded.info, curve)},
         "evaluation": evaluation,
         "results": results,

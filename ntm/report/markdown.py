@@ -160,7 +160,8 @@ def _rows(entry: dict) -> list[tuple[str, dict, str]]:
         if r["trained"]:
             label += " *trained*"
         if r["memory_size"] is not None:
-            label += f", memory N={r['memory_size']} (trained with {entry['memory_size']})"
+            trained_with = entry.get("trained_memory_size") or entry["memory_size"]
+            label += f", memory N={r['memory_size']} (trained with {trained_with})"
         elif r["memory_wraps"]:
             label += f", beyond the memory of {entry['memory_size']}"
         figure = paper.get(key, "")

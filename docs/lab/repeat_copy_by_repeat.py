@@ -1,0 +1,51 @@
+"""Where a repeat-copy model goes wrong: its bit errors per sequence in each
+repeat and at the end marker, and where the read head went on one sequence.
+
+    python docs/lab/repeat_copy_by_repeat.py checkpoints/repeat-copy-ntm --length 20 --repeats 10
+
+checkpoints/README.md, "Repeat copy: where the LSTM controller breaks at
+20 × 10", reads it.
+"""
+
+import argparse
+
+import numpy as np
+import torch
+
+import ntm
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run")
+    parser.add_argument("--length", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--memory-size", type=int, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    loaded = ntm.load(args.run)
+    length, repeats = args.length, args.repeats
+    batch = loaded.task.sample(args.samples, np.random.default_rng([0, length, repeats]),
+                               length=length, repeats=repeats)
+    loaded.model.use_path("reference")  # the trace comes from the reference path
+    with torch.inference_mode():
+        logits, trace = loaded.model(batch.inputs, memory_size=args.memory_size, trace=True)
+    wrong = (((logits > 0).float() != batch.targets) * batch.mask.unsqueeze(-1)).sum(-1).float()  # [B, T]
+    first_output = length + 1
+    per_repeat = [wrong[:, first_output + r * length: first_output + (r + 1) * length].sum(1).mean().item()
+                  for r in range(repeats)]
+    print(f"{args.run}, {length} x {repeats}, {args.samples} sequences, memory "
+          f"{args.memory_size or loaded.config.model.memory_size}")
+    print("bit errors per repeat:", " ".join(f"{e:.1f}" for e in per_repeat))
+    print(f"end marker: {wrong[:, -1].mean().item():.2f}")
+    # The read head's focus one step behind the output it serves: a read at
+    # step t feeds the output of step t + 1.
+    focus = trace.read_weights[0, :, 0].argmax(-1).tolist()
+    for r in range(repeats):
+        start = first_output + r * length - 1
+        print(f"repeat {r + 1:2d}: read head at", focus[start:start + length])
+
+
+if __name__ == "__main__":
+    main()
