@@ -1,5 +1,7 @@
 """Where a repeat-copy model goes wrong: its bit errors per sequence in each
 repeat and at the end marker, and where the read head went on one sequence.
+With --cells (an LSTM controller), the cell units that drift most along the
+output, as a timer would.
 
     python docs/lab/repeat_copy_by_repeat.py checkpoints/repeat-copy-ntm --length 20 --repeats 10
 
@@ -22,6 +24,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--memory-size", type=int, default=None)
+    parser.add_argument("--cells", action="store_true", help="print the controller cells that drift most")
     args = parser.parse_args()
     torch.set_num_threads(1)
     loaded = ntm.load(args.run)
@@ -45,6 +48,25 @@ def main() -> None:
     for r in range(repeats):
         start = first_output + r * length - 1
         print(f"repeat {r + 1:2d}: read head at", focus[start:start + length])
+    if args.cells:
+        print_drifting_cells(loaded.model, batch.inputs, first_output, args.memory_size)
+
+
+def print_drifting_cells(model, inputs, first_output: int, memory_size: int | None, units: int = 5) -> None:
+    """The mean over the batch of the top controller layer's cell state, every
+    tenth output step, for the units that move most over the first 100."""
+    state = model.initial_state(inputs.shape[0], memory_size)
+    cells = []
+    with torch.inference_mode():
+        for x in inputs.transpose(0, 1):
+            _, state, _ = model.step(x, state)
+            cells.append(state.controller[-1].mean(0))  # (h, c) per layer: the top layer's c
+    cells = torch.stack(cells)  # [T, H]
+    end = min(first_output + 99, len(cells) - 1)
+    drift = (cells[end] - cells[first_output]).abs()
+    print("output step:", " ".join(f"{t - first_output:6d}" for t in range(first_output, len(cells), 10)))
+    for unit in drift.argsort(descending=True)[:units].tolist():
+        print(f"cell {unit:3d}:  ", " ".join(f"{cells[t, unit].item():6.1f}" for t in range(first_output, len(cells), 10)))
 
 
 if __name__ == "__main__":
