@@ -178,6 +178,10 @@ checkpoints/seeds/priority-sort-ntm-s%:
 # NTM-FF at lr 1e-3 diverged at step 1,400 (gradient norm 1e16, cost 250-460 bits): the default 3e-4.
 checkpoints/priority-sort-ntm-ff:
 	$(TRAIN) priority-sort --model ntm-ff --fast --seed 0 --steps 16500 --out $@
+# Its seeds 1 and 2 trained alike on the fused path (the same function).
+checkpoints/seeds/priority-sort-ntm-ff-s%:
+	$(TRAIN) priority-sort --model ntm-ff --seed $* --steps 16500 --out $@
+	$(BEST_ONLY)
 
 # The LSTM baselines (docs/tasks.md section 5 sizes), one seed each.
 # The median of seeds 0-2 by cost at 12 items, seed 2, is shipped with its best weights only.
@@ -210,7 +214,7 @@ checkpoints/copy-bilstm:
 	$(call copy_baseline,bilstm)
 	$(BEST_ONLY)
 checkpoints/associative-recall-gru:
-	$(call recall_baseline,gru)
+	$(call recall_paper_budget,gru)
 	$(BEST_ONLY)
 checkpoints/associative-recall-rnn:
 	$(call recall_paper_budget,rnn)
