@@ -160,8 +160,7 @@ def _rows(entry: dict) -> list[tuple[str, dict, str]]:
         if r["trained"]:
             label += " *trained*"
         if r["memory_size"] is not None:
-            trained_with = entry.get("trained_memory_size") or entry["memory_size"]
-            label += f", memory N={r['memory_size']} (trained with {trained_with})"
+            label += f", memory N={r['memory_size']} (trained with {entry['trained_memory_size']})"
         elif r["memory_wraps"]:
             label += f", beyond the memory of {entry['memory_size']}"
         figure = paper.get(key, "")
