@@ -7,7 +7,7 @@ import torch
 from conftest import assert_batch_matches_each_sample
 from torch import nn
 
-from ntm.model.baselines import RecurrentBaseline
+from ntm.model.baselines import ROWS_PER_GROUP, RecurrentBaseline
 from ntm.config import MODEL_NAMES, ModelConfig, default_config
 from ntm.model.registry import build_model
 
@@ -132,3 +132,48 @@ def test_default_config_rejects_an_unknown_model_listing_the_valid_ones():
 def test_gru_rnn_and_bilstm_defaults_take_the_lstm_baselines_sizes(name):
     lstm, other = default_config("copy", "lstm").model, default_config("copy", name).model
     assert (other.hidden_size, other.layers) == (lstm.hidden_size, lstm.layers) == (256, 3)
+
+
+def mixed_length_batch(batch=40, steps=9, seed=2):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, steps, IN, generator=generator, dtype=torch.float64)
+    lengths = torch.randint(1, steps + 1, (batch,), generator=generator)
+    lengths[0] = steps  # one sample runs the whole batch
+    scored = torch.arange(steps) < lengths[:, None]  # [B, T]
+    return x, lengths, scored
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "rnn"])
+def test_one_way_baselines_skip_padding_without_changing_scored_outputs_or_gradients(name):
+    model = small_baseline(name).double()
+    x, lengths, scored = mixed_length_batch()
+    assert x.shape[0] // ROWS_PER_GROUP > 1  # large enough to be run in groups
+
+    def outputs_and_gradients(lengths_given):
+        model.zero_grad()
+        out = model(x, lengths=lengths_given)
+        (out * scored[..., None]).pow(2).sum().backward()
+        return out, [p.grad.clone() for p in model.parameters()]
+
+    padded, padded_grads = outputs_and_gradients(None)
+    grouped, grouped_grads = outputs_and_gradients(lengths)
+    assert torch.allclose(padded[scored], grouped[scored], atol=1e-12)
+    for a, b in zip(padded_grads, grouped_grads):
+        assert torch.allclose(a, b, atol=1e-10)
+
+
+def test_one_way_baselines_run_fewer_steps_than_the_padded_batch():
+    model = small_baseline("lstm").double()
+    x, lengths, _ = mixed_length_batch()
+    shapes = []
+    model.rnn.register_forward_hook(lambda module, args, output: shapes.append(args[0].shape))
+    model(x, lengths=lengths)
+    rows_times_steps = sum(shape[0] * shape[1] for shape in shapes)
+    assert sum(shape[0] for shape in shapes) == x.shape[0]
+    assert int(lengths.sum()) <= rows_times_steps < x.shape[0] * x.shape[1]
+
+
+def test_bilstm_runs_its_padding_because_its_backward_direction_reads_it():
+    model = small_baseline("bilstm").double()
+    x, lengths, scored = mixed_length_batch()
+    assert torch.equal(model(x, lengths=lengths), model(x))
