@@ -207,7 +207,7 @@ recall_baseline = $(TRAIN) associative-recall --model $(1) --seed 0 --steps 8000
 copy_paper_budget = $(TRAIN) copy --model $(1) --seed 0 --steps 31250 --out $@
 recall_paper_budget = $(TRAIN) associative-recall --model $(1) --seed 0 --steps 31250 --out $@
 checkpoints/copy-gru:
-	$(call copy_baseline,gru)
+	$(call copy_paper_budget,gru)
 	$(BEST_ONLY)
 checkpoints/copy-rnn:
 	$(call copy_paper_budget,rnn)
