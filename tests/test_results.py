@@ -73,7 +73,7 @@ def _section(text, task):
 def test_the_report_has_a_copy_section_with_both_models_and_the_paper_beside_them(report):
     _, path = report
     copy = _section(path.read_text(), "copy")
-    assert "| copy-ntm |" in copy and "| copy-lstm |" in copy
+    assert "| copy-ntm (memory N=16) |" in copy and "| copy-lstm |" in copy  # the tiny runs' 16 locations
     assert "| model | sequences trained | wall-clock | size | cost_bits | bit_errors | seq_accuracy | paper's figure |" in copy
     assert "≈0 bits by ≈100k sequences" in copy  # the paper's NTM
     assert "≈0.5 bits after 600k–1M sequences" in copy  # the paper's LSTM
@@ -249,7 +249,8 @@ def test_the_readme_headline_table_follows_the_report(report, tmp_path):
     lstm = next(e for e in entries if e["model"] == "lstm")
     expected_ntm = targets.result_at(ntm["results"], length=100)["bit_errors"]
     expected_lstm = targets.result_at(lstm["results"], length=100)["bit_errors"]
-    assert rows == [f"| copy, length 100: bit_errors | {expected_ntm:.3f} ({ntm['name']}) | "
+    # The tiny runs keep 16 locations, not the paper's 128, and the row says so.
+    assert rows == [f"| copy, length 100: bit_errors | {expected_ntm:.3f} ({ntm['name']} (memory N=16)) | "
                     f"{expected_lstm:.3f} | copied (after training on ≤20) |"]
 
 
@@ -277,3 +278,9 @@ def test_a_run_trained_with_a_smaller_memory_says_so_beside_a_larger_one(report)
     entry["trained_memory_size"] = 8  # as a run with train.memory_size=8 records it
     labels = [label for label, _, _ in markdown._rows(entry)]
     assert "length 200, memory N=256 (trained with 8)" in labels
+
+
+def test_a_memory_other_than_the_papers_is_named_beside_the_model():
+    assert collect.model_label({"name": "repeat-copy-ntm-ff", "memory_size": 256}) == "repeat-copy-ntm-ff (memory N=256)"
+    assert collect.model_label({"name": "copy-ntm", "memory_size": 128}) == "copy-ntm"
+    assert collect.model_label({"name": "copy-lstm", "memory_size": None}) == "copy-lstm"

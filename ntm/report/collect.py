@@ -19,7 +19,7 @@ import torch
 import tasks
 
 from ntm import checkpoint as ckpt
-from ntm.config import MODEL_NAMES
+from ntm.config import MODEL_NAMES, ModelConfig
 from ntm.devices import check_device
 from ntm.evaluation import evaluate_size, generalisation_sizes, load_model, memory_warning
 from ntm.metrics import SOLVED_BIT_ERRORS
@@ -150,6 +150,15 @@ def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: C
         "targets": check_targets(config.task, results),
         "paper": paper_figures(config.task, config.model.name),
     }
+
+
+def model_label(entry: dict) -> str:
+    """The run's name, and its memory size where it is not the paper's 128
+    locations, so a figure never reads as the paper's machine when it is not."""
+    memory = entry.get("memory_size")
+    if memory is None or memory == ModelConfig.memory_size:
+        return entry["name"]
+    return f"{entry['name']} (memory N={memory})"
 
 
 def _seed_results(entry: dict, runs: list[Path], evaluation: dict, device: str, advance) -> list[dict]:

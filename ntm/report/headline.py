@@ -12,6 +12,7 @@ import tasks
 from ntm import checkpoint as ckpt
 from ntm.config import MEMORY_MODELS
 from ntm.paper import paper_key
+from ntm.report.collect import model_label
 from ntm.report.targets import headline, paper_figures, result_at, trained_sizes
 
 START_MARK = "<!-- headline table: written by `ntm results` -->"
@@ -33,7 +34,7 @@ def headline_table(entries: list[dict]) -> list[str]:
         lstm = next((entry for entry in members if entry["model"] == "lstm"), None)
         label = f"{task_name}, {tasks.get(task_name).size_label(size)}: {measure}"
         cells = [label,
-                 f"{_figure(best, size, measure)} ({best['name']})" if best else "—",
+                 f"{_figure(best, size, measure)} ({model_label(best)})" if best else "—",
                  _figure(lstm, size, measure) if lstm else "—",
                  _paper_figure(task_name, size)]
         lines.append("| " + " | ".join(cells) + " |")

@@ -20,7 +20,7 @@ from ntm.evaluation import generalisation_sizes, load_model
 from ntm.paper import paper_key
 from ntm.platform_info import machine_description
 from ntm.report.attention import attention_figure, trace_episode
-from ntm.report.collect import seed_summary
+from ntm.report.collect import model_label, seed_summary
 from ntm.report.headline import update_readme
 from ntm.report.plots import generalisation_figure, learning_curves_figure, save_figure, training_range
 from ntm.report.targets import beyond_memory_sizes, headline, trained_sizes
@@ -94,7 +94,7 @@ def _task_section(task_name: str, entries: list[dict], figures: Path, out_dir: P
     for entry in entries:
         for i, (label, result, paper) in enumerate(_rows(entry)):
             budget = entry["budget"]
-            first = (entry["name"], _sequences(budget), _wall_clock(budget)) if i == 0 else ("", "", "")
+            first = (model_label(entry), _sequences(budget), _wall_clock(budget)) if i == 0 else ("", "", "")
             cost = f"{result['cost_bits']:.3f}"
             if "optimal_cost_bits" in result:
                 cost += f" (optimum {result['optimal_cost_bits']:.3f})"
