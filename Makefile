@@ -134,13 +134,24 @@ checkpoints/seeds/associative-recall-ntm-ff-s%: | checkpoints/bases/associative-
 # sequences (80 s), like the paper's NTM at about 50k. At batch 32 it needed a
 # warm-up on 1-2 repeats and 568k sequences, and 1 seed of 3 never solved.
 # Validation every 10,000 sequences; 300,000 in all (14 minutes on one thread).
-REPEAT_COPY_NTM := $(TRAIN) repeat-copy --model ntm --lr 1e-4 --batch-size 1 --steps 300000 \
-	--set train.optimizer=rmsprop --set train.clip_grad_value=10 --set train.log_every=2000 \
-	--set train.validate_every=10000 --set train.checkpoint_every=20000
+REPEAT_COPY_AT_BATCH_1 := --lr 1e-4 --batch-size 1 --steps 300000 --set train.optimizer=rmsprop \
+	--set train.clip_grad_value=10 --set train.log_every=2000 --set train.validate_every=10000 \
+	--set train.checkpoint_every=20000
+REPEAT_COPY_NTM := $(TRAIN) repeat-copy --model ntm $(REPEAT_COPY_AT_BATCH_1)
 checkpoints/repeat-copy-ntm:
 	$(REPEAT_COPY_NTM) --seed 0 --out $@
 checkpoints/seeds/repeat-copy-ntm-s%:
 	$(REPEAT_COPY_NTM) --seed $* --out $@
+	$(BEST_ONLY)
+# The paper's NTM-FF (a feedforward controller of 100 units, one head each way)
+# the same way, with 256 memory locations instead of 128: its write head moves
+# on every output step, and the 222 steps of a 20 x 10 episode would go round
+# 128 locations and overwrite the stored sequence. Seed 2 is the median.
+REPEAT_COPY_NTM_FF := $(TRAIN) repeat-copy --model ntm-ff $(REPEAT_COPY_AT_BATCH_1) --set model.memory_size=256
+checkpoints/repeat-copy-ntm-ff:
+	$(REPEAT_COPY_NTM_FF) --seed 2 --out $@
+checkpoints/seeds/repeat-copy-ntm-ff-s%:
+	$(REPEAT_COPY_NTM_FF) --seed $* --out $@
 	$(BEST_ONLY)
 # Dynamic N-grams: each seed trains 25,500 steps at lr 3e-4 (checkpoints/bases/;
 # seeds 1 and 2 on the fused path, seed 0 on the compiled one before it existed,

@@ -67,6 +67,8 @@ def test_each_listed_run_has_a_recipe_with_its_seed_and_steps(name):
     config = ckpt.load_config(ROOT / "checkpoints" / name)
     seed = re.search(r"--seed (\d+)", recipe)
     assert seed and int(seed.group(1)) == config.train.seed, f"{name}: recipe {recipe!r}, config seed {config.train.seed}"
+    model = re.search(r"--model ([\w-]+)", recipe)
+    assert model is None or model.group(1) == config.model.name, f"{name}: recipe {recipe!r}, config {config.model.name}"
     steps = re.findall(r"--steps (\d+)", recipe)
     assert steps and int(steps[-1]) == config.train.steps, f"{name}: recipe steps {steps}, config {config.train.steps}"
     last = ckpt.read_curve(ROOT / "checkpoints" / name)[-1]["step"]
