@@ -1,7 +1,8 @@
 """Where a repeat-copy model goes wrong: its bit errors per sequence in each
 repeat and at the end marker, and where the read head went on one sequence.
 With --cells (an LSTM controller), the cell units that drift most along the
-output, as a timer would.
+output, as a timer would. With --write-head, where the write head is along the
+output and how much of its weight falls on the stored sequence.
 
     python docs/lab/repeat_copy_by_repeat.py checkpoints/repeat-copy-ntm --length 20 --repeats 10
 
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--memory-size", type=int, default=None)
     parser.add_argument("--cells", action="store_true", help="print the controller cells that drift most")
+    parser.add_argument("--write-head", action="store_true", help="print the write head's focus along the output")
     args = parser.parse_args()
     torch.set_num_threads(1)
     loaded = ntm.load(args.run)
@@ -50,6 +52,8 @@ def main() -> None:
         print(f"repeat {r + 1:2d}: read head at", focus[start:start + length])
     if args.cells:
         print_drifting_cells(loaded.model, batch.inputs, first_output, args.memory_size)
+    if args.write_head:
+        print_write_head(trace.write_weights[0, :, 0], length, first_output)
 
 
 def print_drifting_cells(model, inputs, first_output: int, memory_size: int | None, units: int = 5) -> None:
@@ -67,6 +71,16 @@ def print_drifting_cells(model, inputs, first_output: int, memory_size: int | No
     print("output step:", " ".join(f"{t - first_output:6d}" for t in range(first_output, len(cells), 10)))
     for unit in drift.argsort(descending=True)[:units].tolist():
         print(f"cell {unit:3d}:  ", " ".join(f"{cells[t, unit].item():6.1f}" for t in range(first_output, len(cells), 10)))
+
+
+def print_write_head(weights, length: int, first_output: int) -> None:
+    """On the first sequence, every 20 output steps: the write head's focus and
+    its weight on the locations written while the input was read."""
+    stored = sorted({int(weights[t].argmax()) for t in range(1, length + 1)})
+    print(f"stored at locations {stored[0]}..{stored[-1]}")
+    print("output step, write head at, its weight on the stored locations:")
+    for t in range(first_output, weights.shape[0], 20):
+        print(f"{t - first_output:5d} {int(weights[t].argmax()):5d} {weights[t, stored].sum().item():8.4f}")
 
 
 if __name__ == "__main__":
