@@ -49,10 +49,10 @@ class RecurrentBaseline(nn.Module):
         """The hidden states of a mixed-length batch, run as groups of similar
         length, each only as far as its longest sample. The steps skipped are
         padding: never scored, and no earlier step of a one-way network depends on
-        them. (torch's packed sequences would skip all of it, but measured slower
-        on CPU than the padded batch; two groups ran a repeat-copy LSTM batch of
-        32 in 0.72 of the time.) BiLSTM runs its padding: its backward direction
-        reads it, so skipping it would change the function its runs learnt."""
+        them. torch's packed sequences skip all of it, but ran slower than the
+        padded batch on CPU (BENCHMARKS.md). BiLSTM runs its padding: its
+        backward direction reads it, so skipping it would change the function
+        its runs learnt."""
         lengths = lengths.cpu()
         order = torch.argsort(lengths, stable=True)
         steps = inputs.shape[1]
