@@ -98,5 +98,5 @@ def test_a_toy_task_trains_evaluates_draws_and_is_reported(registered, tmp_path)
     reported = invoke("results", "--checkpoints", tmp_path / "checkpoints", "--samples", 2, "--out", tmp_path)
     assert reported.exit_code == 0, reported.output
     section = (tmp_path / "RESULTS.md").read_text().split("## reverse\n", 1)[1]
-    assert "| reverse-ntm |" in section and "3 vectors *trained*" in section and "not in the paper" in section
+    assert "| reverse-ntm (memory N=8) |" in section and "3 vectors *trained*" in section and "not in the paper" in section
     assert (tmp_path / "docs" / "results" / "reverse-attention.png").is_file()
