@@ -128,7 +128,6 @@ checkpoints/seeds/associative-recall-ntm-ff-s%: | checkpoints/bases/associative-
 	$(call fine_tune,3e-5) --seed $* --out $@
 	$(BEST_ONLY)
 
-# The other tasks, one seed each, with today's defaults.
 # Repeat copy at batch 1, as the paper trained, with its RMSProp (lr 1e-4,
 # elements clipped to +-10): every seed solved from scratch after 20-30k
 # sequences (80 s), like the paper's NTM at about 50k. At batch 32 it needed a
