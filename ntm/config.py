@@ -79,6 +79,7 @@ class TrainConfig:
     threads: int = 1  # torch CPU threads; 0 leaves torch's default (one per core). One is fastest for these small matrices, and far faster on a busy machine (BENCHMARKS.md, threads)
     path: str = "fused"  # NTM execution path: reference, compiled (torch.compile per step) or fused (one C++ call per sequence); same function
     memory_size: int = 0  # NTM memory locations while training and validating; 0: model.memory_size, which evaluation keeps. A small one made copy's heads length-robust (checkpoints/README.md)
+    memory_size_max: int = 0  # 0: off; else each training batch draws its memory size uniformly from memory_size (or model.memory_size) up to this, so the model leans less on N itself; validation keeps memory_size (checkpoints/README.md, repeat-copy-ntm-ff)
 
 
 @dataclasses.dataclass
@@ -116,6 +117,11 @@ class RunConfig:
             raise ValueError(f"train.memory_size must be 0 (the model's) or positive, got {t.memory_size}")
         if t.memory_size and not m.has_memory:
             raise ValueError(f"train.memory_size applies to an NTM's memory; a {m.name} has none")
+        if t.memory_size_max and not m.has_memory:
+            raise ValueError(f"train.memory_size_max applies to an NTM's memory; a {m.name} has none")
+        if t.memory_size_max and t.memory_size_max < (t.memory_size or m.memory_size):
+            raise ValueError(f"train.memory_size_max must be 0 (off) or at least the training memory size "
+                             f"{t.memory_size or m.memory_size}, got {t.memory_size_max}")
         if t.spike_clip < 0:
             raise ValueError(f"train.spike_clip must be 0 (off) or positive, got {t.spike_clip}")
         if not 0 < t.lr_after_solve <= 1:

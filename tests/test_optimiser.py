@@ -21,7 +21,7 @@ def one_step(extra):
     torch.manual_seed(0)
     model, optimizer = training._model_and_optimizer(config, task, torch.device("cpu"))[:2]
     batch = training.draw_training_batch(task, config.train, np.random.default_rng(0))
-    metrics = training._optimiser_step(model, optimizer, batch, config.train, Progress(), World())
+    metrics = training._optimiser_step(model, optimizer, batch, None, config.train, Progress(), World())
     return model, optimizer, metrics
 
 
@@ -59,6 +59,6 @@ def test_adam_runs_as_one_fused_update_and_matches_the_per_tensor_one():
     reference = training._model_and_optimizer(config, task, torch.device("cpu"))[0]
     plain = torch.optim.Adam(reference.parameters(), lr=config.train.lr)
     batch = training.draw_training_batch(task, config.train, np.random.default_rng(0))
-    training._optimiser_step(reference, plain, batch, config.train, Progress(), World())
+    training._optimiser_step(reference, plain, batch, None, config.train, Progress(), World())
     for fused_weight, plain_weight in zip(model.parameters(), reference.parameters()):
         torch.testing.assert_close(fused_weight, plain_weight, rtol=1e-5, atol=1e-7)

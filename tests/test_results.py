@@ -278,9 +278,15 @@ def test_a_run_trained_with_a_smaller_memory_says_so_beside_a_larger_one(report)
     entry["trained_memory_size"] = 8  # as a run with train.memory_size=8 records it
     labels = [label for label, _, _ in markdown._rows(entry)]
     assert "length 200, memory N=256 (trained with 8)" in labels
+    entry["trained_memory_size_max"] = 24  # and one whose batches drew 8-24 locations
+    labels = [label for label, _, _ in markdown._rows(entry)]
+    assert "length 200, memory N=256 (trained with 8–24)" in labels
 
 
 def test_a_memory_other_than_the_papers_is_named_beside_the_model():
     assert collect.model_label({"name": "repeat-copy-ntm-ff", "memory_size": 256}) == "repeat-copy-ntm-ff (memory N=256)"
     assert collect.model_label({"name": "copy-ntm", "memory_size": 128}) == "copy-ntm"
     assert collect.model_label({"name": "copy-lstm", "memory_size": None}) == "copy-lstm"
+    ranged = {"name": "repeat-copy-ntm-ff", "memory_size": 512, "trained_memory_size": 256,
+              "trained_memory_size_max": 768}
+    assert collect.model_label(ranged) == "repeat-copy-ntm-ff (memory N=512, trained with 256–768)"

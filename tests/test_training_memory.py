@@ -1,16 +1,20 @@
 """train.memory_size: an NTM trained and validated with fewer memory
-locations than the model keeps for evaluation."""
+locations than the model keeps for evaluation; train.memory_size_max: a
+memory size drawn per training batch."""
 
 import copy
 import json
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
+import tasks
 from ntm import checkpoint as ckpt
 from ntm.cli import app
 from ntm.config import apply_overrides, default_config
+from ntm.training import loop
 from ntm.training.loop import train
 
 
@@ -45,9 +49,56 @@ def test_training_with_a_smaller_memory_learns_what_that_model_would_and_keeps_i
     assert ckpt.load_config(tmp_path / "both").model.memory_size == 16
 
 
+def test_a_memory_size_range_draws_each_batch_its_own_size_and_validates_at_the_low_end(tmp_path, tiny_copy_config,
+                                                                                      monkeypatch):
+    tiny_copy_config.train.path = "reference"
+    tiny_copy_config.model.memory_size = 16
+    tiny_copy_config.train.memory_size = 5
+    tiny_copy_config.train.memory_size_max = 9
+    trained_with, validated_with = [], []
+    optimiser_step, validate = loop._optimiser_step, loop.validate
+
+    def recording_step(model, optimizer, batch, memory_size, *rest):
+        trained_with.append(memory_size)
+        return optimiser_step(model, optimizer, batch, memory_size, *rest)
+
+    def recording_validate(model, batches, memory_size=None):
+        validated_with.append(memory_size)
+        return validate(model, batches, memory_size)
+
+    monkeypatch.setattr(loop, "_optimiser_step", recording_step)
+    monkeypatch.setattr(loop, "validate", recording_validate)
+    first, _ = run(tiny_copy_config, tmp_path / "first")
+    assert len(trained_with) == tiny_copy_config.train.steps
+    assert set(trained_with) <= set(range(5, 10)) and len(set(trained_with)) > 2  # per batch, inside the range
+    assert set(validated_with) == {5}
+    # The sizes come from each step's own generator: the same run draws the
+    # same sizes and ends with the same weights.
+    drawn, trained_with[:] = list(trained_with), []
+    second, _ = run(tiny_copy_config, tmp_path / "second")
+    assert trained_with == drawn
+    for name, tensor in first.items():
+        assert torch.equal(second[name], tensor), name
+
+
+def test_a_memory_size_range_leaves_the_training_data_as_it_was(tiny_copy_config):
+    ranged = copy.deepcopy(tiny_copy_config)
+    ranged.train.memory_size_max = ranged.model.memory_size + 8
+    task = tasks.get(ranged.task, **ranged.task_options)
+    plain_rng, ranged_rng = (np.random.default_rng([0, 0, 0, 3]) for _ in range(2))
+    plain_batch = loop.draw_training_batch(task, tiny_copy_config.train, plain_rng)
+    ranged_batch = loop.draw_training_batch(task, ranged.train, ranged_rng)
+    assert torch.equal(plain_batch.inputs, ranged_batch.inputs)
+    assert loop.draw_training_memory_size(tiny_copy_config, plain_rng) is None
+    assert ranged.model.memory_size <= loop.draw_training_memory_size(ranged, ranged_rng) <= ranged.model.memory_size + 8
+
+
 @pytest.mark.parametrize("overrides, message", [
     (["train.memory_size=-1"], "train.memory_size must be 0"),
     (["model.name=lstm", "train.memory_size=32"], "lstm has none"),
+    (["model.name=lstm", "train.memory_size_max=32"], "lstm has none"),
+    (["train.memory_size_max=100"], "at least the training memory size 128"),
+    (["train.memory_size=64", "train.memory_size_max=32"], "at least the training memory size 64"),
 ])
 def test_a_training_memory_no_model_could_use_is_refused(overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -62,3 +113,13 @@ def test_the_start_line_says_the_memory_is_smaller_while_training(tmp_path):
     assert result.exit_code == 0, result.output
     start = next(line for line in result.output.splitlines() if line.startswith("training "))
     assert "a memory of 6 locations while training" in " ".join(start.split())
+
+
+def test_the_start_line_gives_the_range_of_memory_sizes(tmp_path):
+    result = CliRunner().invoke(app, [
+        "train", "copy", "--steps", "2", "--out", str(tmp_path / "run"), "--set", "model.hidden_size=8",
+        "--set", "model.memory_width=4", "--set", "train.validation_samples=4", "--set", "task.max_length=3",
+        "--set", "train.memory_size=6", "--set", "train.memory_size_max=12"])
+    assert result.exit_code == 0, result.output
+    start = next(line for line in result.output.splitlines() if line.startswith("training "))
+    assert "a memory of 6-12 locations while training, drawn per batch (6 for validation" in " ".join(start.split())

@@ -2,7 +2,8 @@
 repeat and at the end marker, and where the read head went on one sequence.
 With --cells (an LSTM controller), the cell units that drift most along the
 output, as a timer would. With --write-head, where the write head is along the
-output and how much of its weight falls on the stored sequence.
+output and how much of its weight falls on the stored sequence, and on the
+locations nothing was written to yet.
 
     python docs/lab/repeat_copy_by_repeat.py checkpoints/repeat-copy-ntm --length 20 --repeats 10
 
@@ -54,6 +55,7 @@ def main() -> None:
         print_drifting_cells(loaded.model, batch.inputs, first_output, args.memory_size)
     if args.write_head:
         print_write_head(trace.write_weights[0, :, 0], length, first_output)
+        print_spread_write(trace.write_weights[:, :, 0], trace.memory, length)
 
 
 def print_drifting_cells(model, inputs, first_output: int, memory_size: int | None, units: int = 5) -> None:
@@ -81,6 +83,17 @@ def print_write_head(weights, length: int, first_output: int) -> None:
     print("output step, write head at, its weight on the stored locations:")
     for t in range(first_output, weights.shape[0], 20):
         print(f"{t - first_output:5d} {int(weights[t].argmax()):5d} {weights[t, stored].sum().item():8.4f}")
+
+
+def print_spread_write(weights, memory, length: int) -> None:
+    """At the delimiter step (the repeat count's), how much of the write head's
+    weight falls on locations nothing was written to yet. A constant initial
+    memory makes them all equally similar to any key, so weight put there is
+    spread evenly over them: what each gets depends on the memory size."""
+    untouched = memory[:, length - 1].abs().amax(-1) < 1e-4  # [B, N] before the delimiter's write
+    on_untouched = (weights[:, length] * untouched).sum(-1).mean().item()
+    print(f"delimiter step: {on_untouched:.3f} of the write weight on the {untouched.sum(-1).float().mean().item():.0f} "
+          f"locations never written (mean over the sequences)")
 
 
 if __name__ == "__main__":

@@ -118,8 +118,8 @@ def collect(checkpoints_dir: Path | str = "checkpoints", samples: int = 500, see
 
 
 def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: Callable[[str], None]) -> dict:
-    """name, run_dir, task, model, checkpoint, memory_size and trained_memory_size
-    (None for baselines), budget, evaluation, results (evaluate_size's dicts plus size, memory_size,
+    """name, run_dir, task, model, checkpoint, memory_size, trained_memory_size
+    and trained_memory_size_max (None for baselines), budget, evaluation, results (evaluate_size's dicts plus size, memory_size,
     trained, memory_wraps), targets and paper."""
     loaded = load_model(run_dir, "best", device)
     config, task = loaded.config, loaded.task
@@ -146,6 +146,8 @@ def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: C
         # train.memory_size, where the run trained with fewer locations than it keeps
         "trained_memory_size": (training_memory_size(config.train) or config.model.memory_size)
         if config.model.has_memory else None,
+        # train.memory_size_max, where each training batch drew its memory size up to it
+        "trained_memory_size_max": (config.train.memory_size_max or None) if config.model.has_memory else None,
         "budget": {**run_budget(run_dir), "machine": recorded_machine(run_dir, loaded.info, curve)},
         "evaluation": evaluation,
         "results": results,
@@ -158,9 +160,18 @@ def model_label(entry: dict) -> str:
     """The run's name, and its memory size where it is not the paper's 128
     locations, so a figure never reads as the paper's machine when it is not."""
     memory = entry.get("memory_size")
+    if entry.get("trained_memory_size_max"):
+        return f"{entry['name']} (memory N={memory}, trained with {trained_memory(entry)})"
     if memory is None or memory == ModelConfig.memory_size:
         return entry["name"]
     return f"{entry['name']} (memory N={memory})"
+
+
+def trained_memory(entry: dict) -> str:
+    """The memory size the run trained with: one size, or the range its
+    batches drew theirs from."""
+    low, high = entry.get("trained_memory_size"), entry.get("trained_memory_size_max")
+    return f"{low}–{high}" if high else str(low)
 
 
 def _seed_results(entry: dict, runs: list[Path], evaluation: dict, device: str, advance) -> list[dict]:

@@ -20,7 +20,7 @@ from ntm.evaluation import generalisation_sizes, load_model
 from ntm.paper import paper_key
 from ntm.platform_info import machine_description
 from ntm.report.attention import attention_figure, trace_episode
-from ntm.report.collect import model_label, seed_summary
+from ntm.report.collect import model_label, seed_summary, trained_memory
 from ntm.report.headline import update_readme
 from ntm.report.plots import generalisation_figure, learning_curves_figure, save_figure, training_range
 from ntm.report.targets import beyond_memory_sizes, headline, trained_sizes
@@ -160,7 +160,7 @@ def _rows(entry: dict) -> list[tuple[str, dict, str]]:
         if r["trained"]:
             label += " *trained*"
         if r["memory_size"] is not None:
-            label += f", memory N={r['memory_size']} (trained with {entry['trained_memory_size']})"
+            label += f", memory N={r['memory_size']} (trained with {trained_memory(entry)})"
         elif r["memory_wraps"]:
             label += f", beyond the memory of {entry['memory_size']}"
         figure = paper.get(key, "")

@@ -91,6 +91,18 @@ def training_memory_size(train_cfg) -> int | None:
     return train_cfg.memory_size or None
 
 
+def draw_training_memory_size(config: RunConfig, rng: np.random.Generator) -> int | None:
+    """One training batch's memory size: `training_memory_size`, or with
+    `train.memory_size_max` one drawn uniformly from the training size up to
+    it. Drawn after the batch from the step's own generator, so a run without
+    the option sees the same data, and a resumed run the same sizes."""
+    train_cfg = config.train
+    if not train_cfg.memory_size_max:
+        return training_memory_size(train_cfg)
+    low = train_cfg.memory_size or config.model.memory_size
+    return int(rng.integers(low, train_cfg.memory_size_max + 1))
+
+
 def train(
     config: RunConfig,
     run_dir: Path | str,
@@ -205,7 +217,8 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             # exactly what the interrupted one would have, on every rank.
             rng = np.random.default_rng([train_cfg.seed, world.rank, progress.rollbacks, progress.step])
             batch = draw_training_batch(curriculum.training_task(stage), train_cfg, rng).to(device)
-            metrics = _optimiser_step(model, optimizer, batch, train_cfg, progress, world)
+            batch_memory = draw_training_memory_size(config, rng)
+            metrics = _optimiser_step(model, optimizer, batch, batch_memory, train_cfg, progress, world)
             if metrics is None:  # skipped: non-finite loss or gradients
                 bad_in_a_row += 1
                 if bad_in_a_row >= MAX_BAD_STEPS_IN_A_ROW and last_path.exists():
@@ -303,15 +316,17 @@ def _start_report(config: RunConfig, run_dir: Path, model, progress, world: Worl
             "batch_size": config.train.batch_size * world.size, "threads": torch.get_num_threads(),
             "device": str(next(model.parameters()).device), "path": path,
             "no_checkpoint": no_checkpoint, "init_from": config.train.init_from,
-            "memory_size": config.train.memory_size}
+            "memory_size": config.train.memory_size, "memory_size_max": config.train.memory_size_max,
+            "model_memory_size": config.model.memory_size if config.model.has_memory else None}
 
 
-def _optimiser_step(model, optimizer, batch, train_cfg, progress: Progress, world: World) -> dict | None:
+def _optimiser_step(model, optimizer, batch, memory_size: int | None, train_cfg, progress: Progress,
+                    world: World) -> dict | None:
     """One step: loss, backward, clipping and the update. Returns the step's
     metrics, or None when the loss or gradients were not finite: then the
     update is skipped, so NaN never reaches the weights, and counted."""
     model.train()
-    logits = model(batch.inputs, lengths=batch.lengths, memory_size=training_memory_size(train_cfg))
+    logits = model(batch.inputs, lengths=batch.lengths, memory_size=memory_size)
     loss = training_loss(logits, batch.targets, batch.mask)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
