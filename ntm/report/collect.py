@@ -119,8 +119,9 @@ def collect(checkpoints_dir: Path | str = "checkpoints", samples: int = 500, see
 
 def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: Callable[[str], None]) -> dict:
     """name, run_dir, task, model, checkpoint, memory_size, trained_memory_size
-    and trained_memory_size_max (None for baselines), budget, evaluation, results (evaluate_size's dicts plus size, memory_size,
-    trained, memory_wraps), targets and paper."""
+    and trained_memory_size_max (None for baselines), budget, evaluation,
+    results (evaluate_size's dicts plus size, memory_size, trained,
+    memory_wraps), targets and paper."""
     loaded = load_model(run_dir, "best", device)
     config, task = loaded.config, loaded.task
     trained_range = task.training_range()
