@@ -119,9 +119,9 @@ class RunConfig:
             raise ValueError(f"train.memory_size applies to an NTM's memory; a {m.name} has none")
         if t.memory_size_max and not m.has_memory:
             raise ValueError(f"train.memory_size_max applies to an NTM's memory; a {m.name} has none")
-        if t.memory_size_max and t.memory_size_max < (t.memory_size or m.memory_size):
+        if t.memory_size_max and t.memory_size_max < self.training_memory_floor:
             raise ValueError(f"train.memory_size_max must be 0 (off) or at least the training memory size "
-                             f"{t.memory_size or m.memory_size}, got {t.memory_size_max}")
+                             f"{self.training_memory_floor}, got {t.memory_size_max}")
         if t.spike_clip < 0:
             raise ValueError(f"train.spike_clip must be 0 (off) or positive, got {t.spike_clip}")
         if not 0 < t.lr_after_solve <= 1:
@@ -138,6 +138,12 @@ class RunConfig:
         if t.threads < 0:
             raise ValueError(f"train.threads must be 0 (torch's default) or more, got {t.threads}")
         return self
+
+    @property
+    def training_memory_floor(self) -> int:
+        """The memory size validation runs with, and the least a training batch
+        does: `train.memory_size`, or the model's own."""
+        return self.train.memory_size or self.model.memory_size
 
     def curriculum_stages(self) -> list[dict[str, Any]]:
         """The task options of each curriculum stage, easiest first (the task

@@ -17,10 +17,10 @@ def start_line(data: dict) -> str:
     line = (f"training {data['task']} with {data['model']} ({data['parameters']:,} parameters): "
             f"{data['steps']:,} steps of {data['batch_size']} sequences, {threads}, {data['path']} path on "
             f"{data['device']}, into {data['run_dir']}")
-    if data.get("memory_size_max"):
-        low = data.get("memory_size") or data.get("model_memory_size")
-        line += (f"; a memory of {low}-{data['memory_size_max']} locations while training, drawn per batch "
-                 f"({data.get('memory_size') or low} for validation, the model's own at evaluation)")
+    if data.get("memory_size_range"):
+        low, high = data["memory_size_range"]
+        line += (f"; a memory of {low}-{high} locations while training, drawn per batch "
+                 f"({low} for validation, the model's own at evaluation)")
     elif data.get("memory_size"):
         line += f"; a memory of {data['memory_size']} locations while training (the model's own at evaluation)"
     if data["step"]:

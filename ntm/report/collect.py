@@ -26,7 +26,6 @@ from ntm.metrics import SOLVED_BIT_ERRORS
 from ntm.paper import paper_key
 from ntm.platform_info import machine_description
 from ntm.report.targets import beyond_memory_sizes, check_targets, headline, paper_figures, result_at, trained_sizes
-from ntm.training.loop import training_memory_size
 
 # Optional, in a run directory: one line saying where the run was trained
 # (e.g. "1x NVIDIA H100 80GB, torch 2.5, CUDA 12.4"), for runs trained on
@@ -145,8 +144,7 @@ def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: C
         "checkpoint": str(loaded.checkpoint),
         "memory_size": config.model.memory_size if config.model.has_memory else None,
         # train.memory_size, where the run trained with fewer locations than it keeps
-        "trained_memory_size": (training_memory_size(config.train) or config.model.memory_size)
-        if config.model.has_memory else None,
+        "trained_memory_size": config.training_memory_floor if config.model.has_memory else None,
         # train.memory_size_max, where each training batch drew its memory size up to it
         "trained_memory_size_max": (config.train.memory_size_max or None) if config.model.has_memory else None,
         "budget": {**run_budget(run_dir), "machine": recorded_machine(run_dir, loaded.info, curve)},

@@ -96,11 +96,9 @@ def draw_training_memory_size(config: RunConfig, rng: np.random.Generator) -> in
     `train.memory_size_max` one drawn uniformly from the training size up to
     it. Drawn after the batch from the step's own generator, so a run without
     the option sees the same data, and a resumed run the same sizes."""
-    train_cfg = config.train
-    if not train_cfg.memory_size_max:
-        return training_memory_size(train_cfg)
-    low = train_cfg.memory_size or config.model.memory_size
-    return int(rng.integers(low, train_cfg.memory_size_max + 1))
+    if not config.train.memory_size_max:
+        return training_memory_size(config.train)
+    return int(rng.integers(config.training_memory_floor, config.train.memory_size_max + 1))
 
 
 def train(
@@ -316,8 +314,9 @@ def _start_report(config: RunConfig, run_dir: Path, model, progress, world: Worl
             "batch_size": config.train.batch_size * world.size, "threads": torch.get_num_threads(),
             "device": str(next(model.parameters()).device), "path": path,
             "no_checkpoint": no_checkpoint, "init_from": config.train.init_from,
-            "memory_size": config.train.memory_size, "memory_size_max": config.train.memory_size_max,
-            "model_memory_size": config.model.memory_size if config.model.has_memory else None}
+            "memory_size": config.train.memory_size,
+            "memory_size_range": ([config.training_memory_floor, config.train.memory_size_max]
+                                  if config.train.memory_size_max else None)}
 
 
 def _optimiser_step(model, optimizer, batch, memory_size: int | None, train_cfg, progress: Progress,
