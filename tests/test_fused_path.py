@@ -90,6 +90,13 @@ def test_more_read_heads_than_write_heads_match_the_reference_path():
     assert_same_function(small_config(read_heads=3, write_heads=1), random_inputs())
 
 
+@pytest.mark.parametrize("write_heads", [3, 9], ids=["3-write-heads", "9-write-heads"])
+def test_several_write_heads_at_an_odd_memory_size_match_the_reference_path(write_heads):
+    # 2 to 8 write heads take a write backward specialised on their number,
+    # more take the general loop; 19 locations leave a tail past any vector width.
+    assert_same_function(small_config(read_heads=1, write_heads=write_heads, memory_size=19), random_inputs())
+
+
 @pytest.mark.parametrize("task_name", tasks.names())
 def test_every_tasks_widths_and_masks_match_the_reference_path(task_name):
     task = tasks.get(task_name)

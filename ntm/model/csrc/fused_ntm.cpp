@@ -526,10 +526,9 @@ void step_params(const Dims& d, const T* raw, T* clamped, HeadParams<T>* hp, T* 
   const int64_t ph = d.per_head();
   const T clip = T(d.clip);
   for (int64_t h = 0; h < d.heads(); ++h) hp[h] = head_params(raw + h * ph, clamped + h * ph, d.M, clip);
-  for (int64_t k = 0; k < 2 * d.W * d.M; ++k) {
-    const T x = std::min(std::max(raw[d.heads() * ph + k], -clip), clip);
-    ea[k] = (k % (2 * d.M)) < d.M ? sigmoid(x) : x;
-  }
+  const T* x = raw + d.heads() * ph;
+  for (int64_t k = 0; k < 2 * d.W * d.M; ++k) ea[k] = std::min(std::max(x[k], -clip), clip);
+  for (int64_t v = 0; v < d.W; ++v) sigmoid_(ea + v * 2 * d.M, d.M);  // erase; add stays linear
 }
 
 // One sample's write (eqs. 3-4) and reads (eqs. 2, 5-9) at one step. The
@@ -595,6 +594,55 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* norms_
   }
 }
 
+// The write's backward over one memory column for W = 2..8 write heads, W
+// known at compile time so that a location's W erase factors and their
+// products before and after each head stay in registers instead of arrays.
+// In: g (dL/d the new column), m (the column before the write), w (the write
+// heads' weightings, [W, N]), e and a (each head's erase and add at this
+// column). Out: gp (dL/d the old column), gw += each head's weighting
+// gradient, q [W, N] whose sums over locations are the erase gradients.
+template <int W, typename T>
+void write_column_backward(const T* g, const T* m, const T* w, const T* e, const T* a, int64_t N, T* gp, T* gw,
+                           T* q) {
+  // Not `omp simd`: it would give each vector lane its own copy of these
+  // arrays in memory; unrolled over v first, they become registers.
+#pragma GCC ivdep
+  for (int64_t i = 0; i < N; ++i) {
+    T factor[W], before[W + 1], after[W + 1];
+    before[0] = T(1);
+    after[W] = T(1);
+    for (int v = 0; v < W; ++v) {
+      factor[v] = T(1) - w[v * N + i] * e[v];
+      before[v + 1] = before[v] * factor[v];
+    }
+    for (int v = W - 1; v >= 0; --v) after[v] = after[v + 1] * factor[v];
+    gp[i] = g[i] * before[W];
+    const T gm = g[i] * m[i];
+    for (int v = 0; v < W; ++v) {
+      const T gm_others = gm * before[v] * after[v + 1];  // the other heads' erase factors
+      gw[v * N + i] += g[i] * a[v] - gm_others * e[v];
+      q[v * N + i] = -gm_others * w[v * N + i];
+    }
+  }
+}
+
+// write_column_backward for a W known only at run time; false where W is
+// outside 2..8 (the caller then takes the general loop).
+template <typename T>
+bool write_column_backward_for(int64_t W, const T* g, const T* m, const T* w, const T* e, const T* a, int64_t N,
+                               T* gp, T* gw, T* q) {
+  switch (W) {
+    case 2: write_column_backward<2>(g, m, w, e, a, N, gp, gw, q); return true;
+    case 3: write_column_backward<3>(g, m, w, e, a, N, gp, gw, q); return true;
+    case 4: write_column_backward<4>(g, m, w, e, a, N, gp, gw, q); return true;
+    case 5: write_column_backward<5>(g, m, w, e, a, N, gp, gw, q); return true;
+    case 6: write_column_backward<6>(g, m, w, e, a, N, gp, gw, q); return true;
+    case 7: write_column_backward<7>(g, m, w, e, a, N, gp, gw, q); return true;
+    case 8: write_column_backward<8>(g, m, w, e, a, N, gp, gw, q); return true;
+    default: return false;
+  }
+}
+
 // The backward pass of memory_step for one sample. In: gr (dL/d reads),
 // gmem (dL/d this step's memory, from later steps; the reads' and read
 // heads' shares are added to it), gw (dL/d this step's weightings, from later
@@ -651,6 +699,25 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
       const int64_t k = d.heads() * ph;
       ge[j] = unclipped(raw[k + j], clip) ? gerase * e * (T(1) - e) : T(0);
       ge[M + j] = unclipped(raw[k + M + j], clip) ? gadd : T(0);
+      continue;
+    }
+    T e[MAX_HEADS], a[MAX_HEADS];
+    for (int64_t v = 0; v < W; ++v) e[v] = ea[v * 2 * M + j], a[v] = ea[v * 2 * M + M + j];
+    T* q = factors;  // [W, N]
+    if (write_column_backward_for(W, g, m, w + R * N, e, a, N, gp, gw + R * N, q)) {
+      for (int64_t v = 0; v < W; ++v) {
+        const T* wv = w + (R + v) * N;
+        const T* qv = q + v * N;
+        T gerase = 0, gadd = 0;
+#pragma omp simd reduction(+ : gerase, gadd)
+        for (int64_t i = 0; i < N; ++i) {
+          gerase += qv[i];
+          gadd += g[i] * wv[i];
+        }
+        const int64_t k = d.heads() * ph + v * 2 * M;
+        ge[v * 2 * M + j] = unclipped(raw[k + j], clip) ? gerase * e[v] * (T(1) - e[v]) : T(0);
+        ge[v * 2 * M + M + j] = unclipped(raw[k + M + j], clip) ? gadd : T(0);
+      }
       continue;
     }
     std::fill(before, before + N, T(1));
