@@ -243,8 +243,8 @@ checkpoints/associative-recall-bilstm:
 	$(BEST_ONLY)
 # 5.3M parameters: its last.safetensors (weights and Adam state, 64 MB) is not
 # shipped. First 4,700 steps (150k sequences, by which the paper's LSTM was at
-# ~0; it was not), kept in bases/; then continued from those weights with Adam
-# afresh for 26,550 steps, to 1M sequences in all, the paper's budget.
+# ~0 and this one was far from it), kept in bases/; then continued from those
+# weights with Adam afresh for 26,550 steps, to 1M sequences in all.
 checkpoints/bases/repeat-copy-lstm:
 	$(TRAIN) repeat-copy --model lstm --seed 0 --steps 4700 --out $@
 	$(BEST_ONLY)

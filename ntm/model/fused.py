@@ -28,7 +28,8 @@ from ntm.platform_info import cpu_name
 SOURCE = Path(__file__).with_name("csrc") / "fused_ntm.cpp"
 # No -ffast-math: it would change results and NaN handling. The loops over
 # memory locations are short (128), so full-width vectors and unrolling pay:
-# about 1.1x on the priority-sort machines (BENCHMARKS.md, "Compiler flags").
+# about 1.1x on the priority-sort machines (BENCHMARKS.md, "Full-width
+# vectors, and the write backward in registers").
 FLAGS = ["-O3", "-march=native", "-funroll-loops", "-fopenmp"]
 if platform.machine().lower() in ("x86_64", "amd64"):  # an x86 option: other compilers' targets refuse it
     FLAGS.insert(2, "-mprefer-vector-width=512")
