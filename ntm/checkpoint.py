@@ -197,6 +197,18 @@ def read_curve(run_dir: Path, config_changes: bool = False) -> list[dict]:
     return curve
 
 
+def init_source_dir(run_dir: Path, source: str) -> Path:
+    """The run directory `init_from` names: as written (relative to where
+    training ran, usually the repository root), else relative to one of the
+    run's parent folders."""
+    for base in (Path.cwd(), *run_dir.resolve().parents):
+        candidate = base / source
+        if candidate.exists():
+            return candidate if candidate.is_dir() else candidate.parent
+    raise CheckpointError(f"{run_dir} was started from the weights of {source} (train.init_from), "
+                          "which is not there; its training budget and full learning curve need that run")
+
+
 def stage_ends(curve: list[dict]) -> list[dict]:
     """The last point of each curriculum stage the run went past."""
     return [point for point, after in zip(curve, curve[1:])

@@ -8,6 +8,7 @@ from matplotlib.image import imread
 from PIL import Image
 from typer.testing import CliRunner
 
+from ntm import checkpoint as ckpt
 from ntm.report import plots
 from ntm.config import default_config
 from ntm.evaluation import evaluate_checkpoint, load_model
@@ -169,6 +170,34 @@ def test_curves_mark_where_each_curriculum_stage_ended_and_name_it_in_the_legend
     assert {10 * 4, 20 * 4} <= set(ends)
     assert {"stage 1 ends", "stage 2 ends"} <= {text.get_text() for text in cost_ax.texts}
     assert "curriculum max_length=[1, 2]" in cost_ax.get_legend_handles_labels()[1][0]
+
+
+def _vertical_lines(ax, style):
+    return [line.get_xdata()[0] for line in ax.get_lines()
+            if line.get_linestyle() == style and line.get_xdata()[0] == line.get_xdata()[1]]
+
+
+def test_a_run_started_from_another_runs_weights_draws_that_runs_curve_first(runs, tmp_path):
+    config = ckpt.load_config(runs["ntm0"])
+    config.train.init_from, config.train.steps = str(runs["ntm0"]), 10
+    threads = torch.get_num_threads()
+    try:
+        train(config, tmp_path / "continued")
+    finally:
+        torch.set_num_threads(threads)
+    source, own = ckpt.read_curve(runs["ntm0"]), ckpt.read_curve(tmp_path / "continued")
+    seen = source[-1]["sequences"]
+    run = plots.load_run(tmp_path / "continued")
+    assert run.continued_at == [seen]
+    assert [p["sequences"] for p in run.curve] == [p["sequences"] for p in source] + [p["sequences"] + seen for p in own]
+    fig = plots.learning_curves_figure([tmp_path / "continued"])
+    assert _vertical_lines(fig.axes[0], "--") == [seen]
+    assert "--init-from" in {text.get_text() for text in fig.axes[0].texts}
+    # A source that is not there any more: the run's own curve, alone.
+    config.train.init_from = str(tmp_path / "gone")
+    ckpt.save_config(tmp_path / "continued", config)
+    alone = plots.load_run(tmp_path / "continued")
+    assert alone.continued_at == [] and alone.curve == own
 
 
 def test_plot_curves_writes_a_png_with_the_paper_levels(runs, cli, tmp_path):

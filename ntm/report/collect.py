@@ -236,7 +236,7 @@ def run_budget(run_dir: Path | str, _seen: tuple = ()) -> dict:
     source = ckpt.load_config(run_dir).train.init_from
     if not source or own["sequences"] is None:
         return own
-    source_dir = _find_source(run_dir, source)
+    source_dir = ckpt.init_source_dir(run_dir, source)
     if source_dir.resolve() in (run_dir.resolve(), *_seen):
         raise ckpt.CheckpointError(f"{run_dir} names itself among the runs it was fine-tuned from ({source})")
     before = run_budget(source_dir, (*_seen, run_dir.resolve()))
@@ -253,18 +253,6 @@ def run_budget(run_dir: Path | str, _seen: tuple = ()) -> dict:
         "stages_passed_at": before["stages_passed_at"] + [later(m) for m in own["stages_passed_at"]],
         "fine_tuned_from": {"run": source, "sequences": before["sequences"]},
     }
-
-
-def _find_source(run_dir: Path, source: str) -> Path:
-    """The run directory `init_from` names: as written (relative to where
-    training ran, usually the repository root), else relative to one of the
-    run's parent folders."""
-    for base in (Path.cwd(), *run_dir.resolve().parents):
-        candidate = base / source
-        if candidate.exists():
-            return candidate if candidate.is_dir() else candidate.parent
-    raise ckpt.CheckpointError(f"{run_dir} was fine-tuned from {source}, which is not there; "
-                               "its training budget needs that run")
 
 
 def recorded_machine(run_dir: Path | str, info: dict, curve: list[dict]) -> str:

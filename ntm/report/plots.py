@@ -59,19 +59,49 @@ def figure_format(path: Path | str) -> str:
 
 @dataclasses.dataclass
 class Run:
-    """A run directory's config and learning curve."""
+    """A run directory's config and learning curve. A run started from another
+    run's weights (`train.init_from`) carries that run's curve in front of its
+    own, its own shifted by the sequences the source had seen, so that the
+    axis counts every sequence its weights were trained on."""
 
     path: Path
     config: RunConfig
-    curve: list[dict]  # curve.jsonl, one dict per logged step
+    curve: list[dict]  # curve.jsonl, one dict per logged step (the source runs' first)
+    continued_at: list[float] = dataclasses.field(default_factory=list)  # sequences where each run took over
+    stage_ends: list[dict] = dataclasses.field(default_factory=list)  # curriculum stage ends, within each run
 
 
-def load_run(run_dir: Path | str) -> Run:
+def load_run(run_dir: Path | str, _seen: tuple = ()) -> Run:
     run_dir = Path(run_dir)
     config = ckpt.load_config(run_dir)
     if not (run_dir / ckpt.CURVE_FILE).is_file():
         raise ckpt.CheckpointError(f"{run_dir} has no {ckpt.CURVE_FILE} yet; has training logged a step?")
-    return Run(run_dir, config, ckpt.read_curve(run_dir))
+    curve = ckpt.read_curve(run_dir)
+    run = Run(run_dir, config, curve, [], ckpt.stage_ends(curve))
+    source = _source_run(run_dir, config, (*_seen, run_dir.resolve()))
+    if source is None or not source.curve or not curve:
+        return run
+
+    def later(point: dict) -> dict:
+        return {**point, "sequences": point["sequences"] + offset}
+
+    offset = source.curve[-1]["sequences"]
+    return Run(run_dir, config, source.curve + [later(p) for p in curve], source.continued_at + [offset],
+               source.stage_ends + [later(p) for p in run.stage_ends])
+
+
+def _source_run(run_dir: Path, config: RunConfig, seen: tuple) -> Run | None:
+    """The run whose weights this one started from, or None: none named, or
+    one that is not there (its curve is then drawn alone) or loops back."""
+    if not config.train.init_from:
+        return None
+    try:
+        source_dir = ckpt.init_source_dir(run_dir, config.train.init_from)
+    except ckpt.CheckpointError:
+        return None
+    if source_dir.resolve() in seen or not (source_dir / ckpt.CURVE_FILE).is_file():
+        return None
+    return load_run(source_dir, seen)
 
 
 def has_points(run_dir: Path | str, validation: bool = False) -> bool:
@@ -106,6 +136,7 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False)
                 _draw_runs(ax, members, prefix + metric, f"C{colour}", label)
                 for run in members:
                     _mark_stage_ends(ax, run, f"C{colour}")
+                    _mark_continuations(ax, run, f"C{colour}")
         levels = PAPER[task_name].levels if task_name in PAPER else ()
         for i, (text, low, high) in enumerate(levels):
             _reference(cost_ax, low, high, text, _REFERENCE_DASHES[i % len(_REFERENCE_DASHES)])
@@ -151,10 +182,19 @@ def _setting_name(key: str) -> str:
 def _mark_stage_ends(ax, run: Run, colour: str) -> None:
     """A dotted vertical line where each curriculum stage of a run ended: the
     curve before it is of an easier task."""
-    for point in ckpt.stage_ends(run.curve):
+    for point in run.stage_ends:
         ax.axvline(point["sequences"], color=colour, linestyle=":", linewidth=1.0)
         ax.annotate(f"stage {point['stage'] + 1} ends", (point["sequences"], 1.0), xycoords=("data", "axes fraction"),
                     xytext=(3, -12), textcoords="offset points", fontsize=7, color=colour)
+
+
+def _mark_continuations(ax, run: Run, colour: str) -> None:
+    """A dashed vertical line where a run took over from the run whose
+    weights it started from (`--init-from`): the curve before it is that run's."""
+    for sequences in run.continued_at:
+        ax.axvline(sequences, color=colour, linestyle="--", linewidth=1.0)
+        ax.annotate("--init-from", (sequences, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -24), textcoords="offset points", fontsize=7, color=colour)
 
 
 def _series(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray]:
