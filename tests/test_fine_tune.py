@@ -112,7 +112,7 @@ def test_a_fine_tuned_run_whose_source_is_gone_says_so(source, tmp_path):
     shutil.copytree(source, moved)
     assert invoke("train", "copy", "--steps", 2, "--init-from", moved, "--out", tuned, *TINY).exit_code == 0
     shutil.rmtree(moved)
-    with pytest.raises(ckpt.CheckpointError, match="fine-tuned from .*not there"):
+    with pytest.raises(ckpt.CheckpointError, match="started from the weights of .*which is not there"):
         collect.run_budget(tuned)
 
 
