@@ -77,17 +77,17 @@ def load_run(run_dir: Path | str, _seen: tuple = ()) -> Run:
     if not (run_dir / ckpt.CURVE_FILE).is_file():
         raise ckpt.CheckpointError(f"{run_dir} has no {ckpt.CURVE_FILE} yet; has training logged a step?")
     curve = ckpt.read_curve(run_dir)
-    run = Run(run_dir, config, curve, [], ckpt.stage_ends(curve))
+    ends = ckpt.stage_ends(curve)
     source = _source_run(run_dir, config, (*_seen, run_dir.resolve()))
     if source is None or not source.curve or not curve:
-        return run
+        return Run(run_dir, config, curve, [], ends)
 
     def later(point: dict) -> dict:
         return {**point, "sequences": point["sequences"] + offset}
 
     offset = source.curve[-1]["sequences"]
     return Run(run_dir, config, source.curve + [later(p) for p in curve], source.continued_at + [offset],
-               source.stage_ends + [later(p) for p in run.stage_ends])
+               source.stage_ends + [later(p) for p in ends])
 
 
 def _source_run(run_dir: Path, config: RunConfig, seen: tuple) -> Run | None:
