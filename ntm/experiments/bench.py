@@ -19,6 +19,7 @@ import tasks
 
 from ntm.config import EXECUTION_PATHS, default_config
 from ntm.metrics import training_loss
+from ntm.model.heap import keep_freed_memory
 from ntm.model.registry import build_model, use_path
 from ntm.platform_info import machine_description
 from ntm.training.loop import build_optimizer, draw_training_batch, train
@@ -95,6 +96,7 @@ def throughput(batch_sizes=(1, 8, 32, 128), paths=PATHS, seconds: float = 10.0, 
     """All of `ntm bench`: copy training at each batch size, the priority-sort
     NTM and NTM-FF at `sort_batch_size` (None skips them), and evaluation at
     length 100, each on every path in `paths`."""
+    keep_freed_memory()  # as the fused path sets it on loading: every path is timed under the same allocator
     report = {"machine": machine_description(), "train": [], "priority_sort": [], "eval": []}
 
     def record(kind, result):

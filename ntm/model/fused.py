@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from ntm.model.heap import keep_freed_memory
 from ntm.platform_info import cpu_name
 
 SOURCE = Path(__file__).with_name("csrc") / "fused_ntm.cpp"
@@ -61,6 +62,7 @@ def load(fallback: str = "reference"):
     if "module" not in _extension:
         try:
             _extension["module"] = _build()
+            keep_freed_memory()  # its per-call buffers would otherwise be faulted in afresh each step
         except Exception as error:  # no compiler, no headers, a failed build: all mean "use another path"
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0].split(":")[0]
             log.warning("ntm: the fused path could not be built (%s); using the %s path instead", reason, fallback)

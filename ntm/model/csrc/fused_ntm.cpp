@@ -182,11 +182,15 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, int64_t
     dgemm_(&transa, &transb, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
 }
 
-// Row-major Y[n, out] = bias + X[n, in] W[out, in]^T, X rows ldx apart.
+// Row-major Y[n, out] = bias + X[n, in] Wt[in, out], X rows ldx apart. The
+// weights come transposed (Weights::forward): with W[out, in] as stored,
+// MKL's small-batch kernel takes dot products along `in` and ran at about
+// half the speed of the same product on Wt (BENCHMARKS.md).
 template <typename T>
-void linear(int64_t n, int64_t in, int64_t out, const T* X, int64_t ldx, const T* W, const T* bias, T* Y, int64_t ldy) {
+void linear(int64_t n, int64_t in, int64_t out, const T* X, int64_t ldx, const T* Wt, const T* bias, T* Y,
+            int64_t ldy) {
   for (int64_t b = 0; b < n; ++b) std::copy(bias, bias + out, Y + b * ldy);
-  gemm(false, true, n, out, in, X, ldx, W, in, true, Y, ldy);
+  gemm(false, false, n, out, in, X, ldx, Wt, out, true, Y, ldy);
 }
 
 template <typename T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
@@ -476,9 +480,14 @@ Buffers<T> allocate(const Dims& d, int64_t rows, const at::TensorOptions& opt) {
 struct Weights {
   std::vector<at::Tensor> Wcat, bias;  // per layer: [W_ih | W_hh] and b_ih + b_hh (LSTM), or W and b
   at::Tensor Wp, bp, Wo, bo;
+  // The forward's products take each weight transposed, [in, out] (see linear).
+  struct Transposed {
+    std::vector<at::Tensor> Wcat;
+    at::Tensor Wp, Wo;
+  } forward;
 };
 
-Weights gather_weights(const Dims& d, const std::vector<at::Tensor>& params) {
+Weights gather_weights(const Dims& d, const std::vector<at::Tensor>& params, bool for_forward) {
   Weights w;
   const int64_t per_layer = d.lstm ? 4 : 2;
   for (int64_t l = 0; l < d.L; ++l) {
@@ -496,6 +505,11 @@ Weights gather_weights(const Dims& d, const std::vector<at::Tensor>& params) {
   w.bp = params[k + 1].contiguous();
   w.Wo = params[k + 2].contiguous();
   w.bo = params[k + 3].contiguous();
+  if (for_forward) {
+    for (const auto& Wl : w.Wcat) w.forward.Wcat.push_back(Wl.t().contiguous());
+    w.forward.Wp = w.Wp.t().contiguous();
+    w.forward.Wo = w.Wo.t().contiguous();
+  }
   return w;
 }
 
@@ -829,7 +843,7 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
     }
     for (int64_t l = 0; l < d.L; ++l) {
       const T* a = buf.A[l].template data_ptr<T>() + r * d.A(l);
-      const T* Wl = wt.Wcat[l].template data_ptr<T>();
+      const T* Wl = wt.forward.Wcat[l].template data_ptr<T>();
       const T* bl = wt.bias[l].template data_ptr<T>();
       if (d.lstm) {
         T* al = buf.A[l].template data_ptr<T>();
@@ -860,7 +874,7 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
     }
     // Head projection, clamped inside memory_step.
     T* raw = buf.raw.template data_ptr<T>();
-    linear(n, d.H, d.P(), buf.Z.template data_ptr<T>() + r * d.Z(), d.Z(), wt.Wp.template data_ptr<T>(),
+    linear(n, d.H, d.P(), buf.Z.template data_ptr<T>() + r * d.Z(), d.Z(), wt.forward.Wp.template data_ptr<T>(),
            wt.bp.template data_ptr<T>(), raw + r * d.P(), d.P());
     T* mem = buf.mem.template data_ptr<T>();
     T* K = buf.K.template data_ptr<T>();
@@ -882,11 +896,11 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
       }
     });
     if (!save)
-      linear(n, d.Z(), d.O, Z + r * d.Z(), d.Z(), wt.Wo.template data_ptr<T>(), wt.bo.template data_ptr<T>(),
+      linear(n, d.Z(), d.O, Z + r * d.Z(), d.Z(), wt.forward.Wo.template data_ptr<T>(), wt.bo.template data_ptr<T>(),
              logits.template data_ptr<T>() + s.off[t] * d.O, d.O);
   }
   if (save)
-    linear(s.rows, d.Z(), d.O, buf.Z.template data_ptr<T>(), d.Z(), wt.Wo.template data_ptr<T>(),
+    linear(s.rows, d.Z(), d.O, buf.Z.template data_ptr<T>(), d.Z(), wt.forward.Wo.template data_ptr<T>(),
            wt.bo.template data_ptr<T>(), logits.template data_ptr<T>(), d.O);
 
   at::Tensor out = unpack_rows<T>(s, logits, d.B, d.T, d.O);
@@ -1138,7 +1152,7 @@ std::vector<at::Tensor> fused_forward(at::Tensor inputs, at::Tensor lengths, std
   inputs = inputs.contiguous();
   TORCH_CHECK(mem0.size(0) == N && mem0.size(1) == M, "fused NTM: the initial memory must be [N, M]");
   const at::Tensor mem0_t = mem0.to(inputs.scalar_type()).t().contiguous();  // [M, N], as the kernels store memory
-  const Weights wt = gather_weights(make_dims(inputs, params, lstm, layers, R, W, N, M, clip), params);
+  const Weights wt = gather_weights(make_dims(inputs, params, lstm, layers, R, W, N, M, clip), params, true);
   const int64_t B = inputs.size(0), shares = shares_of(B);
   std::vector<std::vector<at::Tensor>> parts(shares);
   over_shares(share_starts(lengths, inputs.size(1), shares), [&](int64_t k, int64_t first, int64_t count) {
@@ -1165,7 +1179,7 @@ std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, a
   at::NoGradGuard no_grad;
   grad_out = grad_out.contiguous();
   const at::Tensor mem0_t = mem0.to(grad_out.scalar_type()).t().contiguous();
-  const Weights wt = gather_weights(make_dims(inputs, params, lstm, layers, R, W, N, M, clip), params);
+  const Weights wt = gather_weights(make_dims(inputs, params, lstm, layers, R, W, N, M, clip), params, false);
   const int64_t per_share = saved_per_share(layers);
   const int64_t shares = static_cast<int64_t>(saved.size()) / per_share;
   TORCH_CHECK(shares >= 1 && shares * per_share == static_cast<int64_t>(saved.size()),
