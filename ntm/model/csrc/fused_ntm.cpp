@@ -113,6 +113,7 @@ at::Tensor unpack_rows(const Schedule& s, const at::Tensor& packed, int64_t B, i
     static V exp(V v) { return Sleef_exp##SLEEF##_u10(v); }                              \
     static V log(V v) { return Sleef_log##SLEEF##_u35(v); }                              \
     static V tanh(V v) { return Sleef_tanh##SLEEF##_u35(v); }                            \
+    static V log1p(V v) { return Sleef_log1p##SLEEF##_u10(v); }                          \
   };
 template <typename T> struct SimdOf;
 #if defined(__AVX512F__)  // twice the width, half the calls
@@ -144,10 +145,12 @@ inline void apply(T* x, int64_t n, F f) {
 template <typename T> inline void exp_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::exp(v); }); }
 template <typename T> inline void log_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::log(v); }); }
 template <typename T> inline void tanh_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::tanh(v); }); }
+template <typename T> inline void log1p_(T* x, int64_t n) { apply(x, n, [](auto v) { return SimdOf<T>::type::log1p(v); }); }
 #else
 template <typename T> inline void exp_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]); }
 template <typename T> inline void log_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::log(x[i]); }
 template <typename T> inline void tanh_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]); }
+template <typename T> inline void log1p_(T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = std::log1p(x[i]); }
 #endif
 
 // sigmoid(x) = 1 / (1 + exp(-x)) in place.
@@ -193,9 +196,6 @@ void linear(int64_t n, int64_t in, int64_t out, const T* X, int64_t ldx, const T
   gemm(false, false, n, out, in, X, ldx, Wt, out, true, Y, ldy);
 }
 
-template <typename T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
-template <typename T> inline T softplus(T x) { return x > T(SOFTPLUS_THRESHOLD) ? x : std::log1p(std::exp(x)); }
-template <typename T> inline T softplus_grad(T x) { return x > T(SOFTPLUS_THRESHOLD) ? T(1) : sigmoid(x); }
 // Whether a raw controller output lies inside the clip, where its gradient passes.
 template <typename T> inline bool unclipped(T x, T clip) { return x >= -clip && x <= clip; }
 
@@ -209,29 +209,6 @@ struct HeadParams {
   T beta_d, gamma_d;  // softplus derivatives, for the backward pass
   T mask[EXTRA];      // 1 where the raw value was inside the clip (clamp's gradient)
 };
-
-// Clamp a head's raw outputs into `clamped` and apply the paper's activations
-// (addressing.head_activations).
-template <typename T>
-HeadParams<T> head_params(const T* raw, T* clamped, int64_t M, T clip) {
-  HeadParams<T> p;
-  for (int64_t j = 0; j < M + EXTRA; ++j) clamped[j] = std::min(std::max(raw[j], -clip), clip);
-  for (int64_t j = 0; j < EXTRA; ++j) p.mask[j] = unclipped(raw[M + j], clip) ? T(1) : T(0);
-  p.key = clamped;
-  p.raw = raw;
-  p.clip = clip;
-  const T* x = clamped + M;
-  p.beta = softplus(x[0]);
-  p.beta_d = softplus_grad(x[0]);
-  p.g = sigmoid(x[1]);
-  T top = std::max(x[2], std::max(x[3], x[4]));
-  T e[3], sum = 0;
-  for (int k = 0; k < 3; ++k) sum += (e[k] = std::exp(x[2 + k] - top));
-  for (int k = 0; k < 3; ++k) p.s[k] = e[k] / sum;
-  p.gamma = T(1) + softplus(x[5]);
-  p.gamma_d = softplus_grad(x[5]);
-  return p;
-}
 
 // Memory is held transposed, [M, N] (location i of column j at j * N + i), so
 // the loops over locations run along contiguous memory and vectorise; the
@@ -534,13 +511,48 @@ Dims make_dims(const at::Tensor& inputs, const std::vector<at::Tensor>& params, 
   return d;
 }
 
-// Clamp a step's raw outputs, the heads' parameters, erase (sigmoid) and add.
+// Clamp a step's raw outputs, apply the paper's activations to each head's
+// (addressing.head_activations) and to erase (sigmoid) and add (linear).
+// The heads' exps and log1ps run as vector calls over all heads at once.
 template <typename T>
 void step_params(const Dims& d, const T* raw, T* clamped, HeadParams<T>* hp, T* ea) {
-  const int64_t ph = d.per_head();
-  const T clip = T(d.clip);
-  for (int64_t h = 0; h < d.heads(); ++h) hp[h] = head_params(raw + h * ph, clamped + h * ph, d.M, clip);
-  const T* x = raw + d.heads() * ph;
+  const int64_t ph = d.per_head(), heads = d.heads(), M = d.M;
+  const T clip = T(d.clip), threshold = T(SOFTPLUS_THRESHOLD);
+  for (int64_t k = 0; k < heads * ph; ++k) clamped[k] = std::min(std::max(raw[k], -clip), clip);
+  // Per head: exp(beta), exp(gamma) (each capped at softplus's threshold,
+  // above which softplus is linear), exp(-g) and the three shifts' exps.
+  T act[6 * MAX_HEADS];
+  T *beta = act, *gamma = act + heads, *gate = act + 2 * heads, *shift = act + 3 * heads;
+  for (int64_t h = 0; h < heads; ++h) {
+    const T* x = clamped + h * ph + M;
+    beta[h] = std::min(x[0], threshold);
+    gamma[h] = std::min(x[5], threshold);
+    gate[h] = -x[1];
+    const T top = std::max(x[2], std::max(x[3], x[4]));
+    for (int k = 0; k < 3; ++k) shift[k * heads + h] = x[2 + k] - top;
+  }
+  exp_(act, 6 * heads);
+  for (int64_t h = 0; h < heads; ++h) {
+    HeadParams<T>& p = hp[h];
+    const T* x = clamped + h * ph + M;
+    p.key = clamped + h * ph;
+    p.raw = raw + h * ph;
+    p.clip = clip;
+    for (int64_t j = 0; j < EXTRA; ++j) p.mask[j] = unclipped(raw[h * ph + M + j], clip) ? T(1) : T(0);
+    // softplus'(x) = sigmoid(x) = e^x / (1 + e^x)
+    p.beta_d = x[0] > threshold ? T(1) : beta[h] / (T(1) + beta[h]);
+    p.gamma_d = x[5] > threshold ? T(1) : gamma[h] / (T(1) + gamma[h]);
+    p.g = T(1) / (T(1) + gate[h]);
+    const T sum = shift[h] + shift[heads + h] + shift[2 * heads + h];
+    for (int k = 0; k < 3; ++k) p.s[k] = shift[k * heads + h] / sum;
+  }
+  log1p_(act, 2 * heads);  // softplus(x) = log(1 + e^x)
+  for (int64_t h = 0; h < heads; ++h) {
+    const T* x = clamped + h * ph + M;
+    hp[h].beta = x[0] > threshold ? x[0] : beta[h];
+    hp[h].gamma = T(1) + (x[5] > threshold ? x[5] : gamma[h]);
+  }
+  const T* x = raw + heads * ph;
   for (int64_t k = 0; k < 2 * d.W * d.M; ++k) ea[k] = std::min(std::max(x[k], -clip), clip);
   for (int64_t v = 0; v < d.W; ++v) sigmoid_(ea + v * 2 * d.M, d.M);  // erase; add stays linear
 }
