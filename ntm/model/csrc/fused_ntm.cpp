@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <type_traits>
 #include <vector>
@@ -620,20 +621,65 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* norms_
   }
 }
 
+// 64 bytes of T as one value (GCC and Clang vector extensions): arithmetic
+// on it compiles to the target's widest registers, one AVX-512 register or
+// two AVX2 ones. For loops whose sums over locations the compiler may not
+// vectorise itself (it keeps a float sum's order, without -ffast-math).
+template <typename T>
+struct Vec {
+  static constexpr int lanes = 64 / sizeof(T);
+  typedef T type __attribute__((vector_size(64)));
+  static type load(const T* p) {
+    type v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static void store(T* p, type v) { std::memcpy(p, &v, sizeof v); }
+  static T sum(type v) {  // lane by lane, the same order every time
+    T s = 0;
+    for (int k = 0; k < lanes; ++k) s += v[k];
+    return s;
+  }
+};
+
 // The write's backward over one memory column for W = 2..8 write heads, W
 // known at compile time so that a location's W erase factors and their
-// products before and after each head stay in registers instead of arrays.
-// In: g (dL/d the new column), m (the column before the write), w (the write
-// heads' weightings, [W, N]), e and a (each head's erase and add at this
-// column). Out: gp (dL/d the old column), gw += each head's weighting
-// gradient, q [W, N] whose sums over locations are the erase gradients.
+// products before and after each head stay in registers. In: g (dL/d the
+// new column), m (the column before the write), w (the write heads'
+// weightings, [W, N]), e and a (each head's erase and add at this column).
+// Out: gp (dL/d the old column), gw += each head's weighting gradient, and
+// per head the sums over locations that make the erase and add gradients:
+// gerase[v] = -sum_i g m w_v prod_{u != v} (1 - w_u e_u), gadd[v] = sum_i g w_v.
 template <int W, typename T>
 void write_column_backward(const T* g, const T* m, const T* w, const T* e, const T* a, int64_t N, T* gp, T* gw,
-                           T* q) {
-  // Not `omp simd`: it would give each vector lane its own copy of these
-  // arrays in memory; unrolled over v first, they become registers.
-#pragma GCC ivdep
-  for (int64_t i = 0; i < N; ++i) {
+                           T* gerase, T* gadd) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V erase_sum[W], add_sum[W];
+  for (int v = 0; v < W; ++v) erase_sum[v] = add_sum[v] = V{};
+  int64_t i = 0;
+  for (; i + L <= N; i += L) {
+    const V gi = Vec<T>::load(g + i);
+    V wv[W], factor[W], before[W + 1], after[W + 1];
+    before[0] = V{} + T(1);
+    after[W] = V{} + T(1);
+    for (int v = 0; v < W; ++v) {
+      wv[v] = Vec<T>::load(w + v * N + i);
+      factor[v] = T(1) - wv[v] * e[v];
+      before[v + 1] = before[v] * factor[v];
+    }
+    for (int v = W - 1; v >= 0; --v) after[v] = after[v + 1] * factor[v];
+    Vec<T>::store(gp + i, gi * before[W]);
+    const V gm = gi * Vec<T>::load(m + i);
+    for (int v = 0; v < W; ++v) {
+      const V gm_others = gm * before[v] * after[v + 1];  // the other heads' erase factors
+      Vec<T>::store(gw + v * N + i, Vec<T>::load(gw + v * N + i) + (gi * a[v] - gm_others * e[v]));
+      erase_sum[v] -= gm_others * wv[v];
+      add_sum[v] += gi * wv[v];
+    }
+  }
+  for (int v = 0; v < W; ++v) gerase[v] = Vec<T>::sum(erase_sum[v]), gadd[v] = Vec<T>::sum(add_sum[v]);
+  for (; i < N; ++i) {  // the locations past the last full vector
     T factor[W], before[W + 1], after[W + 1];
     before[0] = T(1);
     after[W] = T(1);
@@ -645,9 +691,10 @@ void write_column_backward(const T* g, const T* m, const T* w, const T* e, const
     gp[i] = g[i] * before[W];
     const T gm = g[i] * m[i];
     for (int v = 0; v < W; ++v) {
-      const T gm_others = gm * before[v] * after[v + 1];  // the other heads' erase factors
+      const T gm_others = gm * before[v] * after[v + 1];
       gw[v * N + i] += g[i] * a[v] - gm_others * e[v];
-      q[v * N + i] = -gm_others * w[v * N + i];
+      gerase[v] -= gm_others * w[v * N + i];
+      gadd[v] += g[i] * w[v * N + i];
     }
   }
 }
@@ -656,15 +703,15 @@ void write_column_backward(const T* g, const T* m, const T* w, const T* e, const
 // outside 2..8 (the caller then takes the general loop).
 template <typename T>
 bool write_column_backward_for(int64_t W, const T* g, const T* m, const T* w, const T* e, const T* a, int64_t N,
-                               T* gp, T* gw, T* q) {
+                               T* gp, T* gw, T* gerase, T* gadd) {
   switch (W) {
-    case 2: write_column_backward<2>(g, m, w, e, a, N, gp, gw, q); return true;
-    case 3: write_column_backward<3>(g, m, w, e, a, N, gp, gw, q); return true;
-    case 4: write_column_backward<4>(g, m, w, e, a, N, gp, gw, q); return true;
-    case 5: write_column_backward<5>(g, m, w, e, a, N, gp, gw, q); return true;
-    case 6: write_column_backward<6>(g, m, w, e, a, N, gp, gw, q); return true;
-    case 7: write_column_backward<7>(g, m, w, e, a, N, gp, gw, q); return true;
-    case 8: write_column_backward<8>(g, m, w, e, a, N, gp, gw, q); return true;
+    case 2: write_column_backward<2>(g, m, w, e, a, N, gp, gw, gerase, gadd); return true;
+    case 3: write_column_backward<3>(g, m, w, e, a, N, gp, gw, gerase, gadd); return true;
+    case 4: write_column_backward<4>(g, m, w, e, a, N, gp, gw, gerase, gadd); return true;
+    case 5: write_column_backward<5>(g, m, w, e, a, N, gp, gw, gerase, gadd); return true;
+    case 6: write_column_backward<6>(g, m, w, e, a, N, gp, gw, gerase, gadd); return true;
+    case 7: write_column_backward<7>(g, m, w, e, a, N, gp, gw, gerase, gadd); return true;
+    case 8: write_column_backward<8>(g, m, w, e, a, N, gp, gw, gerase, gadd); return true;
     default: return false;
   }
 }
@@ -729,20 +776,12 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
     }
     T e[MAX_HEADS], a[MAX_HEADS];
     for (int64_t v = 0; v < W; ++v) e[v] = ea[v * 2 * M + j], a[v] = ea[v * 2 * M + M + j];
-    T* q = factors;  // [W, N]
-    if (write_column_backward_for(W, g, m, w + R * N, e, a, N, gp, gw + R * N, q)) {
+    T gerase[MAX_HEADS], gadd[MAX_HEADS];
+    if (write_column_backward_for(W, g, m, w + R * N, e, a, N, gp, gw + R * N, gerase, gadd)) {
       for (int64_t v = 0; v < W; ++v) {
-        const T* wv = w + (R + v) * N;
-        const T* qv = q + v * N;
-        T gerase = 0, gadd = 0;
-#pragma omp simd reduction(+ : gerase, gadd)
-        for (int64_t i = 0; i < N; ++i) {
-          gerase += qv[i];
-          gadd += g[i] * wv[i];
-        }
         const int64_t k = d.heads() * ph + v * 2 * M;
-        ge[v * 2 * M + j] = unclipped(raw[k + j], clip) ? gerase * e[v] * (T(1) - e[v]) : T(0);
-        ge[v * 2 * M + M + j] = unclipped(raw[k + M + j], clip) ? gadd : T(0);
+        ge[v * 2 * M + j] = unclipped(raw[k + j], clip) ? gerase[v] * e[v] * (T(1) - e[v]) : T(0);
+        ge[v * 2 * M + M + j] = unclipped(raw[k + M + j], clip) ? gadd[v] : T(0);
       }
       continue;
     }
