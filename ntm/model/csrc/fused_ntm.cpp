@@ -211,6 +211,27 @@ struct HeadParams {
   T mask[EXTRA];      // 1 where the raw value was inside the clip (clamp's gradient)
 };
 
+// 64 bytes of T as one value (GCC and Clang vector extensions): arithmetic
+// on it compiles to the target's widest registers, one AVX-512 register or
+// two AVX2 ones. For loops whose sums over locations the compiler may not
+// vectorise itself (it keeps a float sum's order, without -ffast-math).
+template <typename T>
+struct Vec {
+  static constexpr int lanes = 64 / sizeof(T);
+  typedef T type __attribute__((vector_size(64)));
+  static type load(const T* p) {
+    type v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static void store(T* p, type v) { std::memcpy(p, &v, sizeof v); }
+  static T sum(type v) {  // lane by lane, the same order every time
+    T s = 0;
+    for (int k = 0; k < lanes; ++k) s += v[k];
+    return s;
+  }
+};
+
 // Memory is held transposed, [M, N] (location i of column j at j * N + i), so
 // the loops over locations run along contiguous memory and vectorise; the
 // reference's [N, M] only appears at the edges (reads are [M] per head).
@@ -280,20 +301,51 @@ void rotated_dots(const T* u, const T* x, int64_t N, T& before, T& same, T& afte
   before = b, same = s, after = a;
 }
 
-// Figure 2 for one head: content (5-6), interpolation (7), shift (8),
-// sharpening (9). Keeps the cosine similarities K, w^c and w^g for the
-// backward pass; `w` is the head's new weighting.
-template <typename T>
-void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p,
-             int64_t N, int64_t M, T* K, T* wc, T* wg, T* w) {
-  const T kn = key_norm(p.key, M);
-  std::fill(K, K + N, T(0));
-  for (int64_t j = 0; j < M; ++j) {
-    const T kj = p.key[j];
-    const T* col = mem + j * N;
-#pragma omp simd
-    for (int64_t i = 0; i < N; ++i) K[i] += kj * col[i];
+// Each of G heads' key dotted with every memory location, K[h][i] =
+// sum_j key_h[j] M[j][i]: a block of locations is loaded once per column
+// for all G heads, whose sums stay in registers.
+template <int G, typename T>
+void key_dots(const T* mem, int64_t N, int64_t M, const HeadParams<T>* hp, T* K) {
+  using V = typename Vec<T>::type;
+  int64_t i = 0;
+  for (; i + Vec<T>::lanes <= N; i += Vec<T>::lanes) {
+    V sum[G];
+    for (int h = 0; h < G; ++h) sum[h] = V{};
+    for (int64_t j = 0; j < M; ++j) {
+      const V c = Vec<T>::load(mem + j * N + i);
+      for (int h = 0; h < G; ++h) sum[h] += hp[h].key[j] * c;
+    }
+    for (int h = 0; h < G; ++h) Vec<T>::store(K + h * N + i, sum[h]);
   }
+  for (; i < N; ++i)
+    for (int h = 0; h < G; ++h) {
+      T sum = 0;
+      for (int64_t j = 0; j < M; ++j) sum += hp[h].key[j] * mem[j * N + i];
+      K[h * N + i] = sum;
+    }
+}
+
+// key_dots for any number of heads, up to 4 at a time.
+template <typename T>
+void key_dots(const T* mem, int64_t N, int64_t M, const HeadParams<T>* hp, int64_t heads, T* K) {
+  int64_t h = 0;
+  for (; h + 4 <= heads; h += 4) key_dots<4>(mem, N, M, hp + h, K + h * N);
+  switch (heads - h) {
+    case 3: key_dots<3>(mem, N, M, hp + h, K + h * N); break;
+    case 2: key_dots<2>(mem, N, M, hp + h, K + h * N); break;
+    case 1: key_dots<1>(mem, N, M, hp + h, K + h * N); break;
+    default: break;
+  }
+}
+
+// Figure 2 for one head: content (5-6), interpolation (7), shift (8),
+// sharpening (9). K comes holding the key's dot product with each location
+// (key_dots) and leaves holding the cosine similarities; K, w^c and w^g are
+// kept for the backward pass; `w` is the head's new weighting.
+template <typename T>
+void address(const T* norms, const T* prev, const HeadParams<T>& p, int64_t N, int64_t M, T* K, T* wc, T* wg,
+             T* w) {
+  const T kn = key_norm(p.key, M);
   T top = -INFINITY;
 #pragma omp simd reduction(max : top)
   for (int64_t i = 0; i < N; ++i) {
@@ -307,18 +359,20 @@ void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p
   T sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < N; ++i) sum += wc[i];
-  const T g = p.g, keep = T(1) - p.g;
+  // Scalar denominators as one reciprocal: a vector division costs several multiplies.
+  const T g = p.g, keep = T(1) - p.g, inv_sum = T(1) / sum;
 #pragma omp simd
   for (int64_t i = 0; i < N; ++i) {
-    wc[i] /= sum;
+    wc[i] *= inv_sum;
     wg[i] = g * wc[i] + keep * prev[i];
   }
   rotate3(wg, p.s[2], p.s[1], p.s[0], T(SHARPEN_EPS), N, w);
   const T most = largest(w, N);
   // (w / most)^gamma as exp(gamma log(w / most)): two cheap vector calls
   // cost less than one pow.
+  const T inv_most = T(1) / most;
 #pragma omp simd
-  for (int64_t i = 0; i < N; ++i) w[i] /= most;
+  for (int64_t i = 0; i < N; ++i) w[i] *= inv_most;
   log_(w, N);
   const T gamma = p.gamma;
 #pragma omp simd
@@ -327,8 +381,9 @@ void address(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p
   T total = 0;
 #pragma omp simd reduction(+ : total)
   for (int64_t i = 0; i < N; ++i) total += w[i];
+  const T inv_total = T(1) / total;
 #pragma omp simd
-  for (int64_t i = 0; i < N; ++i) w[i] = w[i] / total;
+  for (int64_t i = 0; i < N; ++i) w[i] *= inv_total;
 }
 
 // The backward pass of `address`: from gw = dL/dw, the gradients of the head's
@@ -348,8 +403,9 @@ void address_backward(const T* mem, const T* norms, const T* prev, const HeadPar
   T dotw = 0;
 #pragma omp simd reduction(+ : dotw)
   for (int64_t i = 0; i < N; ++i) dotw += gw[i] * w[i];
+  const T inv_most = T(1) / most;
 #pragma omp simd
-  for (int64_t i = 0; i < N; ++i) g2[i] = u[i] / most;
+  for (int64_t i = 0; i < N; ++i) g2[i] = u[i] * inv_most;
   log_(g2, N);
   T ggamma = 0;
 #pragma omp simd reduction(+ : ggamma)
@@ -568,12 +624,12 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* norms_
   const int64_t N = d.N, M = d.M, R = d.R, W = d.W;
   T* clamped = scratch;  // (M + EXTRA) per head
   T* ea = clamped + d.heads() * d.per_head();  // erase and add of each write head
-  T* keep = ea + 2 * W * M;  // [N] for one column
   HeadParams<T> hp[MAX_HEADS];
   step_params(d, raw, clamped, hp, ea);
   // Write heads address the memory before this step's write.
+  key_dots(mem_prev, N, M, hp + R, W, K + R * N);
   for (int64_t h = R; h < d.heads(); ++h)
-    address(mem_prev, norms_prev, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
+    address(norms_prev, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
   std::fill(norms, norms + N, T(0));
   for (int64_t j = 0; j < M; ++j) {
     const T* old = mem_prev + j * N;
@@ -588,28 +644,37 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* norms_
       }
       continue;
     }
-    std::fill(keep, keep + N, T(1));
-    std::fill(col, col + N, T(0));
-    for (int64_t v = 0; v < W; ++v) {
-      const T* wv = w + (R + v) * N;
-      const T e = ea[v * 2 * M + j], a = ea[v * 2 * M + M + j];
-#pragma omp simd
-      for (int64_t i = 0; i < N; ++i) {
-        keep[i] *= T(1) - wv[i] * e;
-        col[i] += wv[i] * a;
+    // A block of locations keeps its product of erase factors and its sum
+    // of adds in registers across the heads.
+    using V = typename Vec<T>::type;
+    int64_t i = 0;
+    for (; i + Vec<T>::lanes <= N; i += Vec<T>::lanes) {
+      V keep = V{} + T(1), added = V{};
+      for (int64_t v = 0; v < W; ++v) {
+        const V wv = Vec<T>::load(w + (R + v) * N + i);
+        keep *= T(1) - wv * ea[v * 2 * M + j];
+        added += wv * ea[v * 2 * M + M + j];
       }
+      const V c = Vec<T>::load(old + i) * keep + added;
+      Vec<T>::store(col + i, c);
+      Vec<T>::store(norms + i, Vec<T>::load(norms + i) + c * c);  // the same sums, in the same order, as row_norms
     }
-#pragma omp simd
-    for (int64_t i = 0; i < N; ++i) {
-      col[i] = old[i] * keep[i] + col[i];
-      norms[i] += col[i] * col[i];  // the same sums, in the same order, as row_norms
+    for (; i < N; ++i) {
+      T keep = 1, added = 0;
+      for (int64_t v = 0; v < W; ++v) {
+        keep *= T(1) - w[(R + v) * N + i] * ea[v * 2 * M + j];
+        added += w[(R + v) * N + i] * ea[v * 2 * M + M + j];
+      }
+      col[i] = old[i] * keep + added;
+      norms[i] += col[i] * col[i];
     }
   }
 #pragma omp simd
   for (int64_t i = 0; i < N; ++i) norms[i] = std::sqrt(norms[i]);
   // Read heads see this step's write.
+  key_dots(mem, N, M, hp, R, K);
   for (int64_t h = 0; h < R; ++h) {
-    address(mem, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
+    address(norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
     const T* wh = w + h * N;
     for (int64_t j = 0; j < M; ++j) {
       const T* col = mem + j * N;
@@ -620,27 +685,6 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* norms_
     }
   }
 }
-
-// 64 bytes of T as one value (GCC and Clang vector extensions): arithmetic
-// on it compiles to the target's widest registers, one AVX-512 register or
-// two AVX2 ones. For loops whose sums over locations the compiler may not
-// vectorise itself (it keeps a float sum's order, without -ffast-math).
-template <typename T>
-struct Vec {
-  static constexpr int lanes = 64 / sizeof(T);
-  typedef T type __attribute__((vector_size(64)));
-  static type load(const T* p) {
-    type v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  static void store(T* p, type v) { std::memcpy(p, &v, sizeof v); }
-  static T sum(type v) {  // lane by lane, the same order every time
-    T s = 0;
-    for (int k = 0; k < lanes; ++k) s += v[k];
-    return s;
-  }
-};
 
 // The write's backward over one memory column for W = 2..8 write heads, W
 // known at compile time so that a location's W erase factors and their
