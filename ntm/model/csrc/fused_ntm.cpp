@@ -301,11 +301,12 @@ void rotated_dots(const T* u, const T* x, int64_t N, T& before, T& same, T& afte
   before = b, same = s, after = a;
 }
 
-// Each of G heads' key dotted with every memory location, K[h][i] =
-// sum_j key_h[j] M[j][i]: a block of locations is loaded once per column
-// for all G heads, whose sums stay in registers.
+// G vectors of length M (`keys`) dotted with every memory location,
+// out[h][i] = sum_j keys[h][j] M[j][i]: the heads' keys, or in the backward
+// pass the read heads' gradients. A block of locations is loaded once per
+// column for all G, whose sums stay in registers.
 template <int G, typename T>
-void key_dots(const T* mem, int64_t N, int64_t M, const HeadParams<T>* hp, T* K) {
+void location_dots(const T* mem, int64_t N, int64_t M, const T* const* keys, T* out) {
   using V = typename Vec<T>::type;
   int64_t i = 0;
   for (; i + Vec<T>::lanes <= N; i += Vec<T>::lanes) {
@@ -313,29 +314,71 @@ void key_dots(const T* mem, int64_t N, int64_t M, const HeadParams<T>* hp, T* K)
     for (int h = 0; h < G; ++h) sum[h] = V{};
     for (int64_t j = 0; j < M; ++j) {
       const V c = Vec<T>::load(mem + j * N + i);
-      for (int h = 0; h < G; ++h) sum[h] += hp[h].key[j] * c;
+      for (int h = 0; h < G; ++h) sum[h] += keys[h][j] * c;
     }
-    for (int h = 0; h < G; ++h) Vec<T>::store(K + h * N + i, sum[h]);
+    for (int h = 0; h < G; ++h) Vec<T>::store(out + h * N + i, sum[h]);
   }
   for (; i < N; ++i)
     for (int h = 0; h < G; ++h) {
       T sum = 0;
-      for (int64_t j = 0; j < M; ++j) sum += hp[h].key[j] * mem[j * N + i];
-      K[h * N + i] = sum;
+      for (int64_t j = 0; j < M; ++j) sum += keys[h][j] * mem[j * N + i];
+      out[h * N + i] = sum;
     }
 }
 
-// key_dots for any number of heads, up to 4 at a time.
+// location_dots for any number of vectors, up to 4 at a time.
 template <typename T>
-void key_dots(const T* mem, int64_t N, int64_t M, const HeadParams<T>* hp, int64_t heads, T* K) {
+void location_dots(const T* mem, int64_t N, int64_t M, const T* const* keys, int64_t count, T* out) {
   int64_t h = 0;
-  for (; h + 4 <= heads; h += 4) key_dots<4>(mem, N, M, hp + h, K + h * N);
-  switch (heads - h) {
-    case 3: key_dots<3>(mem, N, M, hp + h, K + h * N); break;
-    case 2: key_dots<2>(mem, N, M, hp + h, K + h * N); break;
-    case 1: key_dots<1>(mem, N, M, hp + h, K + h * N); break;
+  for (; h + 4 <= count; h += 4) location_dots<4>(mem, N, M, keys + h, out + h * N);
+  switch (count - h) {
+    case 3: location_dots<3>(mem, N, M, keys + h, out + h * N); break;
+    case 2: location_dots<2>(mem, N, M, keys + h, out + h * N); break;
+    case 1: location_dots<1>(mem, N, M, keys + h, out + h * N); break;
     default: break;
   }
+}
+
+// The reads of G heads, out[h * M + j] = sum_i w_h[i] M[j][i] with the
+// weightings w [G, N]: each block of a column is loaded once for all G.
+template <int G, typename T>
+void reads_of(const T* mem, int64_t N, int64_t M, const T* w, T* out) {
+  using V = typename Vec<T>::type;
+  for (int64_t j = 0; j < M; ++j) {
+    const T* col = mem + j * N;
+    V sum[G];
+    for (int h = 0; h < G; ++h) sum[h] = V{};
+    int64_t i = 0;
+    for (; i + Vec<T>::lanes <= N; i += Vec<T>::lanes) {
+      const V c = Vec<T>::load(col + i);
+      for (int h = 0; h < G; ++h) sum[h] += Vec<T>::load(w + h * N + i) * c;
+    }
+    for (int h = 0; h < G; ++h) {
+      T r = Vec<T>::sum(sum[h]);
+      for (int64_t k = i; k < N; ++k) r += w[h * N + k] * col[k];
+      out[h * M + j] = r;
+    }
+  }
+}
+
+template <typename T>
+void reads_of(const T* mem, int64_t N, int64_t M, const T* w, int64_t heads, T* out) {
+  int64_t h = 0;
+  for (; h + 4 <= heads; h += 4) reads_of<4>(mem, N, M, w + h * N, out + h * M);
+  switch (heads - h) {
+    case 3: reads_of<3>(mem, N, M, w + h * N, out + h * M); break;
+    case 2: reads_of<2>(mem, N, M, w + h * N, out + h * M); break;
+    case 1: reads_of<1>(mem, N, M, w + h * N, out + h * M); break;
+    default: break;
+  }
+}
+
+// Each head's key dotted with every location, into K [count, N].
+template <typename T>
+void key_dots(const T* mem, int64_t N, int64_t M, const HeadParams<T>* hp, int64_t count, T* K) {
+  const T* keys[MAX_HEADS];
+  for (int64_t h = 0; h < count; ++h) keys[h] = hp[h].key;
+  location_dots(mem, N, M, keys, count, K);
 }
 
 // Figure 2 for one head: content (5-6), interpolation (7), shift (8),
@@ -673,17 +716,9 @@ void memory_step(const Dims& d, const T* raw, const T* mem_prev, const T* norms_
   for (int64_t i = 0; i < N; ++i) norms[i] = std::sqrt(norms[i]);
   // Read heads see this step's write.
   key_dots(mem, N, M, hp, R, K);
-  for (int64_t h = 0; h < R; ++h) {
+  for (int64_t h = 0; h < R; ++h)
     address(norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N);
-    const T* wh = w + h * N;
-    for (int64_t j = 0; j < M; ++j) {
-      const T* col = mem + j * N;
-      T r = 0;
-#pragma omp simd reduction(+ : r)
-      for (int64_t i = 0; i < N; ++i) r += wh[i] * col[i];
-      reads[h * M + j] = r;
-    }
-  }
+  reads_of(mem, N, M, w, R, reads);
 }
 
 // The write's backward over one memory column for W = 2..8 write heads, W
@@ -773,8 +808,9 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
   const T clip = T(d.clip);
   T* clamped = scratch;
   T* ea = clamped + d.heads() * ph;
-  T* gtotal = ea + 2 * W * M;  // dL/d this step's weighting of one head [N]
-  T* factors = gtotal + N;     // [W, N] 1 - w e of each write head in one column
+  T* gread_w = ea + 2 * W * M;  // [max(R, 1), N] dL/d each read head's weighting
+  T* gtotal = gread_w;          // [N] dL/d a write head's weighting
+  T* factors = gread_w + std::max<int64_t>(R, 1) * N;  // [W, N] 1 - w e of each write head in one column
   T* before = factors + W * N; // [W + 1, N] products of the factors before head v
   T* after = before + (W + 1) * N;  // [W + 1, N] and from head v on
   T* addr = after + (W + 1) * N;    // 2N for address_backward
@@ -782,17 +818,15 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
   step_params(d, raw, clamped, hp, ea);
   // Reads: r = sum_i w(i) M_i. The weighting's gradient is needed before the
   // address backward starts; the memory's share is added in its pass.
+  const T* greads[MAX_HEADS];
+  for (int64_t h = 0; h < R; ++h) greads[h] = gr + h * M;
+  location_dots(mem, N, M, greads, R, gread_w);  // dL/dw(i) of each read = sum_j gr_j M_i[j]
   for (int64_t h = 0; h < R; ++h) {
-    const T* g = gr + h * M;
-    std::copy(gw + h * N, gw + (h + 1) * N, gtotal);
-    for (int64_t j = 0; j < M; ++j) {
-      const T* col = mem + j * N;
-      const T gj = g[j];
+    T* gtotal = gread_w + h * N;
 #pragma omp simd
-      for (int64_t i = 0; i < N; ++i) gtotal[i] += gj * col[i];
-    }
+    for (int64_t i = 0; i < N; ++i) gtotal[i] += gw[h * N + i];
     address_backward(mem, norms, w_prev + h * N, hp[h], N, M, K + h * N, wc + h * N, wg + h * N, w + h * N, gtotal,
-                     graw + h * ph, gmem, gw + h * N, addr, g);
+                     graw + h * ph, gmem, gw + h * N, addr, greads[h]);
   }
   // Write: M = M_prev * prod_v (1 - w_v e_v) + sum_v w_v a_v.
   T* ge = graw + d.heads() * ph;  // erase and add gradients, per head as in raw
@@ -874,7 +908,7 @@ void memory_step_backward(const Dims& d, const T* raw, const T* mem_prev, const 
 
 template <typename T>
 int64_t scratch_size(const Dims& d) {
-  return d.heads() * d.per_head() + 2 * d.W * d.M + d.N + 3 * (d.W + 1) * d.N + 2 * d.N;
+  return d.heads() * d.per_head() + 2 * d.W * d.M + std::max<int64_t>(d.R, 1) * d.N + 3 * (d.W + 1) * d.N + 2 * d.N;
 }
 
 // The row norms of the initial memory (every location alike).
