@@ -739,22 +739,22 @@ void write_column_backward(const T* g, const T* m, const T* w, const T* e, const
   int64_t i = 0;
   for (; i + L <= N; i += L) {
     const V gi = Vec<T>::load(g + i);
-    V wv[W], factor[W], before[W + 1], after[W + 1];
-    before[0] = V{} + T(1);
+    // The products of the factors from head v on, then a running product of
+    // those before it: fewer live values than keeping both as arrays, so
+    // the sums above stay in registers.
+    V after[W + 1];
     after[W] = V{} + T(1);
-    for (int v = 0; v < W; ++v) {
-      wv[v] = Vec<T>::load(w + v * N + i);
-      factor[v] = T(1) - wv[v] * e[v];
-      before[v + 1] = before[v] * factor[v];
-    }
-    for (int v = W - 1; v >= 0; --v) after[v] = after[v + 1] * factor[v];
-    Vec<T>::store(gp + i, gi * before[W]);
+    for (int v = W - 1; v >= 0; --v) after[v] = after[v + 1] * (T(1) - Vec<T>::load(w + v * N + i) * e[v]);
+    Vec<T>::store(gp + i, gi * after[0]);
     const V gm = gi * Vec<T>::load(m + i);
+    V before = V{} + T(1);
     for (int v = 0; v < W; ++v) {
-      const V gm_others = gm * before[v] * after[v + 1];  // the other heads' erase factors
+      const V wv = Vec<T>::load(w + v * N + i);
+      const V gm_others = gm * before * after[v + 1];  // the other heads' erase factors
       Vec<T>::store(gw + v * N + i, Vec<T>::load(gw + v * N + i) + (gi * a[v] - gm_others * e[v]));
-      erase_sum[v] -= gm_others * wv[v];
-      add_sum[v] += gi * wv[v];
+      erase_sum[v] -= gm_others * wv;
+      add_sum[v] += gi * wv;
+      before *= T(1) - wv * e[v];
     }
   }
   for (int v = 0; v < W; ++v) gerase[v] = Vec<T>::sum(erase_sum[v]), gadd[v] = Vec<T>::sum(add_sum[v]);
