@@ -64,7 +64,7 @@ class TrainConfig:
     clip_grad_norm: float = 50.0  # global-norm clipping as in Collier & Beel
     clip_grad_value: float = 0.0  # clip each gradient element to +-this first; the paper's RMSProp used 10; 0 turns it off
     spike_clip: float = 5.0  # also clip the norm to this many times its running mean; 0 turns it off (see _clip_threshold)
-    lr_after_solve: float = 0.1  # once validation first counts as solved, the lr is multiplied by this (1 keeps it)
+    lr_after_solve: float = 0.01  # once validation first counts as solved, the lr is multiplied by this (1 keeps it)
     lr_decay: str = "none"  # "cosine": from the first solve, the lr falls along a half cosine to 0 at `steps`; "cosine_from_start": from step 0 (tasks with no solve, or fine-tuning)
     init_from: str = ""  # a run directory (its best weights) or .safetensors file to start from instead of fresh weights: fine-tuning
     advance_below: float = 0.1  # a curriculum stage is passed once its validation bit errors per sequence fall below this

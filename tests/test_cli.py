@@ -154,7 +154,7 @@ def test_train_says_when_the_task_is_solved_and_the_learning_rate_drops(tmp_path
     result = invoke("train", "copy", "--steps", 10, "--batch-size", 4, "--lr", "1e-3", "--out", tmp_path / "run", *TINY)
     assert result.exit_code == 0, result.output
     assert "solved at step 5 (20 sequences)" in result.output
-    assert "the learning rate is now 0.0001" in result.output
+    assert "the learning rate is now 1e-05" in result.output
     assert result.output.count("solved at step") == 1
 
 

@@ -9,8 +9,10 @@ call, so steps past a sample's end cost nothing; the logits there are zero.
 The extension is compiled on first use (about 20 s on 2 cores) and cached
 under ~/.cache/ntm/extensions (or $NTM_EXTENSIONS_DIR). Where it cannot be
 built, `load()` returns None after one line saying why, and the caller falls
-back to another path. `tests/test_fused_path.py` holds it to the reference
-path's outputs and gradients in float64.
+back to another path. Once it loads, glibc keeps freed memory in the
+process (`ntm.model.heap`), so each call's buffers are not faulted in anew.
+`tests/test_fused_path.py` holds it to the reference path's outputs and
+gradients in float64.
 """
 
 from __future__ import annotations
@@ -62,11 +64,12 @@ def load(fallback: str = "reference"):
     if "module" not in _extension:
         try:
             _extension["module"] = _build()
-            keep_freed_memory()  # its per-call buffers would otherwise be faulted in afresh each step
         except Exception as error:  # no compiler, no headers, a failed build: all mean "use another path"
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0].split(":")[0]
             log.warning("ntm: the fused path could not be built (%s); using the %s path instead", reason, fallback)
             _extension["module"] = None
+        if _extension["module"] is not None:
+            keep_freed_memory()  # its per-call buffers would otherwise be faulted in afresh each step
     return _extension["module"]
 
 

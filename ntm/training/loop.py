@@ -383,7 +383,8 @@ def learning_rate(train_cfg, progress: Progress) -> float:
     A solved NTM gets gradients near zero, which Adam rescales to full-size
     steps; at the training lr those noisy steps walk the weights off the
     solution now and then (copy relapsed to 16-23 bit errors once per run
-    at 3e-4). A tenth of the lr from the first solve on keeps it solved.
+    at 3e-4, and two seeds of six drifted past 1 bit error at a tenth of
+    it). A hundredth of the lr from the first solve on keeps it solved.
 
     "cosine_from_start" decays the configured lr from step 0, whatever the
     solve: for tasks that have none (dynamic N-grams, whose cost only nears
