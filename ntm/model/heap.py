@@ -6,8 +6,8 @@ pass. glibc's malloc gives blocks above its mmap threshold straight back to
 the kernel when they are freed, and trims the top of its heap once more than
 its trim threshold lies free there, so every step faulted the same pages in
 again, each one zeroed by the kernel: NTM-FF trained about a fifth slower in
-a fresh process than in one whose thresholds had grown (BENCHMARKS.md, "Freed
-memory kept").
+a fresh process than in one whose thresholds had grown (BENCHMARKS.md, "...
+freed memory kept").
 
 `keep_freed_memory()` raises both thresholds, so blocks up to 32 MB come from
 the heap and up to 1 GiB of freed heap stays mapped for the next step. Peak
