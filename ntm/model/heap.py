@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
 # mallopt's parameters (malloc.h).
@@ -29,20 +30,12 @@ M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 << 20  # glibc's largest accepted value on 64-bit machines
 TRIM_THRESHOLD = 1 << 30
 
-_applied: dict[str, bool] = {}
 
-
+@functools.cache
 def keep_freed_memory() -> bool:
     """Raise glibc's mmap and trim thresholds for this process (once).
     True where they are now raised, False where this is not glibc or the
     environment sets them."""
-    if "done" in _applied:
-        return _applied["done"]
-    _applied["done"] = _raise_thresholds()
-    return _applied["done"]
-
-
-def _raise_thresholds() -> bool:
     if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
         return False
     name = ctypes.util.find_library("c")

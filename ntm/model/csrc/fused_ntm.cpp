@@ -326,17 +326,27 @@ void location_dots(const T* mem, int64_t N, int64_t M, const T* const* keys, T* 
     }
 }
 
-// location_dots for any number of vectors, up to 4 at a time.
-template <typename T>
-void location_dots(const T* mem, int64_t N, int64_t M, const T* const* keys, int64_t count, T* out) {
+// f(std::integral_constant<int, G>{}, first) over [0, count) in groups of
+// G = 4 heads, the last group smaller: the group size a kernel's registers
+// are sized by must be known at compile time.
+template <typename F>
+void in_groups_of_four(int64_t count, F f) {
   int64_t h = 0;
-  for (; h + 4 <= count; h += 4) location_dots<4>(mem, N, M, keys + h, out + h * N);
+  for (; h + 4 <= count; h += 4) f(std::integral_constant<int, 4>{}, h);
   switch (count - h) {
-    case 3: location_dots<3>(mem, N, M, keys + h, out + h * N); break;
-    case 2: location_dots<2>(mem, N, M, keys + h, out + h * N); break;
-    case 1: location_dots<1>(mem, N, M, keys + h, out + h * N); break;
+    case 3: f(std::integral_constant<int, 3>{}, h); break;
+    case 2: f(std::integral_constant<int, 2>{}, h); break;
+    case 1: f(std::integral_constant<int, 1>{}, h); break;
     default: break;
   }
+}
+
+// location_dots for any number of vectors.
+template <typename T>
+void location_dots(const T* mem, int64_t N, int64_t M, const T* const* keys, int64_t count, T* out) {
+  in_groups_of_four(count, [&](auto G, int64_t h) {
+    location_dots<decltype(G)::value>(mem, N, M, keys + h, out + h * N);
+  });
 }
 
 // The reads of G heads, out[h * M + j] = sum_i w_h[i] M[j][i] with the
@@ -363,14 +373,7 @@ void reads_of(const T* mem, int64_t N, int64_t M, const T* w, T* out) {
 
 template <typename T>
 void reads_of(const T* mem, int64_t N, int64_t M, const T* w, int64_t heads, T* out) {
-  int64_t h = 0;
-  for (; h + 4 <= heads; h += 4) reads_of<4>(mem, N, M, w + h * N, out + h * M);
-  switch (heads - h) {
-    case 3: reads_of<3>(mem, N, M, w + h * N, out + h * M); break;
-    case 2: reads_of<2>(mem, N, M, w + h * N, out + h * M); break;
-    case 1: reads_of<1>(mem, N, M, w + h * N, out + h * M); break;
-    default: break;
-  }
+  in_groups_of_four(heads, [&](auto G, int64_t h) { reads_of<decltype(G)::value>(mem, N, M, w + h * N, out + h * M); });
 }
 
 // Each head's key dotted with every location, into K [count, N].
