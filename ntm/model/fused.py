@@ -47,11 +47,12 @@ def cache_dir() -> Path:
 
 def _build():
     """Compile (or load the cached build of) the extension. Its name hashes the
-    source, flags, torch version and CPU, so a changed source or another
+    sources (csrc/), flags, torch version and CPU, so a changed source or another
     machine never loads a stale or foreign binary."""
     from torch.utils.cpp_extension import load as load_cpp
 
-    key = "|".join([SOURCE.read_text(), " ".join(FLAGS), torch.__version__, platform.machine(), cpu_name()])
+    sources = [path.read_text() for path in sorted(SOURCE.parent.iterdir()) if path.suffix in (".cpp", ".h")]
+    key = "|".join([*sources, " ".join(FLAGS), torch.__version__, platform.machine(), cpu_name()])
     name = "fused_ntm_" + hashlib.sha256(key.encode()).hexdigest()[:12]
     build_dir = cache_dir() / name
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -70,6 +71,9 @@ def load(fallback: str = "reference"):
             _extension["module"] = None
         if _extension["module"] is not None:
             keep_freed_memory()  # its per-call buffers would otherwise be faulted in afresh each step
+            products = os.environ.get("NTM_FUSED_PRODUCTS")
+            if products:
+                _extension["module"].set_products(products)
     return _extension["module"]
 
 

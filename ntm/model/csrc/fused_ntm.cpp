@@ -24,6 +24,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "small_products.h"
+
 #if defined(__AVX2__)
 #include <immintrin.h>
 #include <sleef.h>  // shipped with torch, whose own CPU kernels use it
@@ -33,6 +35,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -172,7 +175,7 @@ void dgemm_(const char*, const char*, const int*, const int*, const int*, const 
 
 // Row-major C[m, n] = op(A) op(B) + (accumulate ? C : 0), op(X) = X or X^T
 // (ta/tb), with leading dimensions lda, ldb, ldc. A row-major matrix is a
-// column-major one transposed, so this asks for C^T = op(B)^T op(A)^T.
+// column-major one transposed, so this asks the BLAS for C^T = op(B)^T op(A)^T.
 template <typename T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
           bool accumulate, T* C, int64_t ldc) {
@@ -186,15 +189,54 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, int64_t
     dgemm_(&transa, &transb, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
 }
 
-// Row-major Y[n, out] = bias + X[n, in] Wt[in, out], X rows ldx apart. The
-// weights come transposed (Weights::forward): with W[out, in] as stored,
+// Whether the per-step products run on small_products.h instead of the
+// BLAS: by default wherever it is compiled in (AVX-512). set_products below.
+bool own_products = small_products::available;
+
+// A weight matrix [k, n] as the per-step products take it: row-major for the
+// BLAS, or packed in panels for small_products (once per call, so every step
+// streams each panel from contiguous memory).
+struct Operand {
+  at::Tensor data;
+  int64_t k = 0, n = 0;
+  bool packed = false;
+};
+
+Operand operand(const at::Tensor& matrix) {  // matrix [k, n], any strides
+  Operand o;
+  o.k = matrix.size(0);
+  o.n = matrix.size(1);
+  o.packed = own_products;
+  if (!o.packed) {
+    o.data = matrix.contiguous();
+    return o;
+  }
+  const int64_t w = AT_DISPATCH_FLOATING_TYPES(matrix.scalar_type(), "panel_width",
+                                               [&] { return small_products::panel_width<scalar_t>(); });
+  const int64_t panels = (o.n + w - 1) / w;
+  // [k, panels * w] -> [panels, k, w]
+  o.data = at::constant_pad_nd(matrix, {0, panels * w - o.n}).view({o.k, panels, w}).permute({1, 0, 2}).contiguous();
+  return o;
+}
+
+// Row-major C[m, n] = A[m, k] B + (accumulate ? C : 0) for a weight matrix B [k, n].
+template <typename T>
+void multiply(int64_t m, const T* A, int64_t lda, const Operand& B, bool accumulate, T* C, int64_t ldc) {
+  if (m == 0 || B.n == 0) return;
+  if (B.packed)
+    small_products::multiply(m, B.n, B.k, A, lda, B.data.data_ptr<T>(), accumulate, C, ldc);
+  else
+    gemm(false, false, m, B.n, B.k, A, lda, B.data.data_ptr<T>(), B.n, accumulate, C, ldc);
+}
+
+// Row-major Y[n, out] = bias + X[n, in] Wt, X rows ldx apart, Wt [in, out].
+// The weights come transposed (Weights::forward): with W[out, in] as stored,
 // MKL's small-batch kernel takes dot products along `in` and ran at about
 // half the speed of the same product on Wt (BENCHMARKS.md).
 template <typename T>
-void linear(int64_t n, int64_t in, int64_t out, const T* X, int64_t ldx, const T* Wt, const T* bias, T* Y,
-            int64_t ldy) {
-  for (int64_t b = 0; b < n; ++b) std::copy(bias, bias + out, Y + b * ldy);
-  gemm(false, false, n, out, in, X, ldx, Wt, out, true, Y, ldy);
+void linear(int64_t n, const T* X, int64_t ldx, const Operand& Wt, const T* bias, T* Y, int64_t ldy) {
+  for (int64_t b = 0; b < n; ++b) std::copy(bias, bias + Wt.n, Y + b * ldy);
+  multiply(n, X, ldx, Wt, true, Y, ldy);
 }
 
 // Whether a raw controller output lies inside the clip, where its gradient passes.
@@ -560,11 +602,12 @@ Buffers<T> allocate(const Dims& d, int64_t rows, const at::TensorOptions& opt) {
 struct Weights {
   std::vector<at::Tensor> Wcat, bias;  // per layer: [W_ih | W_hh] and b_ih + b_hh (LSTM), or W and b
   at::Tensor Wp, bp, Wo, bo;
-  // The forward's products take each weight transposed, [in, out] (see linear).
-  struct Transposed {
-    std::vector<at::Tensor> Wcat;
-    at::Tensor Wp, Wo;
-  } forward;
+  // The per-step products' weights: transposed, [in, out], in the forward
+  // (see linear); as stored, [out, in], in the backward.
+  struct Operands {
+    std::vector<Operand> Wcat;
+    Operand Wp, Wo;
+  } steps;
 };
 
 Weights gather_weights(const Dims& d, const std::vector<at::Tensor>& params, bool for_forward) {
@@ -585,11 +628,10 @@ Weights gather_weights(const Dims& d, const std::vector<at::Tensor>& params, boo
   w.bp = params[k + 1].contiguous();
   w.Wo = params[k + 2].contiguous();
   w.bo = params[k + 3].contiguous();
-  if (for_forward) {
-    for (const auto& Wl : w.Wcat) w.forward.Wcat.push_back(Wl.t().contiguous());
-    w.forward.Wp = w.Wp.t().contiguous();
-    w.forward.Wo = w.Wo.t().contiguous();
-  }
+  const auto as_operand = [&](const at::Tensor& W) { return operand(for_forward ? W.t() : W); };
+  for (const auto& Wl : w.Wcat) w.steps.Wcat.push_back(as_operand(Wl));
+  w.steps.Wp = as_operand(w.Wp);
+  if (for_forward) w.steps.Wo = as_operand(w.Wo);  // the backward's output layer is one whole-sequence product
   return w;
 }
 
@@ -975,7 +1017,6 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
     }
     for (int64_t l = 0; l < d.L; ++l) {
       const T* a = buf.A[l].template data_ptr<T>() + r * d.A(l);
-      const T* Wl = wt.forward.Wcat[l].template data_ptr<T>();
       const T* bl = wt.bias[l].template data_ptr<T>();
       if (d.lstm) {
         T* al = buf.A[l].template data_ptr<T>();
@@ -987,7 +1028,7 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
             std::copy(buf.h(d, l, rp + b), buf.h(d, l, rp + b) + d.H, hp);
         }
         T* gp = buf.G[l].template data_ptr<T>() + r * 4 * d.H;
-        linear(n, d.A(l), 4 * d.H, a, d.A(l), Wl, bl, gp, 4 * d.H);
+        linear(n, a, d.A(l), wt.steps.Wcat[l], bl, gp, 4 * d.H);
         T* cl = buf.C[l].template data_ptr<T>();
         at::parallel_for(0, n, 8, [&](int64_t lo, int64_t hi) {
           for (int64_t b = lo; b < hi; ++b)
@@ -996,7 +1037,7 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
         });
       } else {
         T* gp = gates.data_ptr<T>();
-        linear(n, d.A(l), d.H, a, d.A(l), Wl, bl, gp, d.H);
+        linear(n, a, d.A(l), wt.steps.Wcat[l], bl, gp, d.H);
         for (int64_t b = 0; b < n; ++b) {
           T* h = buf.h(d, l, r + b);
           std::copy(gp + b * d.H, gp + (b + 1) * d.H, h);
@@ -1006,8 +1047,8 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
     }
     // Head projection, clamped inside memory_step.
     T* raw = buf.raw.template data_ptr<T>();
-    linear(n, d.H, d.P(), buf.Z.template data_ptr<T>() + r * d.Z(), d.Z(), wt.forward.Wp.template data_ptr<T>(),
-           wt.bp.template data_ptr<T>(), raw + r * d.P(), d.P());
+    linear(n, buf.Z.template data_ptr<T>() + r * d.Z(), d.Z(), wt.steps.Wp, wt.bp.template data_ptr<T>(),
+           raw + r * d.P(), d.P());
     T* mem = buf.mem.template data_ptr<T>();
     T* K = buf.K.template data_ptr<T>();
     T* wc = buf.wc.template data_ptr<T>();
@@ -1028,12 +1069,12 @@ std::vector<at::Tensor> forward_impl(const Dims& d, const Schedule& s, const at:
       }
     });
     if (!save)
-      linear(n, d.Z(), d.O, Z + r * d.Z(), d.Z(), wt.forward.Wo.template data_ptr<T>(), wt.bo.template data_ptr<T>(),
+      linear(n, Z + r * d.Z(), d.Z(), wt.steps.Wo, wt.bo.template data_ptr<T>(),
              logits.template data_ptr<T>() + s.off[t] * d.O, d.O);
   }
   if (save)
-    linear(s.rows, d.Z(), d.O, buf.Z.template data_ptr<T>(), d.Z(), wt.forward.Wo.template data_ptr<T>(),
-           wt.bo.template data_ptr<T>(), logits.template data_ptr<T>(), d.O);
+    linear(s.rows, buf.Z.template data_ptr<T>(), d.Z(), wt.steps.Wo, wt.bo.template data_ptr<T>(),
+           logits.template data_ptr<T>(), d.O);
 
   at::Tensor out = unpack_rows<T>(s, logits, d.B, d.T, d.O);
   if (!save) return {out};
@@ -1139,8 +1180,7 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
     {
       const T* gz = gZ.data_ptr<T>();
       for (int64_t b = 0; b < n; ++b) std::copy(gz + (r + b) * d.Z(), gz + (r + b) * d.Z() + H, ghl + b * H);
-      gemm(false, false, n, H, d.P(), graw.data_ptr<T>() + r * d.P(), d.P(), wt.Wp.template data_ptr<T>(), H, true,
-           ghl, H);
+      multiply(n, graw.data_ptr<T>() + r * d.P(), d.P(), wt.steps.Wp, true, ghl, H);
     }
     for (int64_t l = d.L - 1; l >= 0; --l) {
       T* dg = dG[l].template data_ptr<T>() + r * d.gates();
@@ -1175,8 +1215,7 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
         }
       }
       T* ga = grad_a.data();  // [n, A(l)]
-      gemm(false, false, n, d.A(l), d.gates(), dg, d.gates(), wt.Wcat[l].template data_ptr<T>(), d.A(l), false, ga,
-           d.A(l));
+      multiply(n, dg, d.gates(), wt.steps.Wcat[l], false, ga, d.A(l));
       if (d.lstm) {
         T* ghr = gh[l].data_ptr<T>();
         for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(l) + d.in(l), ga + (b + 1) * d.A(l), ghr + b * H);
@@ -1339,7 +1378,19 @@ std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, a
   return out;
 }
 
+// "own" (small_products.h) or "blas" for the per-step products.
+void set_products(const std::string& kind) {
+  TORCH_CHECK(kind == "own" || kind == "blas", "fused NTM: products are \"own\" or \"blas\", not \"", kind, "\"");
+  TORCH_CHECK(kind == "blas" || small_products::available,
+              "fused NTM: the own products need AVX-512, which this build does not target");
+  own_products = kind == "own";
+}
+
+std::string products() { return own_products ? "own" : "blas"; }
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("set_products", &set_products, "which code runs the per-step products: \"own\" or \"blas\"");
+  m.def("products", &products, "which code runs the per-step products");
   m.def("forward", &fused_forward, "fused NTM forward over a whole sequence");
   m.def("backward", &fused_backward, "fused NTM backward through time");
   m.def("share_starts", &share_starts, "where each thread's share of the batch starts (for tests)");
