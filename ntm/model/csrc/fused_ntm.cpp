@@ -229,6 +229,24 @@ void multiply(int64_t m, const T* A, int64_t lda, const Operand& B, bool accumul
     gemm(false, false, m, B.n, B.k, A, lda, B.data.data_ptr<T>(), B.n, accumulate, C, ldc);
 }
 
+// X[k, m]^T Y[k, n], a whole-sequence weight gradient (k the steps' rows).
+// The own products split the columns across threads where this runs
+// outside a share's thread; each element's sum is the same either way.
+template <typename T>
+at::Tensor product_tn(const at::Tensor& X, const at::Tensor& Y) {
+  if (!own_products) return at::mm(X.t(), Y);
+  TORCH_INTERNAL_ASSERT(X.stride(1) == 1 && Y.stride(1) == 1);
+  const int64_t m = X.size(1), n = Y.size(1), k = X.size(0), w = small_products::panel_width<T>();
+  at::Tensor C = at::empty({m, n}, X.options());
+  const T *x = X.data_ptr<T>(), *y = Y.data_ptr<T>();
+  T* c = C.data_ptr<T>();
+  at::parallel_for(0, (n + w - 1) / w, 1, [&](int64_t first, int64_t end) {
+    const int64_t j = first * w, columns = std::min(n, end * w) - j;
+    small_products::multiply_tn(m, columns, k, x, X.stride(0), y + j, Y.stride(0), false, c + j, n);
+  });
+  return C;
+}
+
 // Row-major Y[n, out] = bias + X[n, in] Wt, X rows ldx apart, Wt [in, out].
 // The weights come transposed (Weights::forward): with W[out, in] as stored,
 // MKL's small-batch kernel takes dot products along `in` and ran at about
@@ -1119,7 +1137,7 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
         std::copy(g + (s.perm[b] * d.T + t) * d.O, g + (s.perm[b] * d.T + t + 1) * d.O, p + (s.off[t] + b) * d.O);
   }
   at::Tensor gZ = at::mm(glog, wt.Wo);  // [rows, H + RM]
-  at::Tensor gWo = at::mm(glog.t(), buf.Z);
+  at::Tensor gWo = product_tn<T>(glog, buf.Z);
   at::Tensor gbo = glog.sum(0);
 
   // Gradients carried from step t+1 to step t, one row per (sorted) sample.
@@ -1232,7 +1250,7 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
   // Weight gradients for every step at once.
   std::vector<at::Tensor> grads;
   for (int64_t l = 0; l < d.L; ++l) {
-    at::Tensor gW = at::mm(dG[l].t(), buf.A[l]);
+    at::Tensor gW = product_tn<T>(dG[l], buf.A[l]);
     at::Tensor gb = dG[l].sum(0);
     if (d.lstm) {
       grads.push_back(gW.narrow(1, 0, d.in(l)).contiguous());
@@ -1244,7 +1262,7 @@ std::vector<at::Tensor> backward_impl(const Dims& d, const Schedule& s, const at
       grads.push_back(gb);
     }
   }
-  grads.push_back(at::mm(graw.t(), buf.Z.narrow(1, 0, H)));
+  grads.push_back(product_tn<T>(graw, buf.Z.narrow(1, 0, H)));
   grads.push_back(graw.sum(0));
   grads.push_back(gWo);
   grads.push_back(gbo);

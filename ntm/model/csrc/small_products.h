@@ -58,9 +58,11 @@ constexpr int PANEL_VECTORS = 4;
 // Rows 0..R-1 of C by V vectors of columns, the last one masked to `last`
 // (full vectors load and store unmasked: the compiler does not fold an
 // all-ones mask, and masked loads cost the loop about half its speed).
-template <typename T, int R, int V>
-__attribute__((always_inline)) inline void block(int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb, bool accumulate, T* C,
-                  int64_t ldc, typename Lanes<T>::Mask last) {
+// A's element (r, i) is A[r * lda + i], or A[i * lda + r] if TA (A^T given);
+// B's row i of this panel starts at B + i * ldb.
+template <typename T, bool TA, int R, int V>
+__attribute__((always_inline)) inline void block(int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
+                                                 bool accumulate, T* C, int64_t ldc, typename Lanes<T>::Mask last) {
   using L = Lanes<T>;
   typename L::V c[R][V];
   for (int r = 0; r < R; ++r)
@@ -75,7 +77,7 @@ __attribute__((always_inline)) inline void block(int64_t k, const T* A, int64_t 
       b[v] = v < V - 1 ? L::load(from) : L::load(last, from);
     }
     for (int r = 0; r < R; ++r) {
-      const typename L::V a = L::broadcast(A[r * lda + i]);
+      const typename L::V a = L::broadcast(TA ? A[i * lda + r] : A[r * lda + i]);
       for (int v = 0; v < V; ++v) c[r][v] = L::fma(a, b[v], c[r][v]);
     }
   }
@@ -91,21 +93,21 @@ __attribute__((always_inline)) inline void block(int64_t k, const T* A, int64_t 
 
 // All m rows of one panel, in blocks of about equal size (16 rows: 6, 5, 5),
 // so no block is left with one or two rows, which use the FMA units poorly.
-template <typename T, int V>
+template <typename T, bool TA, int V>
 void panel(int64_t m, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb, bool accumulate, T* C,
            int64_t ldc, typename Lanes<T>::Mask last) {
   for (int64_t i = 0; i < m;) {
     const int64_t blocks = (m - i + MAX_ROWS - 1) / MAX_ROWS;
     const int64_t rows = (m - i + blocks - 1) / blocks;
-    const T* a = A + i * lda;
+    const T* a = TA ? A + i : A + i * lda;
     T* c = C + i * ldc;
     switch (rows) {
-      case 6: block<T, 6, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
-      case 5: block<T, 5, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
-      case 4: block<T, 4, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
-      case 3: block<T, 3, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
-      case 2: block<T, 2, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
-      default: block<T, 1, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
+      case 6: block<T, TA, 6, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
+      case 5: block<T, TA, 5, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
+      case 4: block<T, TA, 4, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
+      case 3: block<T, TA, 3, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
+      case 2: block<T, TA, 2, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
+      default: block<T, TA, 1, V>(k, a, lda, B, ldb, accumulate, c, ldc, last); break;
     }
     i += rows;
   }
@@ -117,28 +119,45 @@ constexpr int64_t panel_width() {
   return PANEL_VECTORS * Lanes<T>::width;
 }
 
-// Row-major C[m, n] = A[m, k] B[k, n] + (accumulate ? C : 0), A's and C's
-// rows lda and ldc apart, B packed: panel p (columns p * w .. p * w + w - 1,
-// w = panel_width<T>(), zero past n) is k rows of w values, contiguous, so
-// the loop over k reads it as one stream.
-template <typename T>
-void multiply(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* packed, bool accumulate, T* C,
-              int64_t ldc) {
+// C[m, n] = op(A) B + (accumulate ? C : 0), panel by panel of w =
+// panel_width<T>() columns; panel p of B starts at B + p * panel_stride,
+// its rows ldb apart.
+template <typename T, bool TA>
+void product(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
+             int64_t panel_stride, bool accumulate, T* C, int64_t ldc) {
   using L = Lanes<T>;
   constexpr int64_t w = panel_width<T>();
-  for (int64_t j = 0; j < n; j += w) {
+  for (int64_t j = 0, p = 0; j < n; j += w, ++p) {
     const int64_t columns = n - j < w ? n - j : w;
     const int vectors = int((columns + L::width - 1) / L::width);
     const int64_t in_last = columns - (vectors - 1) * L::width;
     const auto last = typename L::Mask((1u << in_last) - 1);
-    const T* B = packed + j * k;
+    const T* b = B + p * panel_stride;
     switch (vectors) {
-      case 4: panel<T, 4>(m, k, A, lda, B, w, accumulate, C + j, ldc, last); break;
-      case 3: panel<T, 3>(m, k, A, lda, B, w, accumulate, C + j, ldc, last); break;
-      case 2: panel<T, 2>(m, k, A, lda, B, w, accumulate, C + j, ldc, last); break;
-      default: panel<T, 1>(m, k, A, lda, B, w, accumulate, C + j, ldc, last); break;
+      case 4: panel<T, TA, 4>(m, k, A, lda, b, ldb, accumulate, C + j, ldc, last); break;
+      case 3: panel<T, TA, 3>(m, k, A, lda, b, ldb, accumulate, C + j, ldc, last); break;
+      case 2: panel<T, TA, 2>(m, k, A, lda, b, ldb, accumulate, C + j, ldc, last); break;
+      default: panel<T, TA, 1>(m, k, A, lda, b, ldb, accumulate, C + j, ldc, last); break;
     }
   }
+}
+
+// Row-major C[m, n] = A[m, k] B[k, n] + (accumulate ? C : 0), A's and C's
+// rows lda and ldc apart, B packed (pack_panels in fused_ntm.cpp): panel p,
+// columns p * w to p * w + w - 1 (zero past n), is k rows of w values,
+// contiguous, so the loop over k reads it as one stream.
+template <typename T>
+void multiply(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* packed, bool accumulate, T* C,
+              int64_t ldc) {
+  product<T, false>(m, n, k, A, lda, packed, panel_width<T>(), k * panel_width<T>(), accumulate, C, ldc);
+}
+
+// Row-major C[m, n] = A[k, m]^T B[k, n] + (accumulate ? C : 0), rows lda,
+// ldb and ldc apart: the whole-sequence weight gradients, k the steps' rows.
+template <typename T>
+void multiply_tn(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
+                 bool accumulate, T* C, int64_t ldc) {
+  product<T, true>(m, n, k, A, lda, B, ldb, panel_width<T>(), accumulate, C, ldc);
 }
 
 }  // namespace small_products
@@ -153,6 +172,8 @@ constexpr int64_t panel_width() {
 }
 template <typename T>
 void multiply(int64_t, int64_t, int64_t, const T*, int64_t, const T*, bool, T*, int64_t) {}
+template <typename T>
+void multiply_tn(int64_t, int64_t, int64_t, const T*, int64_t, const T*, int64_t, bool, T*, int64_t) {}
 }  // namespace small_products
 
 #endif
