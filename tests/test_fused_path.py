@@ -80,6 +80,18 @@ def random_inputs(batch=3, steps=6, width=4, seed=1):
     return torch.randn(batch, steps, width, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
 
 
+@pytest.fixture(params=["own", "blas"])
+def products(request):
+    """Run the test with the kernel's own products (AVX-512) and with the BLAS."""
+    extension = fused.load()
+    if request.param not in extension.products_available():
+        pytest.skip("this build does not target AVX-512, so the BLAS runs every product")
+    before = extension.products()
+    extension.set_products(request.param)
+    yield request.param
+    extension.set_products(before)
+
+
 CONTROLLERS = [
     ("ntm", 1, 1), ("ntm-ff", 1, 1),  # LSTM and feedforward, one head each
     ("ntm", 2, 1), ("ntm-ff", 2, 1),  # two controller layers
@@ -89,8 +101,52 @@ CONTROLLERS = [
 
 
 @pytest.mark.parametrize("name, layers, heads", CONTROLLERS, ids=[f"{n}-{l}layer-{h}head" for n, l, h in CONTROLLERS])
-def test_outputs_and_gradients_match_the_reference_path(name, layers, heads):
+def test_outputs_and_gradients_match_the_reference_path(name, layers, heads, products):
     assert_same_function(small_config(name, layers=layers, read_heads=heads, write_heads=heads), random_inputs())
+
+
+@pytest.mark.parametrize("name, layers", [("ntm", 2), ("ntm-ff", 1)])
+def test_products_of_many_panels_and_row_blocks_match_the_reference_path(name, layers, products):
+    # 70 units: the LSTM's 280 gates span 8 panels of 32 doubles and a tail of
+    # 24; 13 samples are row blocks of 5, 4 and 4; 65 rows make the weight
+    # gradients' inner dimension.
+    config = small_config(name, hidden_size=70, layers=layers, read_heads=2, write_heads=3, memory_width=9)
+    assert_same_function(config, random_inputs(batch=13, steps=5, width=6))
+
+
+def test_float32_products_give_the_reference_paths_gradients(products):
+    # The float kernels (16 lanes, not 8) at a width past several panels of
+    # 64 floats, 9 mixed-length samples, and the sort task's widths.
+    task = tasks.get("priority-sort")
+    config = ModelConfig(name="ntm-ff", hidden_size=150, read_heads=2, write_heads=2)
+    torch.manual_seed(0)
+    reference = build_model(config, task.input_width, task.output_width)
+    on_fused = build_model(config, task.input_width, task.output_width)
+    on_fused.load_state_dict(reference.state_dict())
+    assert on_fused.use_path("fused") == "fused"
+    batch = task.sample(9, rng=0)
+    weights = torch.randn(batch.targets.shape, generator=torch.Generator().manual_seed(1)) * batch.mask.unsqueeze(-1)
+    want, want_grads = outputs_and_gradients(reference, batch.inputs, weights)
+    got, got_grads = outputs_and_gradients(on_fused, batch.inputs, weights, lengths=batch.lengths)
+    torch.testing.assert_close(got[batch.mask], want[batch.mask], rtol=1e-4, atol=1e-5)
+    for name, grad in want_grads.items():
+        torch.testing.assert_close(got_grads[name], grad, rtol=1e-3, atol=1e-5, msg=lambda m: f"{name}: {m}")
+
+
+def test_an_unknown_products_choice_is_refused_with_the_choices():
+    with pytest.raises(RuntimeError, match='"own" or "blas"'):
+        fused.load().set_products("fast")
+
+
+def test_ntm_fused_products_in_the_environment_chooses_the_products(monkeypatch):
+    extension = fused.load()
+    before = extension.products()
+    monkeypatch.setattr(fused, "_extension", {})
+    monkeypatch.setenv("NTM_FUSED_PRODUCTS", "blas")
+    try:
+        assert fused.load().products() == "blas"
+    finally:
+        extension.set_products(before)
 
 
 def test_more_read_heads_than_write_heads_match_the_reference_path():

@@ -1406,9 +1406,15 @@ void set_products(const std::string& kind) {
 
 std::string products() { return own_products ? "own" : "blas"; }
 
+std::vector<std::string> products_available() {
+  if (small_products::available) return {"own", "blas"};
+  return {"blas"};
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("set_products", &set_products, "which code runs the per-step products: \"own\" or \"blas\"");
   m.def("products", &products, "which code runs the per-step products");
+  m.def("products_available", &products_available, "what set_products accepts on this build");
   m.def("forward", &fused_forward, "fused NTM forward over a whole sequence");
   m.def("backward", &fused_backward, "fused NTM backward through time");
   m.def("share_starts", &share_starts, "where each thread's share of the batch starts (for tests)");
