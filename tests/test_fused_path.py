@@ -133,6 +133,18 @@ def test_float32_products_give_the_reference_paths_gradients(products):
         torch.testing.assert_close(got_grads[name], grad, rtol=1e-3, atol=1e-5, msg=lambda m: f"{name}: {m}")
 
 
+@pytest.mark.parametrize("rows, inner, columns", [(1, 5, 3), (6, 17, 64), (7, 40, 65), (13, 33, 200), (32, 64, 129)])
+def test_a_step_product_is_the_matrix_product(rows, inner, columns, products):
+    generator = torch.Generator().manual_seed(rows)
+    X = torch.randn(rows, inner, dtype=torch.float64, generator=generator)
+    W = torch.randn(inner, columns, dtype=torch.float64, generator=generator)
+    extension = fused.load()
+    torch.testing.assert_close(extension.step_product(X, W), X @ W, **TOLERANCE)
+    torch.testing.assert_close(extension.step_product(X.float(), W.float(), 3), (X @ W).float(), rtol=1e-5, atol=1e-4)
+    if products == "own":  # each row's sums in one order, however many rows come with it
+        assert torch.equal(extension.step_product(X[: rows // 2 + 1], W), extension.step_product(X, W)[: rows // 2 + 1])
+
+
 def test_an_unknown_products_choice_is_refused_with_the_choices():
     with pytest.raises(RuntimeError, match='"own" or "blas"'):
         fused.load().set_products("fast")

@@ -1406,6 +1406,22 @@ void set_products(const std::string& kind) {
 
 std::string products() { return own_products ? "own" : "blas"; }
 
+// X [m, k] W [k, n] as a per-step product computes it, with the current
+// setting, `repeats` times on weights packed once (for the tests, and for
+// benchmarks/small_batch_products.py).
+at::Tensor step_product(const at::Tensor& X, const at::Tensor& W, int64_t repeats) {
+  TORCH_CHECK(X.dim() == 2 && W.dim() == 2 && X.size(1) == W.size(0), "step_product: X [m, k] and W [k, n]");
+  TORCH_CHECK(X.scalar_type() == W.scalar_type(), "step_product: X and W of one dtype");
+  const at::Tensor x = X.contiguous();
+  const Operand B = operand(W);
+  at::Tensor Y = at::empty({X.size(0), W.size(1)}, X.options());
+  AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "step_product", [&] {
+    for (int64_t r = 0; r < std::max<int64_t>(repeats, 1); ++r)
+      multiply<scalar_t>(x.size(0), x.data_ptr<scalar_t>(), x.size(1), B, false, Y.data_ptr<scalar_t>(), B.n);
+  });
+  return Y;
+}
+
 std::vector<std::string> products_available() {
   if (small_products::available) return {"own", "blas"};
   return {"blas"};
@@ -1415,6 +1431,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("set_products", &set_products, "which code runs the per-step products: \"own\" or \"blas\"");
   m.def("products", &products, "which code runs the per-step products");
   m.def("products_available", &products_available, "what set_products accepts on this build");
+  m.def("step_product", &step_product, "X W as a per-step product computes it (for tests and benchmarks)",
+        pybind11::arg("X"), pybind11::arg("W"), pybind11::arg("repeats") = 1);
   m.def("forward", &fused_forward, "fused NTM forward over a whole sequence");
   m.def("backward", &fused_backward, "fused NTM backward through time");
   m.def("share_starts", &share_starts, "where each thread's share of the batch starts (for tests)");
