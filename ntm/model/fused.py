@@ -11,6 +11,9 @@ under ~/.cache/ntm/extensions (or $NTM_EXTENSIONS_DIR). Where it cannot be
 built, `load()` returns None after one line saying why, and the caller falls
 back to another path. Once it loads, glibc keeps freed memory in the
 process (`ntm.model.heap`), so each call's buffers are not faulted in anew.
+Its matrix products are its own AVX-512 code (`csrc/small_products.h`)
+where the build targets AVX-512, the BLAS elsewhere; NTM_FUSED_PRODUCTS=blas
+or =own in the environment chooses (`set_products` on the loaded module).
 `tests/test_fused_path.py` holds it to the reference path's outputs and
 gradients in float64.
 """

@@ -1,12 +1,13 @@
 // Matrix products of a few rows, C[m, n] = A[m, k] B[k, n] (+ C), written
-// out in AVX-512 for the fused NTM's per-step products: m is a thread's share
-// of the batch (1 to about 32 rows), B a weight matrix.
+// out in AVX-512 for the fused NTM: the per-step products (m is a thread's
+// share of the batch, 1 to about 32 rows; B a weight matrix, packed) and the
+// whole-sequence weight gradients (A given transposed).
 //
 // Why not the BLAS torch links: MKL picks its kernels by CPU vendor, and on
-// AMD processors it runs AVX2 code at about 40 % of what the FMA units can
-// do; its small-batch kernels reach 90 GFLOP/s on a 16 x 512 by 512 x 736
-// product on the AMD EPYC (Zen 5) where this one reaches about 220
-// (BENCHMARKS.md, "Products of a few rows in AVX-512").
+// AMD processors it runs AVX2 code at about 40 % of what the FMA units do.
+// On an AMD EPYC (Zen 5) its small-batch kernel ran NTM-FF's head projection,
+// 16 x 512 by 512 x 736, at 88 GFLOP/s and this one at 250 (BENCHMARKS.md,
+// "Products of a few rows in AVX-512").
 //
 // The method: C is cut into panels of 4 vectors of columns (64 floats or 32
 // doubles) and blocks of at most 6 rows, whose 24 accumulators stay in
