@@ -189,8 +189,9 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, int64_t
     dgemm_(&transa, &transb, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
 }
 
-// Whether the per-step products run on small_products.h instead of the
-// BLAS: by default wherever it is compiled in (AVX-512). set_products below.
+// Whether the products (per step, and the whole-sequence weight gradients)
+// run on small_products.h instead of the BLAS: by default wherever it is
+// compiled in (AVX-512). set_products below.
 bool own_products = small_products::available;
 
 // A weight matrix [k, n] as the per-step products take it: row-major for the
@@ -248,9 +249,10 @@ at::Tensor product_tn(const at::Tensor& X, const at::Tensor& Y) {
 }
 
 // Row-major Y[n, out] = bias + X[n, in] Wt, X rows ldx apart, Wt [in, out].
-// The weights come transposed (Weights::forward): with W[out, in] as stored,
-// MKL's small-batch kernel takes dot products along `in` and ran at about
-// half the speed of the same product on Wt (BENCHMARKS.md).
+// The weights come transposed (Weights::steps in the forward): with W[out,
+// in] as stored, MKL's small-batch kernel takes dot products along `in` and
+// ran at about half the speed of the same product on Wt (BENCHMARKS.md), and
+// the own products need B's rows along `out`.
 template <typename T>
 void linear(int64_t n, const T* X, int64_t ldx, const Operand& Wt, const T* bias, T* Y, int64_t ldy) {
   for (int64_t b = 0; b < n; ++b) std::copy(bias, bias + Wt.n, Y + b * ldy);
@@ -1396,7 +1398,7 @@ std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, a
   return out;
 }
 
-// "own" (small_products.h) or "blas" for the per-step products.
+// "own" (small_products.h) or "blas" for the products.
 void set_products(const std::string& kind) {
   TORCH_CHECK(kind == "own" || kind == "blas", "fused NTM: products are \"own\" or \"blas\", not \"", kind, "\"");
   TORCH_CHECK(kind == "blas" || small_products::available,
@@ -1428,8 +1430,8 @@ std::vector<std::string> products_available() {
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("set_products", &set_products, "which code runs the per-step products: \"own\" or \"blas\"");
-  m.def("products", &products, "which code runs the per-step products");
+  m.def("set_products", &set_products, "which code runs the matrix products: \"own\" or \"blas\"");
+  m.def("products", &products, "which code runs the matrix products");
   m.def("products_available", &products_available, "what set_products accepts on this build");
   m.def("step_product", &step_product, "X W as a per-step product computes it (for tests and benchmarks)",
         pybind11::arg("X"), pybind11::arg("W"), pybind11::arg("repeats") = 1);
