@@ -144,7 +144,7 @@ void product(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* 
 }
 
 // Row-major C[m, n] = A[m, k] B[k, n] + (accumulate ? C : 0), A's and C's
-// rows lda and ldc apart, B packed (pack_panels in fused_ntm.cpp): panel p,
+// rows lda and ldc apart, B packed (`operand` in fused_ntm.cpp): panel p,
 // columns p * w to p * w + w - 1 (zero past n), is k rows of w values,
 // contiguous, so the loop over k reads it as one stream.
 template <typename T>
