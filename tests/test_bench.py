@@ -5,6 +5,7 @@ import json
 import pytest
 
 import ntm.experiments.bench as bench
+from ntm.model import fused
 import ntm.training.loop as training
 
 
@@ -35,6 +36,8 @@ def test_throughput_times_the_priority_sort_machines_on_each_path():
     report = bench.throughput(batch_sizes=(), paths=("reference", "fused"), seconds=0.01, sort_batch_size=2)
     assert [(r["path"], r["model"]) for r in report["priority_sort"]] == [
         ("reference", "ntm"), ("fused", "ntm"), ("reference", "ntm-ff"), ("fused", "ntm-ff")]
+    # which products the fused figures were taken with, where the extension builds
+    assert report.get("fused_products") == (fused.load().products() if fused.available() else None)
 
 
 @pytest.fixture

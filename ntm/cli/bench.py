@@ -79,6 +79,9 @@ def bench(
     if as_json:
         print(json.dumps(report, indent=2))
         return
+    if "fused_products" in report:
+        console.print(f"the fused path's matrix products: {report['fused_products']} (NTM_FUSED_PRODUCTS chooses)",
+                      highlight=False)
     for label, ratios in report["speedups"].items():
         over = label.replace("_over_", " over ") if "_over_" in label else f"{label} over reference"
         Console().print(f"{over}: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()), highlight=False)

@@ -19,6 +19,7 @@ import tasks
 
 from ntm.config import EXECUTION_PATHS, default_config
 from ntm.metrics import training_loss
+from ntm.model import fused
 from ntm.model.heap import keep_freed_memory
 from ntm.model.registry import build_model, use_path
 from ntm.platform_info import machine_description
@@ -98,6 +99,8 @@ def throughput(batch_sizes=(1, 8, 32, 128), paths=PATHS, seconds: float = 10.0, 
     length 100, each on every path in `paths`."""
     keep_freed_memory()  # as the fused path sets it on loading: every path is timed under the same allocator
     report = {"machine": machine_description(), "train": [], "priority_sort": [], "eval": []}
+    if "fused" in paths and fused.available():
+        report["fused_products"] = fused.load().products()  # "own" (AVX-512) or "blas": figures differ a lot on AMD
 
     def record(kind, result):
         report[kind].append(result)
