@@ -157,6 +157,10 @@ def test_ntm_fused_products_in_the_environment_chooses_the_products(monkeypatch)
     monkeypatch.setenv("NTM_FUSED_PRODUCTS", "blas")
     try:
         assert fused.load().products() == "blas"
+        monkeypatch.setattr(fused, "_extension", {})
+        monkeypatch.setenv("NTM_FUSED_PRODUCTS", "fast")
+        with pytest.raises(ValueError, match='NTM_FUSED_PRODUCTS=fast: .*"own" or "blas"'):
+            fused.load()
     finally:
         extension.set_products(before)
 

@@ -76,7 +76,10 @@ def load(fallback: str = "reference"):
             keep_freed_memory()  # its per-call buffers would otherwise be faulted in afresh each step
             products = os.environ.get("NTM_FUSED_PRODUCTS")
             if products:
-                _extension["module"].set_products(products)
+                try:
+                    _extension["module"].set_products(products)
+                except RuntimeError as error:
+                    raise ValueError(f"NTM_FUSED_PRODUCTS={products}: {str(error).splitlines()[0]}") from None
     return _extension["module"]
 
 
