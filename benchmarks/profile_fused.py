@@ -23,6 +23,7 @@ from ntm.metrics import training_loss
 from ntm.model import fused
 from ntm.model.registry import build_model, use_path
 from ntm.training.loop import build_optimizer, draw_training_batch
+from small_batch_products import step_product  # benchmarks/, this script's folder
 
 
 def flops_per_step(cfg, input_width: int, output_width: int) -> dict[str, float]:
@@ -59,14 +60,10 @@ def own_products_peak() -> float | None:
     if extension is None or "own" not in extension.products_available():
         return None
     before = extension.products()
-    extension.set_products("own")
-    x, w = torch.randn(32, 512), torch.randn(512, 736)
-    extension.step_product(x, w, 20)
-    started = time.thread_time()
-    extension.step_product(x, w, 2000)
-    rate = 2 * 32 * 512 * 736 * 2000 / (time.thread_time() - started) / 1e9
-    extension.set_products(before)
-    return rate
+    try:
+        return step_product(extension, "own", 32, 512, 736)
+    finally:
+        extension.set_products(before)
 
 
 def main() -> None:

@@ -173,20 +173,19 @@ void dgemm_(const char*, const char*, const int*, const int*, const int*, const 
             const double*, const int*, const double*, double*, const int*);
 }
 
-// Row-major C[m, n] = op(A) op(B) + (accumulate ? C : 0), op(X) = X or X^T
-// (ta/tb), with leading dimensions lda, ldb, ldc. A row-major matrix is a
-// column-major one transposed, so this asks the BLAS for C^T = op(B)^T op(A)^T.
+// Row-major C[m, n] = A[m, k] B[k, n] + (accumulate ? C : 0) through the
+// BLAS, rows lda, ldb and ldc apart. A row-major matrix is a column-major one
+// transposed, so this asks the BLAS for C^T = B^T A^T.
 template <typename T>
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
-          bool accumulate, T* C, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  const char transa = tb ? 'T' : 'N', transb = ta ? 'T' : 'N';
+void blas_multiply(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
+                   bool accumulate, T* C, int64_t ldc) {
+  const char no = 'N';
   const int M = int(n), N = int(m), K = int(k), LDA = int(ldb), LDB = int(lda), LDC = int(ldc);
   const T one = 1, beta = accumulate ? 1 : 0;
   if constexpr (std::is_same_v<T, float>)
-    sgemm_(&transa, &transb, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
+    sgemm_(&no, &no, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
   else
-    dgemm_(&transa, &transb, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
+    dgemm_(&no, &no, &M, &N, &K, &one, B, &LDA, A, &LDB, &beta, C, &LDC);
 }
 
 // Whether the products (per step, and the whole-sequence weight gradients)
@@ -227,7 +226,7 @@ void multiply(int64_t m, const T* A, int64_t lda, const Operand& B, bool accumul
   if (B.packed)
     small_products::multiply(m, B.n, B.k, A, lda, B.data.data_ptr<T>(), accumulate, C, ldc);
   else
-    gemm(false, false, m, B.n, B.k, A, lda, B.data.data_ptr<T>(), B.n, accumulate, C, ldc);
+    blas_multiply(m, B.n, B.k, A, lda, B.data.data_ptr<T>(), B.n, accumulate, C, ldc);
 }
 
 // X[k, m]^T Y[k, n], a whole-sequence weight gradient (k the steps' rows).
