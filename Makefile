@@ -28,7 +28,7 @@ run: install
 	else \
 		echo "no shipped checkpoints/copy-ntm yet: training a short copy model in runs/make-run"; \
 		rm -rf runs/make-run; \
-		$(BIN)/ntm train copy --steps 1500 --fast --until-solved --out runs/make-run && \
+		$(BIN)/ntm train copy --steps 1500 --path compiled --until-solved --out runs/make-run && \
 		$(BIN)/ntm eval runs/make-run --lengths 20,100; \
 	fi
 
@@ -103,7 +103,7 @@ checkpoints/seeds/copy-lstm-s%:
 
 # Associative recall: trained like seed 0, which ran before lr_after_solve existed.
 # The NTM's median seed (by cost at 12 items) is shipped: seed 2.
-AS_AR_SEED_0 := --fast --set train.validate_every=100 --set train.lr_after_solve=1
+AS_AR_SEED_0 := --path compiled --set train.validate_every=100 --set train.lr_after_solve=1
 checkpoints/associative-recall-ntm:
 	$(TRAIN) associative-recall --model ntm --seed 2 --steps 15000 $(AS_AR_SEED_0) --out $@
 # NTM-FF: trained with the paper's optimiser (RMSProp, momentum 0.9, lr 1e-4,
@@ -163,7 +163,7 @@ checkpoints/seeds/repeat-copy-ntm-ff-s%:
 # the optimal estimator at 200 bits (seed 1) is shipped.
 DYNAMIC_NGRAMS_NTM := $(TRAIN) dynamic-ngrams --model ntm --steps 25500
 checkpoints/bases/dynamic-ngrams-ntm-s0:
-	$(DYNAMIC_NGRAMS_NTM) --fast --seed 0 --out $@
+	$(DYNAMIC_NGRAMS_NTM) --path compiled --seed 0 --out $@
 	$(BEST_ONLY)
 checkpoints/bases/dynamic-ngrams-ntm-s%:
 	$(DYNAMIC_NGRAMS_NTM) --seed $* --out $@

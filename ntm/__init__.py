@@ -6,18 +6,15 @@ The Python API, for notebooks and scripts (the `ntm` command wraps the same func
 - `ntm.train(config, run_dir)`: what `ntm train` does;
 - `ntm.load(run_dir)`: the trained model, its config and task;
 - `ntm.evaluate(run_or_model, sizes)`: figures per size, what `ntm eval` prints;
-- `ntm.build_model(config)`: an untrained model;
+- `ntm.build_model(config)`: an untrained model (`ntm.model.registry` lists the models);
 - `tasks.get(name).sample(batch_size)`: a batch of a task (in the `tasks` package).
 
 They are imported on first use, so `import ntm` stays quick.
 """
 
-from importlib import import_module, metadata
+from importlib import import_module
 
-try:
-    __version__ = metadata.version("ntm")
-except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
-    __version__ = "0+unknown"
+__version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
 
 # name -> module that defines it
 _API = {

@@ -99,8 +99,7 @@ def evaluate_size(
         logits = model(batch.inputs.to(device), memory_size=memory_size, lengths=batch.lengths).cpu()
         costs.append(per_sequence_cost_bits(logits, batch.targets, batch.mask))
         errors.append(per_sequence_bit_errors(logits, batch.targets, batch.mask))
-        if hasattr(task, "optimal_cost_bits"):
-            optimal.append(np.asarray(task.optimal_cost_bits(batch.targets, batch.mask)))
+        optimal.append(task.optimal_cost_bits(batch.targets, batch.mask))
     cost, error = torch.cat(costs), torch.cat(errors)
     result = {
         "length": size[task.size_names[0]],
@@ -109,9 +108,9 @@ def evaluate_size(
         "cost_bits": cost.mean().item(),
         "bit_errors": error.mean().item(),
         "seq_accuracy": (error == 0).float().mean().item(),
+        # The cost of the task's optimal predictor on the same sequences, where it has one.
+        "optimal_cost_bits": None if optimal[0] is None else float(np.concatenate(optimal).mean()),
     }
-    if optimal:
-        result["optimal_cost_bits"] = float(np.concatenate(optimal).mean())
     return result
 
 

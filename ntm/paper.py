@@ -150,6 +150,12 @@ PAPER: dict[str, PaperTask] = {
 }
 
 
+# The tasks `ntm bench` times: the paper's first, and its largest machine (an
+# LSTM controller of 2 x 100 units with 5 heads each way).
+BENCH_TASK = "copy"
+MANY_HEADS_TASK = "priority-sort"
+
+
 def paper_key(size: Size) -> str:
     """"length=20,repeats=10": the key of a size in a `figures` table."""
     return ",".join(f"{k}={v}" for k, v in size.items())

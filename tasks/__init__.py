@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from ntm.checks import did_you_mean, unknown_name
+
 from .associative_recall import AssociativeRecallTask
-from .base import Batch, Task, as_generator, did_you_mean, unknown_name
+from .base import Batch, Task, as_generator
 from .copy import CopyTask
 from .dynamic_ngrams import DynamicNGramsTask
 from .priority_sort import PrioritySortTask

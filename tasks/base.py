@@ -24,11 +24,12 @@ false. Padding at the end is harmless because every model is causal.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from typing import ClassVar
 
 import numpy as np
 import torch
+
+from ntm.checks import check_batch_size
 
 
 @dataclasses.dataclass
@@ -70,32 +71,6 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
 # Sizes past this would need gigabytes for one batch of inputs; a typo such as
 # --length 1000000000 gets an explanation instead of an out-of-memory crash.
 MAX_SIZE = 100_000
-# The same for the sequences of one batch: an NTM's memory alone is
-# batch x 128 x 20 floats per step, about 0.7 GB at this bound.
-MAX_BATCH_SIZE = 65_536
-
-
-def check_batch_size(batch_size, name: str = "batch_size") -> int:
-    """A positive whole number of sequences no larger than MAX_BATCH_SIZE;
-    `name` is what the user typed it as (e.g. --batch-size)."""
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"{name} must be a positive integer, got {batch_size!r}")
-    if batch_size > MAX_BATCH_SIZE:
-        raise ValueError(f"{name} {batch_size:,} is more sequences than one batch can hold here (at most "
-                         f"{MAX_BATCH_SIZE:,}); to see more sequences, take more steps")
-    return int(batch_size)
-
-
-def unknown_name(kind: str, name: object, choices: list[str]) -> ValueError:
-    """The error for a name that is not among `choices`, suggesting the closest
-    one: "unknown task 'cpy'; did you mean copy? (the tasks are copy, ...)"."""
-    return ValueError(f"unknown {kind} {name!r}; {did_you_mean(name, choices)}(the {kind}s are {', '.join(choices)})")
-
-
-def did_you_mean(name: object, choices: list[str]) -> str:
-    """"did you mean copy? " for the choice closest to a mistyped name, or "" if none is close."""
-    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
-    return f"did you mean {close[0]}? " if close else ""
 
 
 class Task:
@@ -171,6 +146,12 @@ class Task:
     def size_label(self, size: dict[str, int]) -> str:
         """A size as a reader says it, e.g. "length 100"."""
         return " × ".join(f"{k} {v}" for k, v in size.items())
+
+    def optimal_cost_bits(self, targets: torch.Tensor, mask: torch.Tensor) -> np.ndarray | None:
+        """[n] the cost in bits of the best possible predictor on each sequence
+        of a batch, or None where the task has no such estimator (a task with
+        one right answer: its optimum is 0)."""
+        return None
 
     def memory_needed(self, **size: int) -> int:
         """Memory locations an NTM needs to hold one episode of this size."""

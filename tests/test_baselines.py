@@ -8,7 +8,8 @@ from conftest import assert_batch_matches_each_sample
 from torch import nn
 
 from ntm.model.baselines import ROWS_PER_GROUP, RecurrentBaseline
-from ntm.config import MODEL_NAMES, ModelConfig, default_config
+from ntm.config import ModelConfig, default_config
+from ntm.model.registry import names as model_names
 from ntm.model.registry import build_model
 
 BASELINES = ["lstm", "gru", "rnn", "bilstm"]
@@ -117,14 +118,14 @@ def test_sizes_below_one_are_rejected():
 def test_build_model_rejects_an_unknown_name_listing_the_valid_ones():
     with pytest.raises(ValueError, match="transformer") as error:
         build_model(ModelConfig(name="transformer"), IN, OUT)
-    for name in MODEL_NAMES:
+    for name in model_names():
         assert name in str(error.value)
 
 
 def test_default_config_rejects_an_unknown_model_listing_the_valid_ones():
     with pytest.raises(ValueError, match="transformer") as error:
         default_config("copy", "transformer")
-    for name in MODEL_NAMES:
+    for name in model_names():
         assert name in str(error.value)
 
 

@@ -104,7 +104,9 @@ def test_bad_input_gives_one_line_and_no_traceback(args, message):
 def test_bad_sizes_at_eval_are_explained(trained_run):
     for args, message in [(["--length", 0], "--length must be a positive integer"),
                           (["--lengths", "5,x"], "--lengths takes whole numbers"),
-                          (["--repeats", 3], "--repeats applies to repeat-copy")]:
+                          (["--size", "repeats=3"], "copy has no size 'repeats'"),
+                          (["--size", "length"], "--size takes NAME=VALUE"),
+                          (["--size", "length=0"], "--size length must be positive")]:
         result = invoke("eval", trained_run, *args)
         assert result.exit_code == 2 and message in result.output, result.output
 

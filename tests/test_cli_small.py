@@ -18,7 +18,7 @@ from ntm.cli.app import friendly_errors
 from ntm.cli.evaluate import print_eval_report
 from ntm.config import default_config
 from ntm.evaluation import describe_size, load_model, memory_warning
-from tasks.base import MAX_BATCH_SIZE
+from ntm.checks import MAX_BATCH_SIZE
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parent.parent
@@ -201,8 +201,21 @@ def test_the_eval_table_names_the_tasks_own_size():
               "results": [{"length": 12, "samples": 500, "cost_bits": 0.3, "bit_errors": 0.02, "seq_accuracy": 0.99}]}
     console = Console(width=80, record=True)
     print_eval_report(report, console)
-    header = next(line for line in console.export_text().splitlines() if "samples" in line)
+    header = next(line for line in console.export_text().splitlines() if "cost_bits" in line)
     assert "items" in header and "length" not in header
+
+
+def test_the_eval_table_of_a_task_with_an_optimum_keeps_every_header_whole_at_80_columns():
+    report = {"task": "dynamic-ngrams", "model": "ntm", "checkpoint": "x", "memory_size": 128,
+              "results": [{"length": 200, "samples": 500, "cost_bits": 133.9, "bit_errors": 51.2,
+                           "seq_accuracy": 0.0, "optimal_cost_bits": 133.1}]}
+    console = Console(width=80, record=True)
+    print_eval_report(report, console)
+    text = console.export_text()
+    assert "…" not in text
+    for header in ("length", "cost_bits", "bit_errors", "seq_accuracy", "optimum", "excess"):
+        assert header in text
+    assert "+0.800" in text and "500 sequences per size" in text
 
 
 @pytest.mark.parametrize("option, value", [("--batch-size", 0), ("--threads", -1)])

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from ntm.config import MODEL_NAMES, ModelConfig, RunConfig, TrainConfig, apply_overrides, default_config
+from ntm.config import ModelConfig, RunConfig, TrainConfig, default_config
+from ntm.model.registry import names as model_names
+from ntm.overrides import apply_overrides
 
 TASKS = ["copy", "repeat-copy", "associative-recall", "dynamic-ngrams", "priority-sort"]
 
@@ -82,7 +84,7 @@ def test_repeat_copy_lstm_is_three_layers_of_512():
 
 
 @pytest.mark.parametrize("task", TASKS)
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", model_names())
 def test_memory_is_128_by_20_throughout(task, name):
     model = default_config(task, name).model
     assert (model.memory_size, model.memory_width) == (128, 20)

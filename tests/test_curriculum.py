@@ -8,7 +8,9 @@ import pytest
 import ntm.training.loop as training
 import tasks
 from ntm import checkpoint as ckpt
-from ntm.config import apply_overrides, default_config, format_config, read_config_file
+from ntm.config import default_config
+from ntm.overrides import apply_overrides
+from ntm.config_files import format_config, read_config_file
 from ntm.report.collect import training_budget
 from ntm.training.loop import train
 from tests.test_train import train_straight_and_resumed

@@ -17,7 +17,8 @@ TINY = ["--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set"
 RANK_SCRIPT = textwrap.dedent("""
     import sys, torch
     from safetensors.torch import save_file
-    from ntm.config import default_config, apply_overrides
+    from ntm.config import default_config
+    from ntm.overrides import apply_overrides
     from ntm.training.loop import train
     import ntm.training.loop as training
 

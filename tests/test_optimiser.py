@@ -7,7 +7,8 @@ import torch
 
 import tasks
 import ntm.training.loop as training
-from ntm.config import apply_overrides, default_config
+from ntm.config import default_config
+from ntm.overrides import apply_overrides
 from ntm.training.distributed import World
 from ntm.training.state import Progress
 

@@ -130,6 +130,6 @@ def test_a_failed_resume_from_python_changes_nothing(run):
     config = ckpt.load_config(run)
     config.train.seed, config.train.lr = 5, 1.0
     before = snapshot(run)
-    with pytest.raises(ResumeRefused, match="--seed cannot change"):
+    with pytest.raises(ResumeRefused, match="train.seed cannot change"):
         train(config, run, resume=True)
     assert snapshot(run) == before

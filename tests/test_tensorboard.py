@@ -17,7 +17,9 @@ def logged(run_dir):
 
 def test_tensorboard_mirrors_the_curve_and_draws_the_attention(tmp_path, tiny_copy_config):
     tiny_copy_config.train.steps = 8  # two validations: each draws an attention figure, which takes a while
-    train(tiny_copy_config, tmp_path / "run", tensorboard=True)
+    from ntm.report.attention import attention_of
+
+    train(tiny_copy_config, tmp_path / "run", tensorboard=True, attention_figure=attention_of)
     events = logged(tmp_path / "run")
     tags = events.Tags()
     for tag in ("train/cost_bits", "train/bit_errors", "train/grad_norm", "train/lr",
@@ -34,8 +36,10 @@ def test_tensorboard_mirrors_the_curve_and_draws_the_attention(tmp_path, tiny_co
 
 
 def test_a_baseline_logs_figures_without_attention(tmp_path, tiny_copy_config):
+    from ntm.report.attention import attention_of
+
     tiny_copy_config.model.name = "lstm"
-    train(tiny_copy_config, tmp_path / "run", tensorboard=True)
+    train(tiny_copy_config, tmp_path / "run", tensorboard=True, attention_figure=attention_of)
     tags = logged(tmp_path / "run").Tags()
     assert "train/cost_bits" in tags["scalars"] and tags["images"] == []
 

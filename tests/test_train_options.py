@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from ntm import checkpoint as ckpt
 from ntm.cli import app
-from ntm.config import build_run_config, format_config, read_config_file
+from ntm.overrides import build_run_config
+from ntm.config_files import format_config, read_config_file
 
 runner = CliRunner()
 TINY = ["--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",
@@ -36,13 +37,17 @@ def test_a_flag_and_a_set_of_the_same_field_with_different_values_is_an_error_na
 
 
 def test_a_flag_and_a_set_that_agree_are_fine():
-    config = build_run_config("copy", None, ["train.lr=0.001"], {"--lr": 1e-3})
+    from ntm.cli.flags import fields_from_flags
+
+    config = build_run_config("copy", None, ["train.lr=0.001"], fields_from_flags({"--lr": 1e-3}, ["train.lr=0.001"]))
     assert config.train.lr == 1e-3
 
 
 def test_until_solved_and_set_disagreeing_is_an_error():
+    from ntm.cli.flags import fields_from_flags
+
     with pytest.raises(ValueError, match="--until-solved"):
-        build_run_config("copy", None, ["train.stop_when_solved=false"], {"--until-solved": True})
+        fields_from_flags({"--until-solved": True}, ["train.stop_when_solved=false"])
 
 
 @pytest.mark.parametrize("form", ["json", "toml"])

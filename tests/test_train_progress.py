@@ -107,7 +107,7 @@ def test_ticks_come_every_few_seconds_of_wall_time(tmp_path, tiny_copy_config, m
 def test_the_compiled_path_says_it_is_compiling(tmp_path, monkeypatch):
     from ntm.model.ntm import NTM
 
-    monkeypatch.setattr(NTM, "use_fast_path", lambda self, training=True, inference=False: self)  # no real compile
+    monkeypatch.setattr(NTM, "compile_steps", lambda self, training=True, inference=False: self)  # no real compile
     result = invoke("train", "copy", "--steps", 2, "--path", "compiled", "--out", tmp_path / "run", *TINY)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

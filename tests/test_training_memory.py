@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 import tasks
 from ntm import checkpoint as ckpt
 from ntm.cli import app
-from ntm.config import apply_overrides, default_config
+from ntm.config import default_config
+from ntm.overrides import apply_overrides
 from ntm.training import loop
 from ntm.training.loop import train
 

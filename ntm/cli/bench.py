@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ntm.cli.app import app, console, friendly_errors
 from ntm.cli.options import check_training_threads, parse_ints, positive
-from tasks.base import check_batch_size
+from ntm.checks import check_batch_size
 
 
 @app.command()

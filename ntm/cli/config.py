@@ -8,14 +8,16 @@ import typer
 
 import tasks
 from ntm.cli.app import app, friendly_errors
-from ntm.config import MODEL_NAMES, build_run_config, format_config
+from ntm.cli.options import MODEL_HELP
+from ntm.config_files import format_config
+from ntm.overrides import build_run_config
 
 
 @app.command("config")
 @friendly_errors
 def show_config(
     task: str = typer.Argument(..., help=f"Task: {', '.join(tasks.names())}."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help=f"Model: {', '.join(MODEL_NAMES)} (default ntm)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     set_: List[str] = typer.Option([], "--set", help="Overrides as section.field=value, as for `ntm train`."),
     form: str = typer.Option("json", "--format", help="json or toml; `ntm train --config FILE` reads either."),
 ):

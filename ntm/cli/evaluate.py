@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -12,29 +12,29 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import tasks
-from tasks.base import check_batch_size
+from ntm.checks import check_batch_size
 from ntm.checkpoint import load_config, resolve_weights
 from ntm.cli.app import app, console, friendly_errors
-from ntm.cli.options import THREADS_FOR_EVALUATION_HELP, check_device, parse_ints, positive, set_threads
+from ntm.cli.options import (LENGTH_HELP, SIZE_HELP, THREADS_FOR_EVALUATION_HELP, check_device, parse_ints,
+                             parse_size_fields, positive, set_threads)
 
 
 @app.command("eval")
 @friendly_errors
 def eval_(
     checkpoint: Optional[Path] = typer.Argument(None, help="Run directory or .safetensors file (default: the shipped checkpoints/copy-ntm)."),
-    length: Optional[int] = typer.Option(None, "--length", "-l", help="Evaluate at this size: copy/repeat-copy length, associative-recall items, N-gram bits, priority-sort inputs."),
-    lengths: Optional[str] = typer.Option(None, "--lengths", help="Several sizes, comma separated, e.g. 10,20,50,100."),
-    repeats: Optional[int] = typer.Option(None, "--repeats", help="Repeat copy: the repeat count (default: the training maximum)."),
+    length: Optional[int] = typer.Option(None, "--length", "-l", help=LENGTH_HELP),
+    lengths: Optional[str] = typer.Option(None, "--lengths", help="Several values of the task's first size, comma separated, e.g. 10,20,50,100."),
+    size: List[str] = typer.Option([], "--size", help=SIZE_HELP + " Fields not given take training-typical values."),
     samples: int = typer.Option(500, "--samples", "-n", help="Sequences per size in the fixed-seed evaluation set."),
-    memory_size: Optional[int] = typer.Option(None, "--memory-size", help="NTM memory locations N at evaluation (default: as trained); raise it for sequences longer than the memory."),
+    memory_size: Optional[int] = typer.Option(None, "--memory-size", help="Memory locations N at evaluation, for a model with a memory (default: as trained); raise it for sequences longer than the memory."),
     seed: int = typer.Option(0, help="Seed of the evaluation set."),
     batch_size: int = typer.Option(100, "--batch-size", help="Sequences evaluated at once."),
     weights: str = typer.Option("best", help="best (by validation, default) or last weights of a run directory."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
     threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_FOR_EVALUATION_HELP),
-    path: str = typer.Option("fused", "--path", help="NTM execution path: fused (default), compiled or reference. Same function on each."),
-    fast: bool = typer.Option(False, "--fast", hidden=True, help="The same as --path compiled (kept for older recipes)."),
+    path: str = typer.Option("fused", "--path", help="Execution path, where the model offers it: fused (default), compiled or reference. Same function on each."),
 ):
     """Evaluate a trained model on fixed-seed sets of exact sizes, e.g. far longer than it was trained on."""
     from ntm.evaluation import DEFAULT_CHECKPOINT, evaluate_checkpoint
@@ -51,14 +51,16 @@ def eval_(
     check_batch_size(batch_size, "--batch-size")
     run_dir, _ = resolve_weights(checkpoint, weights)
     config = load_config(run_dir)
-    sizes = _sizes_asked(tasks.get(config.task, **config.task_options), length, lengths, repeats)
+    if memory_size is not None and not config.model.has_memory:
+        raise ValueError(f"--memory-size sets a model's memory; a {config.model.name} has none")
+    sizes = _sizes_asked(tasks.get(config.task, **config.task_options), length, lengths, size)
 
     with Progress(TextColumn("evaluating {task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=as_json) as progress:
         bar = progress.add_task(str(checkpoint), total=len(sizes))
         report = evaluate_checkpoint(checkpoint, sizes, samples=samples, seed=seed, memory_size=memory_size,
                                      batch_size=batch_size, device=check_device(device), which=weights,
-                                     execution_path="compiled" if fast else path,
+                                     execution_path=path,
                                      on_size=lambda result: progress.advance(bar))
     if as_json:
         print(json.dumps(report, indent=2))
@@ -69,17 +71,18 @@ def eval_(
 
 
 def _sizes_asked(task: tasks.Task, length: Optional[int], lengths: Optional[str],
-                 repeats: Optional[int]) -> list[dict[str, int]]:
-    """The sizes --length/--lengths and --repeats ask for; the task's generalisation sizes if none."""
+                 size: list[str]) -> list[dict[str, int]]:
+    """The sizes --length/--lengths and --size ask for; the task's generalisation sizes if none."""
     if length is not None and lengths is not None:
         raise ValueError("give --length or --lengths, not both")
     if length is not None:
         positive("--length", length)
-    if repeats is not None:
-        positive("--repeats", repeats)
-        if "repeats" not in task.size_names:
-            raise ValueError(f"--repeats applies to repeat-copy, not {task.name}")
-    extra = {"repeats": repeats} if repeats is not None else {}
+    extra = parse_size_fields(task, size)
+    natural = task.size_names[0]
+    if natural in extra:
+        if length is not None or lengths is not None:
+            raise ValueError(f"--size {natural}= and --length/--lengths name the same size; give one of them")
+        return [extra]
     if lengths is not None:
         values = parse_ints("--lengths", lengths)
     elif length is not None:
@@ -101,22 +104,25 @@ def print_eval_report(report: dict, out: Console) -> None:
 
 
 def eval_table(report: dict) -> Table:
+    """One row per size. The sample count goes in the title and the optimal
+    predictor's cost is headed "optimum", so the table fits 80 columns
+    without cutting a header."""
+    results = report["results"]
     title = f"{report['task']} · {report['model']}"
     if report.get("memory_size"):
         title += f" · memory {report['memory_size']}"
+    title += f" · {results[0]['samples']:,} sequences per size"
     table = Table(title=title)
-    results = report["results"]
-    extra = [k for k in results[0] if k not in ("length", "samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits")]
+    measures = ("length", "samples", "cost_bits", "bit_errors", "seq_accuracy", "optimal_cost_bits")
+    extra = [k for k in results[0] if k not in measures]
     # "length" in the report is the task's first size, which not every task calls a length.
     size_name = tasks.get(report["task"]).size_names[0] if report["task"] in tasks.names() else "length"
-    for column in [size_name, *extra, "samples", "cost_bits", "bit_errors", "seq_accuracy"]:
-        table.add_column(column, justify="right")
-    has_optimal = "optimal_cost_bits" in results[0]
-    if has_optimal:
-        table.add_column("optimal_cost_bits", justify="right")
-        table.add_column("excess", justify="right")
+    has_optimal = results[0].get("optimal_cost_bits") is not None
+    headers = [size_name, *extra, "cost_bits", "bit_errors", "seq_accuracy", *(("optimum", "excess") if has_optimal else ())]
+    for column in headers:
+        table.add_column(column, justify="right", min_width=len(column))
     for r in results:
-        row = [str(r["length"]), *(str(r[k]) for k in extra), str(r["samples"]),
+        row = [str(r["length"]), *(str(r[k]) for k in extra),
                f"{r['cost_bits']:.3f}", f"{r['bit_errors']:.3f}", f"{r['seq_accuracy']:.3f}"]
         if has_optimal:
             row += [f"{r['optimal_cost_bits']:.3f}", f"{r['cost_bits'] - r['optimal_cost_bits']:+.3f}"]

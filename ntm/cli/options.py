@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import tasks
+from ntm.checks import did_you_mean
 from ntm.devices import check_device
+from ntm.model import registry
 
-__all__ = ["check_device", "check_training_threads", "parse_ints", "positive"]
+__all__ = ["LENGTH_HELP", "MODEL_HELP", "SIZE_HELP", "check_device", "check_training_threads", "parse_ints", "parse_size_fields", "positive"]
+
+MODEL_HELP = f"Model: {', '.join(registry.names())} (default ntm; `ntm models` describes each)."
 
 
 def positive(option: str, value: int) -> int:
@@ -50,3 +55,27 @@ def set_threads(threads: int | None) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+
+LENGTH_HELP = ("Evaluate at this value of the task's first size: "
+               + ", ".join(f"{name} {tasks.get(name).size_names[0]}" for name in tasks.names()) + ".")
+SIZE_HELP = ("A size field of the task as NAME=VALUE, e.g. --size repeats=20; repeatable. The fields: "
+             + "; ".join(f"{name}: {', '.join(tasks.get(name).size_names)}" for name in tasks.names()) + ".")
+
+
+def parse_size_fields(task, items: list[str]) -> dict[str, int]:
+    """`["repeats=20"]` -> {"repeats": 20}: each a size field of `task`, each a positive whole number."""
+    fields = {}
+    for item in items:
+        key, sep, raw = (part.strip() for part in item.partition("="))
+        if not sep:
+            raise ValueError(f"--size takes NAME=VALUE, e.g. --size {task.size_names[-1]}=20; got {item!r}")
+        if key not in task.size_names:
+            raise ValueError(f"{task.name} has no size {key!r}; {did_you_mean(key, list(task.size_names))}"
+                             f"(its sizes are {', '.join(task.size_names)})")
+        values = parse_ints(f"--size {key}", raw)
+        if len(values) != 1:
+            raise ValueError(f"--size {key} takes one number, got {raw!r}")
+        fields[key] = values[0]
+    return fields

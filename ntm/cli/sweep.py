@@ -1,6 +1,6 @@
 """`ntm sweep`: every combination of models, seeds and `--set` values on Ray.
 Thin like the rest of the CLI: planning, running and summarising live in
-`ntm.sweep`, which a notebook can call directly.
+`ntm.experiments.sweep`, which a notebook can call directly.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ntm.cli.app import app, console, friendly_errors
 
 import tasks
 
-from ntm.config import MODEL_NAMES
+from ntm.model import registry
 from ntm.experiments.sweep import SUMMARY_FILE, parse_axes, plan_sweep, run_sweep
 
 
@@ -27,7 +27,7 @@ from ntm.experiments.sweep import SUMMARY_FILE, parse_axes, plan_sweep, run_swee
 @friendly_errors
 def sweep(
     task: str = typer.Argument(..., help=f"Task to learn: {', '.join(tasks.names())}."),
-    models: str = typer.Option("ntm,lstm", "--models", help=f"Models to train, comma separated, from {', '.join(MODEL_NAMES)}."),
+    models: str = typer.Option("ntm,lstm", "--models", help=f"Models to train, comma separated, from {', '.join(registry.names())}."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per combination: 0, 1, ..., N-1."),
     set_: List[str] = typer.Option([], "--set", help="A grid axis as section.field=v1,v2,..., e.g. train.lr=1e-3,3e-4; one value sets the field in every run. Repeatable: every combination is trained."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps per run (default as for `ntm train`). Raise it and run the sweep again to train every run further."),

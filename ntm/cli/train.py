@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 import tasks
-from tasks.base import check_batch_size
+from ntm.checks import check_batch_size
 from ntm.checkpoint import load_config
 from ntm.cli.app import app, console, friendly_errors
-from ntm.cli.options import check_device, check_training_threads, positive
+from ntm.cli.flags import fields_from_flags, option_name
+from ntm.cli.options import MODEL_HELP, check_device, check_training_threads, positive
 from ntm.cli.train_progress import TrainingProgress
-from ntm.config import MODEL_NAMES, TrainConfig, build_run_config, read_config_file
-from ntm.training.resume import ResumeRefused, refusal
+from ntm.config import TrainConfig
+from ntm.config_files import read_config_file
+from ntm.overrides import build_run_config
+from ntm.training.distributed import World
+from ntm.training.resume import ResumeRefused
 
-THREADS_HELP = ("Torch CPU threads (default 1). Keep 1 on a machine that runs anything else, and for the paper's "
-                "model sizes: two threads trained 50-70 times slower than one on a busy 2-core machine "
-                "(BENCHMARKS.md). More may help a large model or batch on an idle machine; 0 takes one per core.")
+THREADS_HELP = ("Torch CPU threads (default 1). Keep 1 on a machine that runs anything else: two threads on two "
+                "busy cores run many times slower than one (BENCHMARKS.md, threads). More may help a large model "
+                "or batch on an idle machine; 0 takes one per core.")
 
 
 @app.command()
 @friendly_errors
 def train(
     task: Optional[str] = typer.Argument(None, help=f"Task to learn: {', '.join(tasks.names())}. Not needed with --resume or --config."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help=f"Model: {', '.join(MODEL_NAMES)} (default ntm)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     steps: Optional[int] = typer.Option(None, help="Optimiser steps to train for (sequences = steps x batch size). With --resume, the new total."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help=f"Sequences per step (default {TrainConfig().batch_size})."),
     lr: Optional[float] = typer.Option(None, help="Learning rate (default: per model, see `ntm config`)."),
@@ -42,11 +45,11 @@ def train(
     path: Optional[str] = typer.Option(None, "--path", help="NTM execution path: fused (default: one C++ call per sequence, built on first use), compiled (torch.compile per step) or reference. Same function on each."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start from the best weights of this run directory (or a .safetensors file) instead of fresh ones: fine-tuning. The model must match it (--config RUN/config.json takes its config); the optimiser starts afresh."),
     no_curriculum: bool = typer.Option(False, "--no-curriculum", help="Train on the full task from the first step, dropping the curriculum or warm-up that --config brings: for fine-tuning (--init-from) a run that had one, whose first stage would otherwise retrain the weights on the easier task."),
-    fast: bool = typer.Option(False, "--fast", hidden=True, help="The same as --path compiled (kept for older recipes)."),
-    tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard/ (costs, bit errors, gradient norm, lr, attention); needs pip install 'ntm[tensorboard]'."),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard/ (costs, bit errors, gradient norm, lr, attention); needs pip install 'ntm\\[tensorboard]'."),
     set_: List[str] = typer.Option([], "--set", help="Any other config field as section.field=value, e.g. model.memory_size=256, train.clip_grad_norm=10, task.max_length=30. Repeatable."),
 ):
     """Train a model on a task; checkpoints, config and learning curve go to the run directory."""
+    from ntm.report.attention import attention_of
     from ntm.training.loop import TrainingInterrupted
     from ntm.training.loop import train as run_training
 
@@ -60,38 +63,51 @@ def train(
     check_training_threads(threads)
     flags = {"--steps": steps, "--batch-size": batch_size, "--lr": lr, "--seed": seed, "--threads": threads,
              "--checkpoint-every": checkpoint_every, "--device": check_device(device) if device else None,
-             "--until-solved": until_solved or None, "--path": "compiled" if fast else path,
+             "--until-solved": until_solved or None, "--path": path,
              "--init-from": str(init_from) if init_from is not None else None}
     if no_curriculum and (resume or any(a.startswith(("curriculum.", "warmup.")) for a in set_)):
         raise ValueError("--no-curriculum starts a new run on the full task; it cannot go with --resume "
                          "(a run keeps its curriculum) or with --set curriculum./warmup. options")
-    if resume:
-        config = _resumed_config(out, task, model, config_file, set_, flags)
-    else:
-        base = read_config_file(config_file) if config_file is not None else None
-        if base is not None and model is not None and model != base.model.name:
-            raise ValueError(f"--model {model} differs from the {base.model.name} model of {config_file}; "
-                             f"write a config for it with `ntm config {base.task} --model {model}`")
-        config = build_run_config(task, model, set_, flags, base=base)
-        if no_curriculum:
-            config.curriculum = {}
-    run_dir = out or Path("runs") / f"{config.task}-{config.model.name}-s{config.train.seed}"
+    fields = fields_from_flags(flags, set_)
+    if resume and out is not None and task is not None and not _holds_a_run(out):
+        # A kill during start-up leaves a run directory with nothing to resume;
+        # a job scheduler requeues the same command, which then starts afresh.
+        console.print(f"{out} holds no run to resume yet: starting it afresh", highlight=False)
+        resume = False
+    try:
+        if resume:
+            config = _resumed_config(out, task, model, config_file, set_, fields)
+        else:
+            base = read_config_file(config_file) if config_file is not None else None
+            if base is not None and model is not None and model != base.model.name:
+                raise ValueError(f"--model {model} differs from the {base.model.name} model of {config_file}; "
+                                 f"write a config for it with `ntm config {base.task} --model {model}`")
+            config = build_run_config(task, model, set_, fields, base=base)
+            if no_curriculum:
+                config.curriculum = {}
+        run_dir = out or Path("runs") / f"{config.task}-{config.model.name}-s{config.train.seed}"
 
-    # Under torchrun only rank 0 reports; the other ranks train silently.
-    reporting = os.environ.get("RANK", "0") == "0"
-    with TrainingProgress(console, config, enabled=reporting) as progress:
-        try:
-            result = run_training(config, run_dir, resume=resume, on_event=progress.event, tensorboard=tensorboard)
-        except TrainingInterrupted as stop:
-            progress.stop()
-            if reporting:
-                console.print(f"[yellow]{stop}[/yellow]", highlight=False)
-            raise typer.Exit(130) from None
+        reporting = World.reports_here()  # under torchrun only rank 0 reports; the others train silently
+        with TrainingProgress(console, config, enabled=reporting) as progress:
+            result = run_training(config, run_dir, resume=resume, on_event=progress.event, tensorboard=tensorboard,
+                                  attention_figure=attention_of if tensorboard else None)
+    except ResumeRefused as refused:
+        raise refused.naming(option_name) from None
+    except TrainingInterrupted as stop:
+        if World.reports_here():
+            console.print(f"[yellow]{stop}[/yellow]", highlight=False)
+        raise typer.Exit(130) from None
     if reporting:
         _summary(result, config)
 
 
-def _resumed_config(out, task, model, config_file, set_, flags):
+def _holds_a_run(out: Path) -> bool:
+    from ntm import checkpoint as ckpt
+
+    return (out / ckpt.CONFIG_FILE).is_file()
+
+
+def _resumed_config(out, task, model, config_file, set_, fields):
     """The run's saved config with this resume's options; what may not change is refused."""
     if out is None:
         raise ValueError("--resume needs the run directory: ntm train --resume --out DIR")
@@ -99,10 +115,10 @@ def _resumed_config(out, task, model, config_file, set_, flags):
         raise ValueError("--config starts a new run; --resume continues the run in --out with its own config")
     saved = load_config(out)
     if task is not None and task != saved.task:
-        raise ResumeRefused(refusal(out, "task", saved.task, task))
+        raise ResumeRefused(out, [("task", saved.task, task)])
     if model is not None and model != saved.model.name:
-        raise ResumeRefused(refusal(out, "model.name", saved.model.name, model))
-    return build_run_config(None, None, set_, flags, base=saved)
+        raise ResumeRefused(out, [("model.name", saved.model.name, model)])
+    return build_run_config(None, None, set_, fields, base=saved)
 
 
 def _summary(result, config) -> None:

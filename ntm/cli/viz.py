@@ -13,15 +13,15 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ntm.cli.app import app, console, friendly_errors
-from ntm.cli.options import parse_ints
+from ntm.cli.options import SIZE_HELP, parse_ints, parse_size_fields
 
 
 @app.command()
 @friendly_errors
 def viz(
     checkpoint: Optional[Path] = typer.Argument(None, help="Run directory or .safetensors file of an NTM (default: the shipped checkpoints/copy-ntm)."),
-    length: Optional[int] = typer.Option(None, "--length", "-l", help="Size of the sequence: copy/repeat-copy length, associative-recall items, N-gram bits, priority-sort inputs (default: the largest trained on)."),
-    repeats: Optional[int] = typer.Option(None, "--repeats", help="Repeat copy: the repeat count (default: the training maximum)."),
+    length: Optional[int] = typer.Option(None, "--length", "-l", help="The task's first size (default: the largest trained on)."),
+    size: List[str] = typer.Option([], "--size", help=SIZE_HELP + " Fields not given take the largest trained on."),
     seed: int = typer.Option(0, help="Seed of the sequence drawn."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Figure file; .png, .svg or .pdf by its extension (default TASK-MODEL-SIZE.png)."),
     animate: Optional[Path] = typer.Option(None, "--animate", help="Also write a GIF of the memory contents and head positions step by step, e.g. --animate copy.gif."),
@@ -40,7 +40,7 @@ def viz(
         if not checkpoint.exists():
             raise ValueError("no checkpoint given and the shipped checkpoints/copy-ntm is not there; "
                              "train one with `ntm train copy --out runs/copy` and run `ntm viz runs/copy`")
-    checks = (("--length", length), ("--repeats", repeats), ("--memory-size", memory_size), ("--fps", fps))
+    checks = (("--length", length), ("--memory-size", memory_size), ("--fps", fps))
     for option, value in checks:
         if value is not None and value < 1:
             raise ValueError(f"{option} must be a positive integer, got {value}")
@@ -49,13 +49,11 @@ def viz(
     if animate is not None and animate.suffix.lower() != ".gif":
         raise ValueError(f"--animate writes a GIF; name the file *.gif, not {animate.name}")
     loaded = load_model(checkpoint, weights)
-    size = loaded.task.largest_trained_size()
+    if memory_size is not None and not loaded.config.model.has_memory:
+        raise ValueError(f"--memory-size sets a model's memory; a {loaded.config.model.name} has none")
+    size = {**loaded.task.largest_trained_size(), **parse_size_fields(loaded.task, size)}
     if length is not None:
         size[loaded.task.size_names[0]] = length
-    if repeats is not None:
-        if "repeats" not in loaded.task.size_names:
-            raise ValueError(f"--repeats applies to repeat-copy, not {loaded.config.task}")
-        size["repeats"] = repeats
     episode = trace_episode(loaded, size, seed=seed, memory_size=memory_size)
     warning = memory_warning(loaded, episode.size, memory_size)
     if warning:

@@ -18,6 +18,7 @@ import torch
 import tasks
 
 from ntm.config import EXECUTION_PATHS, default_config
+from ntm.paper import BENCH_TASK, MANY_HEADS_TASK
 from ntm.metrics import training_loss
 from ntm.model import fused
 from ntm.model.heap import keep_freed_memory
@@ -26,11 +27,11 @@ from ntm.platform_info import machine_description
 from ntm.training.loop import build_optimizer, draw_training_batch, train
 
 PATHS = EXECUTION_PATHS
-# The priority-sort machines of the paper (docs/tasks.md section 5), timed at this batch.
+# The models timed on the many-heads task: the paper's two machines there (docs/tasks.md section 5).
 PRIORITY_SORT_MODELS = ("ntm", "ntm-ff")
 
 
-def _model(path: str, task_name: str = "copy", model_name: str = "ntm", seed: int = 0):
+def _model(path: str, task_name: str = BENCH_TASK, model_name: str = "ntm", seed: int = 0):
     config = default_config(task_name, model_name)
     torch.manual_seed(seed)
     task = tasks.get(task_name)
@@ -45,7 +46,7 @@ def _model(path: str, task_name: str = "copy", model_name: str = "ntm", seed: in
 
 
 def train_throughput(path: str, batch_size: int, seconds: float = 10.0, warmup_steps: int = 3,
-                     task_name: str = "copy", model_name: str = "ntm") -> dict:
+                     task_name: str = BENCH_TASK, model_name: str = "ntm") -> dict:
     """Sequences per second of full training steps (forward, backward,
     clipping, Adam) with the paper's sizes, sequences drawn as in training
     (copy: lengths 1-20, padded per batch)."""
@@ -112,7 +113,7 @@ def throughput(batch_sizes=(1, 8, 32, 128), paths=PATHS, seconds: float = 10.0, 
             record("train", train_throughput(path, batch_size, seconds))
     for model_name in PRIORITY_SORT_MODELS if sort_batch_size else ():
         for path in paths:
-            record("priority_sort", train_throughput(path, sort_batch_size, seconds, task_name="priority-sort",
+            record("priority_sort", train_throughput(path, sort_batch_size, seconds, task_name=MANY_HEADS_TASK,
                                                      model_name=model_name))
     for path in paths:
         record("eval", eval_throughput(path, seconds=seconds))
@@ -185,7 +186,7 @@ def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", pat
 
 def _solve_one_seed(seed: int, run_dir: Path, path: str, batch_size: int | None, max_sequences: int,
                     threads: int | None, on_event) -> dict:
-    config = default_config("copy", "ntm")
+    config = default_config(BENCH_TASK, "ntm")
     config.train.seed = seed
     config.train.batch_size = batch_size or config.train.batch_size
     config.train.threads = config.train.threads if threads is None else threads

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Callable
 
 import tasks
-from tasks.base import unknown_name
 
 from ntm import checkpoint as ckpt
-from ntm.config import (FIELDS_THAT_DO_NOT_CHANGE_LEARNING, MODEL_NAMES, RunConfig, apply_overrides, default_config,
-                        flatten_config)
+from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING, RunConfig, default_config, flatten_config
+from ntm.model import registry
+from ntm.overrides import apply_overrides
 
 RESULT_FILE = "result.json"  # a finished run's TrainResult, written beside its checkpoints
 SUMMARY_FILE = "summary.json"
@@ -88,10 +88,9 @@ def plan_sweep(task: str, models: list[str], seeds: int, axes: dict[str, list[st
     Nothing is written; a run directory left with other settings is refused."""
     axes = dict(axes or {})
     if not models:
-        raise ValueError(f"name at least one model: {', '.join(MODEL_NAMES)}")
+        raise ValueError(f"name at least one model: {', '.join(registry.names())}")
     for model in models:
-        if model not in MODEL_NAMES:
-            raise unknown_name("model", model, list(MODEL_NAMES))
+        registry.get(model)  # an unknown model fails here, with the list of models
     if len(set(models)) < len(models):
         raise ValueError(f"a model is named twice in {','.join(models)}")
     if seeds < 1:

@@ -17,18 +17,20 @@ from ntm.config import ModelConfig
 # Groups smaller than this lose more to thin matrix products than they save in padding.
 ROWS_PER_GROUP = 16
 
-_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN, "bilstm": nn.LSTM}
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
 class RecurrentBaseline(nn.Module):
-    def __init__(self, input_width: int, output_width: int, config: ModelConfig):
+    def __init__(self, input_width: int, output_width: int, config: ModelConfig, cell: str = "lstm",
+                 bidirectional: bool = False):
         super().__init__()
         if config.hidden_size < 1 or config.layers < 1:
             raise ValueError("baseline hidden_size and layers must be at least 1")
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
         self.config = config
         self.input_width, self.output_width = input_width, output_width
-        bidirectional = config.name == "bilstm"
-        self.rnn = _CELLS[config.name](input_width, config.hidden_size, config.layers, batch_first=True,
+        self.rnn = CELLS[cell](input_width, config.hidden_size, config.layers, batch_first=True,
                                        bidirectional=bidirectional)
         self.output = nn.Linear(config.hidden_size * (2 if bidirectional else 1), output_width)
 

@@ -64,8 +64,8 @@ class NTM(nn.Module):
             bound = 1.0 / math.sqrt(config.memory_size + M)
             self.learned_memory = nn.Parameter(torch.empty(config.memory_size, M).uniform_(-bound, bound))
         # Compiled versions of `step`, keyed by grad mode (True: training), set
-        # by `use_fast_path`; a mode without an entry runs the reference path.
-        self._fast_steps: dict[bool, object] = {}
+        # by `compile_steps`; a mode without an entry runs the reference path.
+        self._compiled_steps: dict[bool, object] = {}
         self.path = "reference"  # set by use_path
 
     def use_path(self, path: str, inference: bool = True) -> str:
@@ -73,32 +73,32 @@ class NTM(nn.Module):
 
         "fused" falls back to "reference", after one line on the log, where
         its extension cannot be built. `inference` matters to "compiled"
-        only: False compiles the training step alone (see use_fast_path).
+        only: False compiles the training step alone (see compile_steps).
         """
         if path not in EXECUTION_PATHS:
             raise ValueError(f"unknown execution path {path!r}; choose one of {', '.join(EXECUTION_PATHS)}")
-        self._fast_steps = {}
+        self._compiled_steps = {}
         if path == "fused" and not fused.available(fallback="reference"):
             path = "reference"
         if path == "compiled":
-            self.use_fast_path(training=True, inference=inference)
+            self.compile_steps(training=True, inference=inference)
         self.path = path
         return path
 
-    def use_fast_path(self, training: bool = True, inference: bool = False) -> "NTM":
+    def compile_steps(self, training: bool = True, inference: bool = False) -> "NTM":
         """Run each time step through torch.compile: the same function, with the
         addressing and memory updates fused into a few generated kernels.
 
-        Each mode compiles on first use (20-40 s on 2 cores, cached on
-        disk by torch afterwards), so training enables only the mode it needs:
+        Each mode compiles on first use (tens of seconds, cached on disk by
+        torch afterwards), so training enables only the mode it needs:
         its validation passes then run the reference path instead of paying
         for a second compilation.
         """
-        self._fast_steps = {}
+        self._compiled_steps = {}
         if training:
-            self._fast_steps[True] = torch.compile(self.step, dynamic=None)
+            self._compiled_steps[True] = torch.compile(self.step, dynamic=None)
         if inference:
-            self._fast_steps[False] = torch.compile(self.step, dynamic=None)
+            self._compiled_steps[False] = torch.compile(self.step, dynamic=None)
         return self
 
     def initial_memory(self, memory_size: int | None = None, device=None) -> torch.Tensor:
@@ -168,7 +168,7 @@ class NTM(nn.Module):
         if self.path == "fused" and not trace and inputs.device.type == "cpu":
             return fused.forward(self, inputs, lengths, memory_size)
         state = self.initial_state(inputs.shape[0], memory_size, inputs.device)
-        step = self._fast_steps.get(torch.is_grad_enabled(), self.step)
+        step = self._compiled_steps.get(torch.is_grad_enabled(), self.step)
         # Time-major and contiguous, so every step's input has the same strides
         # whatever T is (a compiled step would otherwise recompile per length).
         per_step = inputs.transpose(0, 1).contiguous()  # [T, B, in]

@@ -1,28 +1,128 @@
-"""The model registry: a name from the CLI to a module.
+"""The model registry: one entry per model says everything the suite knows of it.
 
-Adding a model: write the module (`inputs [B,T,in] -> logits [B,T,out]`, and
-`memory_size`/`trace`/`lengths` keyword arguments) and add one line to `_BUILDERS`.
+An entry holds its builder (`inputs [B,T,in] -> logits [B,T,out]`, with
+`memory_size`, `trace` and `lengths` keyword arguments), whether it has a
+memory, its default learning rate, its sizes on each task, the tasks it
+refuses and why, and the execution paths it offers. Adding a model is one
+`ModelEntry` in `_ENTRIES` below, or `register(entry)` at run time, e.g. for a
+model defined in a notebook; nothing else in the package names a model.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Callable
+
 from torch import nn
 
 import tasks
-from tasks.base import unknown_name
+from ntm.checks import unknown_name
+from ntm.config import EXECUTION_PATHS, ModelConfig, RunConfig
 from ntm.model.baselines import RecurrentBaseline
-from ntm.config import EXECUTION_PATHS, MODEL_NAMES, ModelConfig, RunConfig
 from ntm.model.ntm import NTM
 
-_BUILDERS = {
-    "ntm": lambda i, o, c: NTM(i, o, c, feedforward=False),
-    "ntm-ff": lambda i, o, c: NTM(i, o, c, feedforward=True),
-    "lstm": RecurrentBaseline,
-    "gru": RecurrentBaseline,
-    "rnn": RecurrentBaseline,
-    "bilstm": RecurrentBaseline,
-}
-assert set(_BUILDERS) == set(MODEL_NAMES)
+# (input_width, output_width, config) -> an untrained module
+Builder = Callable[[int, int, ModelConfig], nn.Module]
+
+
+def no_sizes(task_name: str) -> dict:
+    """ModelConfig's defaults on every task."""
+    return {}
+
+
+def paper_sizes(paper_model: str) -> Callable[[str], dict]:
+    """The sizes the paper gives `paper_model` ("ntm", "ntm-ff" or "lstm") on
+    each task it reports (ntm.paper), as ModelConfig fields; ModelConfig's
+    defaults on any other task. A baseline borrows the LSTM's, so the
+    comparison is like for like."""
+    def sizes(task_name: str) -> dict:
+        from ntm.paper import PAPER
+
+        if task_name not in PAPER:
+            return {}
+        hidden, layers, *heads = PAPER[task_name].model_sizes[paper_model]
+        fields = {"hidden_size": hidden, "layers": layers}
+        if heads:
+            fields.update(read_heads=heads[0], write_heads=heads[0])
+        return fields
+    return sizes
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    build: Builder
+    description: str  # one line for `ntm models` and the help
+    has_memory: bool = False  # an addressable memory whose size N can change at evaluation
+    # Adam's rate: 3e-4 learnt steadily where Collier & Beel's 1e-3 fell back to chance (BENCHMARKS.md).
+    lr: float = 3e-4
+    sizes: Callable[[str], dict] = no_sizes  # task name -> ModelConfig fields (see paper_sizes)
+    # Reads the whole input, both ways, before any output: unfair wherever a
+    # target is a later input of the same sequence, so those tasks refuse it.
+    bidirectional: bool = False
+    paths: tuple[str, ...] = ("reference",)  # the execution paths it offers (EXECUTION_PATHS)
+
+    def refusal(self, task_name: str) -> str | None:
+        """Why this model cannot be trained on `task_name`, or None."""
+        if self.bidirectional and task_name in tasks.names() and tasks.get(task_name).targets_are_later_inputs:
+            return (f"{self.name} cannot be trained on {task_name}: its targets are later inputs of the same "
+                    "sequence, which a backward-reading model sees before predicting them; use lstm, gru or rnn there")
+        return None
+
+    def config(self, task_name: str) -> ModelConfig:
+        """The model's configuration on `task_name`: its sizes there."""
+        return ModelConfig(name=self.name, **self.sizes(task_name))
+
+
+def _ntm(feedforward: bool) -> Builder:
+    return lambda i, o, config: NTM(i, o, config, feedforward=feedforward)
+
+
+def _recurrent(cell: str, bidirectional: bool = False) -> Builder:
+    return lambda i, o, config: RecurrentBaseline(i, o, config, cell=cell, bidirectional=bidirectional)
+
+
+_ENTRIES = [
+    ModelEntry("ntm", _ntm(False), "the NTM with an LSTM controller", has_memory=True,
+               sizes=paper_sizes("ntm"), paths=EXECUTION_PATHS),
+    ModelEntry("ntm-ff", _ntm(True), "the NTM with a feedforward controller", has_memory=True,
+               sizes=paper_sizes("ntm-ff"), paths=EXECUTION_PATHS),
+    ModelEntry("lstm", _recurrent("lstm"), "a stack of LSTM layers, the paper's baseline", sizes=paper_sizes("lstm")),
+    ModelEntry("gru", _recurrent("gru"), "a stack of GRU layers at the LSTM's sizes", sizes=paper_sizes("lstm")),
+    ModelEntry("rnn", _recurrent("rnn"), "a stack of tanh RNN layers at the LSTM's sizes", sizes=paper_sizes("lstm")),
+    ModelEntry("bilstm", _recurrent("lstm", bidirectional=True), "a bidirectional LSTM stack at the LSTM's sizes",
+               sizes=paper_sizes("lstm"), bidirectional=True),
+]
+_REGISTRY: dict[str, ModelEntry] = {entry.name: entry for entry in _ENTRIES}
+
+
+def register(entry: ModelEntry) -> ModelEntry:
+    """Add a model; another entry of the same name is an error."""
+    if entry.name in _REGISTRY and _REGISTRY[entry.name] is not entry:
+        raise ValueError(f"a model named {entry.name!r} is already registered")
+    unknown = set(entry.paths) - set(EXECUTION_PATHS)
+    if unknown or "reference" not in entry.paths:
+        raise ValueError(f"model {entry.name!r}: paths must include reference and come from "
+                         f"{', '.join(EXECUTION_PATHS)}, got {', '.join(entry.paths)}")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def unregister(name: str) -> None:
+    """Remove a model added with `register` (tests, notebooks)."""
+    _REGISTRY.pop(name, None)
+
+
+def names() -> list[str]:
+    """The registered model names, the NTMs first."""
+    return list(_REGISTRY)
+
+
+def get(name: str) -> ModelEntry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise unknown_name("model", name, names()) from None
 
 
 def build_model(config: ModelConfig | RunConfig, input_width: int | None = None,
@@ -34,18 +134,17 @@ def build_model(config: ModelConfig | RunConfig, input_width: int | None = None,
         config, input_width, output_width = config.model, task.input_width, task.output_width
     if input_width is None or output_width is None:
         raise ValueError("build_model(ModelConfig) needs input_width and output_width; or pass the whole RunConfig")
-    if config.name not in _BUILDERS:
-        raise unknown_name("model", config.name, list(_BUILDERS))
-    return _BUILDERS[config.name](input_width, output_width, config)
+    return get(config.name).build(input_width, output_width, config)
 
 
 def use_path(model: nn.Module, path: str, inference: bool = True) -> str:
-    """Run an NTM on execution path `path` (see NTM.use_path); returns the path
-    in use. Baselines have one path, torch's own, and report "reference"."""
-    if isinstance(model, NTM):
-        return model.use_path(path, inference=inference)
+    """Run `model` on execution path `path` where it offers one (a `use_path`
+    method, as NTM.use_path); returns the path in use. A model without one
+    runs torch's own code and reports "reference"."""
     if path not in EXECUTION_PATHS:
         raise ValueError(f"unknown execution path {path!r}; choose one of {', '.join(EXECUTION_PATHS)}")
+    if callable(getattr(model, "use_path", None)):
+        return model.use_path(path, inference=inference)
     return "reference"
 
 

@@ -74,6 +74,21 @@ class Episode:
         return [int(scored[0]) - 1] if len(scored) and scored[0] > 0 else []
 
 
+def _shown_path(path: Path) -> str:
+    """`path` relative to the working directory, or to the project's folder
+    (the shipped checkpoints), so a title shows no user's home directory."""
+    path = Path(path).resolve()
+    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if path.is_relative_to(root):
+            return str(path.relative_to(root))
+    return str(path)
+
+
+def attention_of(loaded: LoadedModel) -> Figure:
+    """The figure `ntm viz` draws, on a sequence of the largest training size."""
+    return attention_figure(trace_episode(loaded))
+
+
 @torch.no_grad()
 def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed: int = 0,
                   memory_size: int | None = None) -> Episode:
@@ -87,7 +102,7 @@ def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed:
     device = next(loaded.model.parameters()).device
     logits, trace = loaded.model(batch.inputs.to(device), memory_size=memory_size, trace=True)
     info = loaded.info.get("progress", loaded.info)  # last.safetensors keeps counters under "progress"
-    source = str(loaded.checkpoint)
+    source = _shown_path(loaded.checkpoint)
     if "step" in info:
         source += f" (step {info['step']:,}, {info['sequences']:,} sequences)"
 

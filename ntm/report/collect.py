@@ -19,7 +19,8 @@ import torch
 import tasks
 
 from ntm import checkpoint as ckpt
-from ntm.config import MODEL_NAMES, ModelConfig
+from ntm.config import ModelConfig
+from ntm.model import registry
 from ntm.devices import check_device
 from ntm.evaluation import evaluate_size, generalisation_sizes, load_model, memory_warning
 from ntm.metrics import SOLVED_BIT_ERRORS
@@ -53,7 +54,9 @@ def shipped_runs(checkpoints_dir: Path | str) -> list[Path]:
     def order(path):
         config = configs[path]
         task_rank = tasks.names().index(config.task) if config.task in tasks.names() else len(tasks.names())
-        return task_rank, MODEL_NAMES.index(config.model.name), path.name
+        models = registry.names()
+        model_rank = models.index(config.model.name) if config.model.name in models else len(models)
+        return task_rank, model_rank, path.name
 
     return sorted(runs, key=order)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import tasks
 
 from ntm import checkpoint as ckpt
-from ntm.config import MEMORY_MODELS
+from ntm.model import registry
 from ntm.paper import paper_key
 from ntm.report.collect import model_label
 from ntm.report.targets import headline, paper_figures, result_at, trained_sizes
@@ -29,7 +29,7 @@ def headline_table(entries: list[dict]) -> list[str]:
             continue
         size, measure = headline(task_name)
         figures = {entry["name"]: result_at(entry["results"], **size)[measure] for entry in members}
-        ntms = [entry for entry in members if entry["model"] in MEMORY_MODELS]
+        ntms = [entry for entry in members if _has_memory(entry["model"])]
         best = min(ntms, key=lambda entry: figures[entry["name"]], default=None)
         lstm = next((entry for entry in members if entry["model"] == "lstm"), None)
         label = f"{task_name}, {tasks.get(task_name).size_label(size)}: {measure}"
@@ -55,10 +55,14 @@ def update_readme(readme: Path, entries: list[dict]) -> bool:
     return True
 
 
+def _has_memory(model: str) -> bool:
+    return model in registry.names() and registry.get(model).has_memory
+
+
 def _figure(entry: dict, size: dict, measure: str) -> str:
     result = result_at(entry["results"], **size)
     text = f"{result[measure]:.3f}"
-    if measure == "cost_bits" and "optimal_cost_bits" in result:
+    if measure == "cost_bits" and result.get("optimal_cost_bits") is not None:
         text += f" (optimum {result['optimal_cost_bits']:.3f})"
     return text
 
@@ -67,7 +71,7 @@ def _paper_figure(task_name: str, size: dict) -> str:
     """The paper's NTM (or NTM-FF) figure at `size`, or its training figure
     where `size` is the training size."""
     trained = size in trained_sizes(task_name)
-    for model in MEMORY_MODELS:
+    for model in ("ntm", "ntm-ff"):  # the paper's two NTMs, as ntm.paper names them
         figures = paper_figures(task_name, model)
         figure = figures.get(paper_key(size)) or (figures.get("training") if trained else None)
         if figure:

@@ -96,7 +96,7 @@ def _task_section(task_name: str, entries: list[dict], figures: Path, out_dir: P
             budget = entry["budget"]
             first = (model_label(entry), _sequences(budget), _wall_clock(budget)) if i == 0 else ("", "", "")
             cost = f"{result['cost_bits']:.3f}"
-            if "optimal_cost_bits" in result:
+            if result.get("optimal_cost_bits") is not None:
                 cost += f" (optimum {result['optimal_cost_bits']:.3f})"
             cells = [*first, label, cost, f"{result['bit_errors']:.3f}", f"{result['seq_accuracy']:.3f}", paper]
             lines.append("| " + " | ".join(cells) + " |")

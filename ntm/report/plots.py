@@ -273,7 +273,7 @@ def generalisation_figure(reports: list[dict], training: dict[str, tuple[int, in
             ax.plot(xs, [r[metric] for r in results], "o-", color=f"C{colour}", label=label,
                     linewidth=1.6, markersize=4)
     optimal = sorted((positions[_result_size(r)], r["optimal_cost_bits"])
-                     for r in reports[0]["results"] if "optimal_cost_bits" in r)
+                     for r in reports[0]["results"] if r.get("optimal_cost_bits") is not None)
     if optimal:
         cost_ax.plot(*zip(*optimal), color="0.3", linestyle="--", linewidth=1.2, label="Bayes-optimal predictor")
     error_ax.axhline(SOLVED_BIT_ERRORS, color="0.3", linestyle=":", linewidth=1.2)

@@ -24,6 +24,11 @@ class World:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    @staticmethod
+    def reports_here() -> bool:
+        """True on the process that reports: rank 0 under torchrun, or the only one."""
+        return int(os.environ.get("RANK", "0")) == 0
+
     @classmethod
     def from_environment(cls, device: torch.device) -> "World":
         size = int(os.environ.get("WORLD_SIZE", "1"))

@@ -26,6 +26,7 @@ import torch
 
 from ntm import checkpoint as ckpt
 from ntm.config import RunConfig
+from ntm.devices import check_device
 from ntm.evaluation import evaluate_batches
 from ntm.metrics import SOLVED_BIT_ERRORS, summarise, training_loss
 from ntm.model.registry import build_model, count_parameters, use_path
@@ -61,9 +62,8 @@ class TrainResult:
 def build_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     name, lr = config.train.optimizer, config.train.lr
     if name == "adam":
-        # One fused kernel for every parameter: the copy NTM's update took
-        # 0.27 ms against 0.71 ms for the per-tensor version (BENCHMARKS.md),
-        # a tenth of a training step at batch 1. Same algorithm, float noise apart.
+        # One fused kernel for every parameter: a few times faster than the
+        # per-tensor update at batch 1 (BENCHMARKS.md). Same algorithm, float noise apart.
         try:
             return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
         except (RuntimeError, ValueError):  # a device or dtype the fused kernel does not support
@@ -107,6 +107,7 @@ def train(
     resume: bool = False,
     on_event: Callable[[str, dict], None] | None = None,
     tensorboard: bool = False,
+    attention_figure: Callable | None = None,
 ) -> TrainResult:
     """Train (or resume) the run in `run_dir`. `on_event(kind, data)` receives
     "start" (what trains, where, and from which step), "compiling" (while the
@@ -115,7 +116,8 @@ def train(
     stage ends), "solved" (once, at the first solving validation of the full
     task, with the lr from then on), "checkpoint" and "rollback" events.
     `tensorboard` mirrors the curve into RUN/tensorboard/ (needs the
-    tensorboard package).
+    tensorboard package), with `attention_figure(loaded_model)` drawn at each
+    validation where given (`ntm.report.attention.attention_of`).
 
     A resume may change only what does not change what the run learns
     (`ntm.training.resume`), and changes nothing in `run_dir` until its
@@ -127,13 +129,13 @@ def train(
     """
     config.validate()
     run_dir = Path(run_dir)
-    device = torch.device(config.train.device)
+    device = torch.device(check_device(config.train.device))  # before the run directory is made
     world = World.from_environment(device)
     if world.size > 1:
         device = world.device  # under torchrun each rank takes the GPU of its LOCAL_RANK
     if not world.is_main:
         return _train_locked(config, run_dir, resume, lambda kind, data: None, world, device, None, _StopRequests())
-    board = TensorBoard(run_dir) if tensorboard else None  # before anything is written: refused if not installed
+    board = TensorBoard(run_dir, attention_figure) if tensorboard else None  # before anything is written: refused if not installed
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not os.access(run_dir, os.W_OK):
@@ -382,9 +384,8 @@ def learning_rate(train_cfg, progress: Progress) -> float:
 
     A solved NTM gets gradients near zero, which Adam rescales to full-size
     steps; at the training lr those noisy steps walk the weights off the
-    solution now and then (copy relapsed to 16-23 bit errors once per run
-    at 3e-4, and two seeds of six drifted past 1 bit error at a tenth of
-    it). A hundredth of the lr from the first solve on keeps it solved.
+    solution now and then, and a small fraction of it keeps the model solved
+    (BENCHMARKS.md, time to solve).
 
     "cosine_from_start" decays the configured lr from step 0, whatever the
     solve: for tasks that have none (dynamic N-grams, whose cost only nears

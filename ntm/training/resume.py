@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ntm import checkpoint as ckpt
-from ntm.config import FLAG_FIELDS, RunConfig, flatten_config
+from ntm.config import RunConfig, flatten_config
 
 # Fields a resume may not change, by prefix or name, and why not.
 _FIXED = {
@@ -34,33 +34,32 @@ _NOT_RECORDED = {"train.steps"}
 
 
 class ResumeRefused(ckpt.CheckpointError):
-    """A resume that would change what the run learns; the message names the options."""
+    """A resume that would change what the run learns. `fields` holds (field,
+    old, new) for each; the message names them as config fields, and
+    `naming(option_name)` says it again in a command's own option names."""
+
+    def __init__(self, run_dir: Path | str, fields: list[tuple[str, Any, Any]], name_of: Callable[[str], str] = str):
+        self.run_dir, self.fields = run_dir, fields
+        super().__init__("; ".join(_refusal(run_dir, key, old, new, name_of) for key, old, new in fields))
+
+    def naming(self, name_of: Callable[[str], str]) -> "ResumeRefused":
+        return ResumeRefused(self.run_dir, self.fields, name_of)
 
 
-def option_name(key: str) -> str:
-    """How a user sets a config field: its dedicated flag, else --set."""
-    if key == "task":
-        return "the task"
-    if key == "model.name":
-        return "--model"
-    flag = next((flag for flag, field in FLAG_FIELDS.items() if field == key), None)
-    return flag or f"--set {key}"
-
-
-def refusal(run_dir: Path | str, key: str, old: Any, new: Any) -> str:
+def _refusal(run_dir, key: str, old: Any, new: Any, name_of: Callable[[str], str]) -> str:
     why = next(reason for prefix, reason in _FIXED.items() if key == prefix or key.startswith(prefix))
-    return (f"{option_name(key)} cannot change when resuming {run_dir}: it was {_show(old)}, "
-            f"not {_show(new)}; {why}. Resume without it, or start a new run with another --out")
+    return (f"{name_of(key)} cannot change when resuming {run_dir}: it was {_show(old)}, "
+            f"not {_show(new)}; {why}. Resume without it, or start a new run in another directory")
 
 
 def resume_changes(run_dir: Path | str, saved: RunConfig, wanted: RunConfig) -> dict[str, list]:
     """{field: [old, new]} for each field the resume changes and the curve
-    records; raises ResumeRefused, naming every option that may not change."""
+    records; raises ResumeRefused, naming every field that may not change."""
     before, after = (flatten_config(dataclasses.asdict(config)) for config in (saved, wanted))
     changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
     fixed = [key for key in changed if any(key == p or key.startswith(p) for p in _FIXED)]
     if fixed:
-        raise ResumeRefused("; ".join(refusal(run_dir, key, before.get(key), after.get(key)) for key in fixed))
+        raise ResumeRefused(run_dir, [(key, before.get(key), after.get(key)) for key in fixed])
     return {key: [before.get(key), after.get(key)] for key in changed if key not in _NOT_RECORDED}
 
 

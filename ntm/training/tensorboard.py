@@ -3,12 +3,14 @@
 curve.jsonl stays the record of a run; this mirrors its points into
 RUN/tensorboard/ for those who watch runs there: training and validation cost
 and bit errors, gradient norm and learning rate at each curve point, and for
-an NTM the attention figure of `ntm viz` at each validation.
+a model with a memory a figure of its attention at each validation, drawn by
+the function the caller passes (`ntm train --tensorboard` passes `ntm viz`'s).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -19,7 +21,9 @@ MISSING = "--tensorboard needs the tensorboard package: pip install tensorboard 
 class TensorBoard:
     """Writes RUN/tensorboard/ from the first point on, so a refused run leaves no trace."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, attention_figure: Callable | None = None):
+        """`attention_figure(loaded_model)`, if given, returns a matplotlib Figure."""
+        self.attention_figure = attention_figure
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
@@ -43,17 +47,16 @@ class TensorBoard:
         self.writer.flush()
 
     def attention(self, model, config, task, progress) -> None:
-        """The heads' weightings on one sequence of the largest training size (NTMs only)."""
+        """The figure of `attention_figure` for the model now (models with a memory only)."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         from ntm.evaluation import LoadedModel
-        from ntm.report.attention import attention_figure, trace_episode
 
-        if not config.model.has_memory:
+        if self.attention_figure is None or not config.model.has_memory:
             return
         loaded = LoadedModel(model=model, config=config, task=task, checkpoint=self.run_dir,
                              info={"step": progress.step, "sequences": progress.sequences})
-        figure = attention_figure(trace_episode(loaded))
+        figure = self.attention_figure(loaded)
         canvas = FigureCanvasAgg(figure)
         canvas.draw()
         image = np.asarray(canvas.buffer_rgba())[..., :3]  # [H, W, 3]
