@@ -38,7 +38,7 @@ test: install
 clean:
 	rm -rf $(VENV) runs .pytest_cache
 
-# --- The shipped models (issue 5) ------------------------------------------
+# --- The shipped models ---------------------------------------------------
 # One command per model, each with its seed and budget as trained. `make
 # checkpoints` trains every one that is missing (hours on a 2-core CPU;
 # `make -j2 checkpoints` runs two at a time, one thread each). Delete a folder
