@@ -38,12 +38,12 @@ test: install
 clean:
 	rm -rf $(VENV) runs .pytest_cache
 
-# --- The shipped models (issue 5) ------------------------------------------
+# --- The shipped models ---------------------------------------------------
 # One command per model, each with its seed and budget as trained. `make
 # checkpoints` trains every one that is missing (hours on a 2-core CPU;
 # `make -j2 checkpoints` runs two at a time, one thread each). Delete a folder
-# to retrain it. checkpoints/seeds/ holds the other seeds of copy, repeat
-# copy, associative recall and N-grams, reported in RESULTS.md beside the shipped (median) one.
+# to retrain it. checkpoints/seeds/ holds the other seeds of each NTM,
+# reported in RESULTS.md beside the shipped (median) one.
 NTM := $(BIN)/ntm
 # The shipped runs trained at batch 32, the default before batch 4, and with the lr at a tenth after the
 # solve, the default before a hundredth (BENCHMARKS.md, time to solve).
