@@ -217,7 +217,15 @@ def attention_figure(episode: Episode, crop: bool = True) -> Figure:
                 ax.set_xlabel("time step", fontsize=9)
     first.xaxis.get_major_locator().set_params(integer=True)
 
-    bars = grid[-1, :].subgridspec(1, 3, wspace=0.25)
+    _colour_bars(fig, grid[-1, :], norms, cmaps, outside)
+    size = " · ".join(f"{k} {v}" for k, v in e.size.items())
+    fig.suptitle(f"{e.task} · {e.model} · {size}\n{e.source}", fontsize=10)
+    return fig
+
+
+def _colour_bars(fig: Figure, cell, norms: dict, cmaps: dict, outside: bool) -> None:
+    """One horizontal scale per kind of panel, side by side in `cell`."""
+    bars = cell.subgridspec(1, 3, wspace=0.25)
     labels = {"data": "bits, output probability, erase", "weight": "weighting (fixed 0–1 scale)",
               "vector": "add and read vectors"}
     for column, kind in enumerate(("data", "weight", "vector")):
@@ -226,9 +234,6 @@ def attention_figure(episode: Episode, crop: bool = True) -> Figure:
                            orientation="horizontal", extend=extend)
         bar.set_label(labels[kind], fontsize=8)
         bar.ax.tick_params(labelsize=7)
-    size = " · ".join(f"{k} {v}" for k, v in e.size.items())
-    fig.suptitle(f"{e.task} · {e.model} · {size}\n{e.source}", fontsize=10)
-    return fig
 
 
 def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int = 80, crop: bool = True) -> Path:
@@ -249,7 +254,6 @@ def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int =
     T, n = e.steps, e.memory.shape[1]
     rows = used_locations(np.concatenate([e.read_weights, e.write_weights], axis=1)) if crop else np.arange(n)
     W, R = e.write_weights.shape[1], e.read_weights.shape[1]
-    memory_limit = _symmetric_limit(e.memory[:, rows])
     outputs = e.outputs * np.where(e.mask[:, None], 1.0, np.nan)
     phases = e.phase_steps()
 
@@ -271,6 +275,49 @@ def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int =
     strips[1][0].set_xlabel("time step", fontsize=8)
     output_image = strips[1][1]
 
+    memory_image, write_bars, read_bars = _memory_and_heads(fig, grid, e, rows, several)
+    title = fig.suptitle(_frame_title(e, T - 1, phases), fontsize=10)  # the longest text, for the layout
+
+    # Redrawn every frame, in this order: the outputs grow, so their delimiter lines go on top again.
+    moving = [output_image, *strips[1][3], memory_image, title, *(cursor for _, _, cursor, _ in strips),
+              *(b for head in write_bars + read_bars for b in head)]
+    for artist in moving:
+        artist.set_animated(True)
+    canvas.draw()  # lays the figure out and draws everything that stays still
+    fig.set_layout_engine("none")
+    background = canvas.copy_from_bbox(fig.bbox)
+
+    def frame(t: int):
+        for _, _, cursor, _ in strips:
+            cursor.set_x(t - 0.5)
+        output_image.set_data(np.where(np.arange(T)[:, None] <= t, outputs, np.nan).T)
+        memory_image.set_data(e.memory[t, rows])
+        for bars, weights in ((write_bars, e.write_weights[t]), (read_bars, e.read_weights[t])):
+            for head, head_bars in enumerate(bars):
+                for b, w in zip(head_bars, weights[head, rows]):
+                    b.set_width(w)
+        title.set_text(_frame_title(e, t, phases))
+        canvas.restore_region(background)
+        for artist in moving:
+            fig.draw_artist(artist)
+        return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+
+    _save_gif(path, [frame(t) for t in range(T)], fps)
+    return path
+
+
+def _save_gif(path: Path, frames: list, fps: int) -> None:
+    """The frames at `fps`, the last one held a second longer."""
+    T = len(frames)
+    durations = [round(1000 / fps)] * (T - 1) + [1000 + round(1000 / fps)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+
+
+def _memory_and_heads(fig: Figure, grid, e: Episode, rows: np.ndarray, several: bool):
+    """The animation's middle row: write weightings, the memory, read weightings."""
+    n, W, R = e.memory.shape[1], e.write_weights.shape[1], e.read_weights.shape[1]
+    memory_limit = _symmetric_limit(e.memory[:, rows])
     write_ax, memory_ax, read_ax = (fig.add_subplot(grid[2, c]) for c in range(3))
     memory_image = memory_ax.imshow(e.memory[0, rows], cmap=_cmap(VECTOR_CMAP), vmin=-memory_limit, vmax=memory_limit,
                                     aspect="auto", interpolation="nearest")
@@ -292,36 +339,7 @@ def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int =
         key = fig.add_subplot(grid[3, 2])
         key.axis("off")
         key.legend(*read_ax.get_legend_handles_labels(), loc="center", ncols=2, fontsize=7, frameon=False)
-    title = fig.suptitle(_frame_title(e, T - 1, phases), fontsize=10)  # the longest text, for the layout
-
-    # Redrawn every frame, in this order: the outputs grow, so their delimiter lines go on top again.
-    moving = [output_image, *strips[1][3], memory_image, title, *(cursor for _, _, cursor, _ in strips),
-              *(b for head in write_bars + read_bars for b in head)]
-    for artist in moving:
-        artist.set_animated(True)
-    canvas.draw()  # lays the figure out and draws everything that stays still
-    fig.set_layout_engine("none")
-    background = canvas.copy_from_bbox(fig.bbox)
-
-    frames = []
-    for t in range(T):
-        for _, _, cursor, _ in strips:
-            cursor.set_x(t - 0.5)
-        output_image.set_data(np.where(np.arange(T)[:, None] <= t, outputs, np.nan).T)
-        memory_image.set_data(e.memory[t, rows])
-        for bars, weights in ((write_bars, e.write_weights[t]), (read_bars, e.read_weights[t])):
-            for head, head_bars in enumerate(bars):
-                for b, w in zip(head_bars, weights[head, rows]):
-                    b.set_width(w)
-        title.set_text(_frame_title(e, t, phases))
-        canvas.restore_region(background)
-        for artist in moving:
-            fig.draw_artist(artist)
-        frames.append(Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy()))
-    durations = [round(1000 / fps)] * (T - 1) + [1000 + round(1000 / fps)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
-    return path
+    return memory_image, write_bars, read_bars
 
 
 def _frame_title(e: Episode, t: int, phases: list[int]) -> str:
