@@ -155,6 +155,14 @@ def test_curves_draw_seeds_of_one_setup_as_one_median(runs):
     assert labels[1].startswith("lstm · copy-lstm-s0")
 
 
+def test_curves_take_a_logarithmic_sequences_axis_from_the_command_line(runs, cli, tmp_path):
+    assert {ax.get_xscale() for ax in plots.learning_curves_figure([runs["lstm"]]).axes} == {"linear"}
+    assert {ax.get_xscale() for ax in plots.learning_curves_figure([runs["lstm"]], log_x=True).axes} == {"log"}
+    result = cli("plot", "curves", runs["ntm0"], runs["lstm"], "--log-x", "--out", tmp_path / "curves.png")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "curves.png").stat().st_size > 0
+
+
 def test_curves_mark_where_each_curriculum_stage_ended_and_name_it_in_the_legend(tmp_path):
     config = default_config("copy", "ntm")
     config.task_options["max_length"] = 3

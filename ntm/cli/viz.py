@@ -75,6 +75,7 @@ def curves(
     run_dirs: List[Path] = typer.Argument(..., help="Run directories made by `ntm train`; runs that differ only in the seed are drawn as a median with the range shaded."),
     out: Path = typer.Option(Path("curves.png"), "--out", "-o", help="Figure file; .png, .svg or .pdf by its extension."),
     validation: bool = typer.Option(False, "--validation", help="Plot the fixed validation set instead of the training batches."),
+    log_x: bool = typer.Option(False, "--log-x", help="Sequences seen on a logarithmic axis, for runs of very different lengths."),
 ):
     """Cost (bits) and bit errors per sequence against sequences seen, with the paper's levels."""
     from ntm.report.plots import figure_format, has_points, learning_curves_figure, save_figure
@@ -91,7 +92,7 @@ def curves(
         console.print(f"[yellow]warning:[/yellow] no run has {points} yet, so {out} was not written; "
                       "try again once training has logged a step", highlight=False, soft_wrap=True)
         return
-    save_figure(learning_curves_figure(drawable, validation=validation), out)
+    save_figure(learning_curves_figure(drawable, validation=validation, log_x=log_x), out)
     console.print(f"wrote {out}", highlight=False)
 
 @plot_app.command("generalisation")

@@ -112,12 +112,14 @@ def has_points(run_dir: Path | str, validation: bool = False) -> bool:
     return any(metric in point for point in ckpt.read_curve(Path(run_dir)))
 
 
-def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False) -> Figure:
+def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False, log_x: bool = False) -> Figure:
     """Cost (bits) and bit errors per sequence against sequences seen, one row per task.
 
     Runs that differ only in their seed are drawn as the median with the range
     shaded; the paper's levels (`ntm.paper`) are drawn on the cost axes.
-    `validation` plots the fixed validation set instead of the training batches.
+    `validation` plots the fixed validation set instead of the training batches;
+    `log_x` puts sequences seen on a logarithmic axis, so a short run stays
+    readable beside one a hundred times longer.
     """
     if not run_dirs:
         raise ValueError("give at least one run directory")
@@ -145,8 +147,11 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False)
         error_ax.set_ylim(bottom=0)
         for ax in (cost_ax, error_ax):
             ax.set_title(task_name, loc="left", fontsize=11, fontweight="bold")
-            ax.set_xlabel("sequences seen")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel("sequences seen" + (" (log scale)" if log_x else ""))
+            if log_x:
+                ax.set_xscale("log")
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.xaxis.set_major_formatter(EngFormatter(sep=""))
             ax.grid(alpha=0.25)
         error_ax.legend(*cost_ax.get_legend_handles_labels(), fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
