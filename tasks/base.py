@@ -14,7 +14,8 @@ input_width=9, output_width=8, size_names=("length",))`. It implements:
   argument, e.g. {"length": [...]}).
 - the class facts the reports read: `generalisation_sizes` (what `ntm eval`
   tests by default), and optionally `size_axis_label`, `phase_channels` and
-  `size_label` for the pictures and tables.
+  `size_label` for the pictures and tables, and `optimal_cost_bits` where the
+  best possible predictor's cost is known (None otherwise).
 
 `sample` (shared here) turns those into a padded `Batch`. Sequences of different
 sizes share a batch: each is padded at the end with zero steps whose mask is

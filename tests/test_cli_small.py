@@ -223,3 +223,24 @@ def test_time_to_solve_refuses_a_bad_batch_or_thread_count_before_training(tmp_p
     result = invoke("bench", "--time-to-solve", "--seed", 0, option, value, "--out", tmp_path)
     assert result.exit_code != 0 and option in result.output and "Traceback" not in result.output
     assert not any(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+def test_eval_sizes_take_any_size_field_of_the_task_by_name():
+    from ntm.cli.evaluate import _sizes_asked
+
+    repeat_copy = tasks.get("repeat-copy")
+    assert _sizes_asked(repeat_copy, None, "5,10", ["repeats=20"]) == [{"length": 5, "repeats": 20},
+                                                                        {"length": 10, "repeats": 20}]
+    assert _sizes_asked(repeat_copy, None, None, ["length=7", "repeats=3"]) == [{"length": 7, "repeats": 3}]
+    with pytest.raises(ValueError, match="repeat-copy has no size 'repets'; did you mean repeats"):
+        _sizes_asked(repeat_copy, 5, None, ["repets=3"])
+    with pytest.raises(ValueError, match="name the same size"):
+        _sizes_asked(repeat_copy, 5, None, ["length=3"])
+
+
+def test_the_size_help_names_every_tasks_fields():
+    from ntm.cli.options import LENGTH_HELP, SIZE_HELP
+
+    for name in tasks.names():
+        assert f"{name}: {', '.join(tasks.get(name).size_names)}" in SIZE_HELP
+        assert f"{name} {tasks.get(name).size_names[0]}" in LENGTH_HELP
