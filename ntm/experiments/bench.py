@@ -101,7 +101,7 @@ def throughput(batch_sizes=(1, 8, 32, 128), paths=PATHS, seconds: float = 10.0, 
     keep_freed_memory()  # as the fused path sets it on loading: every path is timed under the same allocator
     report = {"machine": machine_description(), "train": [], "priority_sort": [], "eval": []}
     if "fused" in paths and fused.available():
-        report["fused_products"] = fused.load().products()  # "own" (AVX-512) or "blas": figures differ a lot on AMD
+        report["fused_products"] = fused.load().products()  # "own" (AVX-512) or "blas": the figures depend on it
 
     def record(kind, result):
         report[kind].append(result)

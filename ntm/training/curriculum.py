@@ -23,9 +23,8 @@ class Curriculum:
         self.train_cfg, self.device = config.train, device
         self.task = tasks.get(config.task, **config.task_options)
         # A stage is the task with its options overridden, count normalisation
-        # included: repeat copy's count over 1..10 tells R=1 from R=2 by only 0.35,
-        # and a stage of 1..2 at that scale was at 3.9 bit errors after 640k
-        # sequences; on its own scale (+-1) it was passed at 496k.
+        # included: on the full task's scale a short stage's counts differ too
+        # little to tell apart (checkpoints/README.md, repeat copy).
         self.stage_tasks = [tasks.get(config.task, **options) for options in config.curriculum_stages()]
         self._validation = {}
 
