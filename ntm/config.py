@@ -46,6 +46,7 @@ class ModelConfig:
     memory_init: float = 1e-6  # a small constant start learns faster than a learned or random one (Collier & Beel 2018)
     learned_memory: bool = False  # start from a learned [N, M] memory instead (see NTM.initial_memory)
     clip: float = 20.0  # controller outputs to the heads are clipped to +-clip (docs/tasks.md section 4)
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # a model from outside: its own options (docs/models.md)
 
     @property
     def has_memory(self) -> bool:
@@ -95,9 +96,10 @@ class RunConfig:
 
     def validate(self) -> "RunConfig":
         """Raise ValueError, naming the field, for values no run could use."""
-        from ntm.model.registry import get
+        from ntm.model.registry import get, name_of
 
         m, t = self.model, self.train
+        m.name = name_of(m.name)  # a class or factory from a notebook is registered by its name
         entry = get(m.name)  # an unknown model fails here, with the list of models
         for field in ("hidden_size", "layers", "read_heads", "write_heads", "memory_size", "memory_width"):
             if getattr(m, field) < 1:
@@ -202,15 +204,16 @@ def _build(cls, values: dict[str, Any]):
     return cls(**values)
 
 
-def default_config(task: str, model: str = "ntm") -> RunConfig:
+def default_config(task: str, model: Any = "ntm") -> RunConfig:
     """The configuration `ntm train TASK --model MODEL` starts from: the
-    model's sizes and learning rate on that task, as its registry entry gives them."""
+    model's sizes and learning rate on that task, as its registry entry gives
+    them. `model` is a name, or a model class or factory from a notebook."""
     import tasks
-    from ntm.model.registry import get
+    from ntm.model.registry import get, name_of
 
     if task not in tasks.names():
         raise unknown_name("task", task, tasks.names())
-    entry = get(model)
+    entry = get(name_of(model))
     return RunConfig(task=task, model=entry.config(task), train=TrainConfig(lr=entry.lr))
 
 

@@ -63,6 +63,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (int, float, str)) or (isinstance(value, list) and all(
             isinstance(item, (int, float, str)) and not isinstance(item, bool) for item in value)):
         return json.dumps(value)  # JSON's numbers, strings and flat lists are TOML's too
+    if isinstance(value, dict):  # a model's own options: an inline table
+        return "{" + ", ".join(f"{json.dumps(key)} = {_toml_value(item)}" for key, item in value.items()) + "}"
     raise ValueError(f"cannot write {value!r} as TOML; use --format json")
 
 

@@ -67,8 +67,19 @@ def split_assignment(text: str) -> tuple[str, str]:
 
 
 def set_field(config: RunConfig, key: str, value: Any) -> None:
-    """Set the model or train field `key` ("train.lr") to `value`, as its type."""
+    """Set the model or train field `key` ("train.lr") to `value`, as its type.
+    For a model from outside, a model key it takes as an option is its own
+    option (ModelConfig.options), whatever ModelConfig's fields are called."""
     section, field = key.split(".", 1)
+    if section == "model" and field != "name":
+        from ntm.model import external
+        from ntm.model.registry import get
+
+        entry = get(config.model.name)
+        if entry.model_class is not None and (field in external.options_of(entry.model_class)
+                                              or field not in vars(config.model)):
+            config.model.options[field] = entry.check_option(field, value)
+            return
     setattr(_section(config, section), field, typed_value(config, key, value))
 
 

@@ -80,8 +80,9 @@ def train(
         else:
             base = read_config_file(config_file) if config_file is not None else None
             if base is not None and model is not None and model != base.model.name:
-                raise ValueError(f"--model {model} differs from the {base.model.name} model of {config_file}; "
-                                 f"write a config for it with `ntm config {base.task} --model {model}`")
+                base = _with_model(base, model)
+                console.print(f"training {model} with the recipe of {config_file}: its task and training "
+                              f"settings, and {model}'s own sizes", highlight=False, soft_wrap=True)
             config = build_run_config(task, model, set_, fields, base=base)
             if no_curriculum:
                 config.curriculum = {}
@@ -99,6 +100,17 @@ def train(
         raise typer.Exit(130) from None
     if reporting:
         _summary(result, config)
+
+
+def _with_model(base, model: str):
+    """`base` with `model` and that model's defaults on its task; the rest of the recipe stays."""
+    from ntm.config import default_config
+
+    defaults = default_config(base.task, model)
+    base.model = defaults.model
+    if not defaults.model.has_memory:
+        base.train.memory_size = base.train.memory_size_max = 0  # a memory size has nothing to size
+    return base
 
 
 def _holds_a_run(out: Path) -> bool:

@@ -19,7 +19,7 @@ from ntm.cli.options import SIZE_HELP, parse_ints, parse_size_fields
 @app.command()
 @friendly_errors
 def viz(
-    checkpoint: Optional[Path] = typer.Argument(None, help="Run directory or .safetensors file of an NTM (default: the shipped checkpoints/copy-ntm)."),
+    checkpoint: Optional[Path] = typer.Argument(None, help="Run directory or .safetensors file of an NTM, or of a model that returns its weightings (default: the shipped checkpoints/copy-ntm)."),
     length: Optional[int] = typer.Option(None, "--length", "-l", help="The task's first size (default: the largest trained on)."),
     size: List[str] = typer.Option([], "--size", help=SIZE_HELP + " Fields not given take the largest trained on."),
     seed: int = typer.Option(0, help="Seed of the sequence drawn."),
@@ -30,10 +30,11 @@ def viz(
     full_memory: bool = typer.Option(False, "--full-memory", help="Draw every memory location instead of only those the heads used."),
     weights: str = typer.Option("best", help="best (by validation, default) or last weights of a run directory."),
 ):
-    """Draw what an NTM's heads do on one sequence: weightings, erase/add and read vectors (the paper's copy figure)."""
+    """Draw what a model attends to on one sequence: an NTM's weightings, erase/add and read vectors (the paper's copy figure), or any model's named weightings."""
     from ntm.evaluation import DEFAULT_CHECKPOINT, load_model, memory_warning
     from ntm.report.plots import figure_format, save_figure
-    from ntm.report.attention import animate_episode, attention_figure, trace_episode
+    from ntm.report.attention import animate_episode, figure_of, trace_episode
+    from ntm.report.weightings import Weightings
 
     if checkpoint is None:
         checkpoint = DEFAULT_CHECKPOINT
@@ -59,9 +60,13 @@ def viz(
     if warning:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if out is None:
-        out = Path(f"{episode.task}-{episode.model}-{'-'.join(f'{k}{v}' for k, v in episode.size.items())}.png")
-    save_figure(attention_figure(episode, crop=not full_memory), out)
+        model = episode.model.replace(":", "-").replace(".", "-")  # a model named package.module:Name
+        out = Path(f"{episode.task}-{model}-{'-'.join(f'{k}{v}' for k, v in episode.size.items())}.png")
+    save_figure(figure_of(episode, crop=not full_memory), out)
     console.print(f"wrote {out}", highlight=False)
+    if animate is not None and isinstance(episode, Weightings):
+        raise ValueError(f"--animate draws a memory step by step; a {episode.model} returns weightings only, "
+                         f"drawn in {out}")
     if animate is not None:
         animate_episode(episode, animate, fps=fps, crop=not full_memory)
         console.print(f"wrote {animate} ({episode.steps} steps)", highlight=False)

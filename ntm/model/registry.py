@@ -4,20 +4,23 @@ An entry holds its builder (`inputs [B,T,in] -> logits [B,T,out]`, with
 `memory_size`, `trace` and `lengths` keyword arguments), whether it has a
 memory, its default learning rate, its sizes on each task, the tasks it
 refuses and why, and the execution paths it offers. Adding a model is one
-`ModelEntry` in `_ENTRIES` below, or `register(entry)` at run time, e.g. for a
-model defined in a notebook; nothing else in the package names a model.
+`ModelEntry` in `_ENTRIES` below, or `register(entry)` at run time; nothing
+else in the package names a model. Models from outside the package (a
+`package.module:Name` class, an installed entry point, a class or factory
+from a notebook) become entries too, through `ntm.model.external`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 from torch import nn
 
 import tasks
 from ntm.checks import unknown_name
 from ntm.config import EXECUTION_PATHS, ModelConfig, RunConfig
+from ntm.model import external
 from ntm.model.baselines import RecurrentBaseline
 from ntm.model.ntm import NTM
 
@@ -61,6 +64,15 @@ class ModelEntry:
     # target is a later input of the same sequence, so those tasks refuse it.
     bidirectional: bool = False
     paths: tuple[str, ...] = ("reference",)  # the execution paths it offers (EXECUTION_PATHS)
+    # A model from outside: its class, whose own options `--set model.KEY=VALUE`
+    # reaches (ModelConfig.options); None for the built-in models, set by ModelConfig's fields.
+    model_class: type | None = None
+
+    def check_option(self, key: str, value: Any) -> Any:
+        """`value` as model option `key`, or an error naming the options there are."""
+        if self.model_class is None:
+            raise ValueError(f"model {self.name} takes no option {key!r}: its settings are ModelConfig's fields")
+        return external.check_option(self.name, self.model_class, key, value)
 
     def refusal(self, task_name: str) -> str | None:
         """Why this model cannot be trained on `task_name`, or None."""
@@ -114,15 +126,34 @@ def unregister(name: str) -> None:
 
 
 def names() -> list[str]:
-    """The registered model names, the NTMs first."""
-    return list(_REGISTRY)
+    """The models `--model` takes by name: the built-in ones (NTMs first), those
+    registered since, and those installed packages offer (`ntm.models` entry points)."""
+    return [*_REGISTRY, *(name for name in external.installed() if name not in _REGISTRY)]
 
 
 def get(name: str) -> ModelEntry:
-    try:
+    """The entry of a model name: built-in or registered, `package.module:Name`,
+    or an installed entry point's name. Resolving never calls what it finds
+    unless it is a model class (see `ntm.model.external`)."""
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise unknown_name("model", name, names()) from None
+    if ":" in name:
+        return register(external.resolve_reference(name))
+    points = external.installed()
+    if name in points:
+        return register(external.resolve_installed(name, points[name]))
+    raise unknown_name("model", name, names())
+
+
+def name_of(model: Any) -> str:
+    """The registry name of `model`: a name as it is (checked), or a class or
+    factory from a notebook, registered under `module:QualName`."""
+    if isinstance(model, str):
+        return get(model).name
+    name = f"{getattr(model, '__module__', '?')}:{getattr(model, '__qualname__', type(model).__name__)}"
+    if name not in _REGISTRY:
+        register(external.entry_for(name, model, in_process=True))
+    return name
 
 
 def build_model(config: ModelConfig | RunConfig, input_width: int | None = None,

@@ -86,17 +86,23 @@ def _shown_path(path: Path) -> str:
 
 def attention_of(loaded: LoadedModel) -> Figure:
     """The figure `ntm viz` draws, on a sequence of the largest training size."""
-    return attention_figure(trace_episode(loaded))
+    return figure_of(trace_episode(loaded))
+
+
+def figure_of(traced, crop: bool = True) -> Figure:
+    """The picture of a traced sequence: the NTM's figure, or a model's named weightings."""
+    from ntm.report.weightings import Weightings, weightings_figure
+
+    return weightings_figure(traced) if isinstance(traced, Weightings) else attention_figure(traced, crop=crop)
 
 
 @torch.no_grad()
 def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed: int = 0,
-                  memory_size: int | None = None) -> Episode:
-    """Draw one sequence of `size` (default: the largest trained on) with `seed` and trace the NTM on it."""
+                  memory_size: int | None = None):
+    """Draw one sequence of `size` (default: the largest trained on) with `seed`
+    and trace the model on it: an `Episode` for an NTM, or for a model that
+    returns named weightings, a `ntm.report.weightings.Weightings`."""
     config = loaded.config
-    if not config.model.has_memory:
-        raise ValueError(f"{loaded.checkpoint} is a {config.model.name} model; "
-                         "only NTM models have heads and memory to draw")
     size = loaded.task.check_size(**size) if size else loaded.task.largest_trained_size()
     batch = loaded.task.sample(1, np.random.default_rng(seed), **size)
     device = next(loaded.model.parameters()).device
@@ -109,14 +115,20 @@ def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed:
     def first(tensor):
         return tensor[0].float().cpu().numpy()
 
-    return Episode(
+    nothing = np.zeros((batch.steps, 0, 0), np.float32)
+    episode = Episode(
         task=config.task, model=config.model.name, phase_channels=tuple(loaded.task.phase_channels),
         size=size, source=source,
         inputs=first(batch.inputs), targets=first(batch.targets), mask=batch.mask[0].numpy(),
-        outputs=first(torch.sigmoid(logits)),
-        read_weights=first(trace.read_weights), write_weights=first(trace.write_weights),
-        erase=first(trace.erase), add=first(trace.add), reads=first(trace.reads), memory=first(trace.memory),
-    )
+        outputs=first(torch.sigmoid(logits)), read_weights=nothing, write_weights=nothing,
+        erase=nothing, add=nothing, reads=nothing, memory=nothing)
+    if isinstance(trace, dict):
+        from ntm.report.weightings import Weightings
+
+        return Weightings.of(episode, trace)
+    return dataclasses.replace(
+        episode, read_weights=first(trace.read_weights), write_weights=first(trace.write_weights),
+        erase=first(trace.erase), add=first(trace.add), reads=first(trace.reads), memory=first(trace.memory))
 
 
 def used_locations(weights: np.ndarray, margin: int = 1) -> np.ndarray:
