@@ -8,7 +8,7 @@ import sys
 
 from ntm.cli.app import app, close_stdout_quietly, console, friendly_errors
 # In the order `ntm --help` lists them.
-from ntm.cli import train, evaluate, bench, config, models, results, sweep, viz  # noqa: F401, I001 - each registers its command
+from ntm.cli import train, evaluate, bench, config, models, protocol, results, sweep, viz  # noqa: F401, I001 - each registers its command
 
 
 def run() -> None:

@@ -19,26 +19,43 @@ START_MARK = "<!-- headline table: written by `ntm results` -->"
 END_MARK = "<!-- end of headline table -->"
 
 
-def headline_table(entries: list[dict]) -> list[str]:
-    """Markdown rows: per task with a headline, the best shipped NTM, the
-    shipped LSTM, and the paper's NTM at the headline size."""
-    lines = ["| task, size: measure | best NTM | LSTM | paper's NTM |", "|---|---|---|---|"]
+def headline_table(entries: list[dict], models: list[str] | None = None) -> list[str]:
+    """Markdown rows: per task with a headline, one column per model in
+    `models` (default: those shipped for at least half the tasks, in registry
+    order) and the paper's NTM at the headline size."""
+    models = models or default_columns(entries)
+    lines = ["| task, size: measure | " + " | ".join(models) + " | paper's NTM |", "|---" * (len(models) + 2) + "|"]
     for task_name in tasks.names():
         members = [entry for entry in entries if entry["task"] == task_name]
         if headline(task_name) is None or not members:
             continue
         size, measure = headline(task_name)
-        figures = {entry["name"]: result_at(entry["results"], **size)[measure] for entry in members}
-        ntms = [entry for entry in members if _has_memory(entry["model"])]
-        best = min(ntms, key=lambda entry: figures[entry["name"]], default=None)
-        lstm = next((entry for entry in members if entry["model"] == "lstm"), None)
         label = f"{task_name}, {tasks.get(task_name).size_label(size)}: {measure}"
-        cells = [label,
-                 f"{_figure(best, size, measure)} ({model_label(best)})" if best else "—",
-                 _figure(lstm, size, measure) if lstm else "—",
-                 _paper_figure(task_name, size)]
+        cells = [label]
+        for model in models:
+            entry = next((entry for entry in members if entry["model"] == model), None)
+            cells.append(_figure(entry, size, measure) + _memory_note(entry) if entry else "—")
+        cells.append(_paper_figure(task_name, size))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def default_columns(entries: list[dict]) -> list[str]:
+    """The models shipped for at least half of the tasks that have a headline, in registry order."""
+    headlined = {entry["task"] for entry in entries if headline(entry["task"]) is not None}
+    counts = {}
+    for entry in entries:
+        if entry["task"] in headlined:
+            counts[entry["model"]] = counts.get(entry["model"], 0) + 1
+    order = registry.names()
+    chosen = [model for model, count in counts.items() if 2 * count >= len(headlined)]
+    return sorted(chosen, key=lambda model: order.index(model) if model in order else len(order))
+
+
+def _memory_note(entry: dict) -> str:
+    """" (memory N=512)" where the run's memory is not the paper's 128 locations."""
+    label = model_label(entry)
+    return f" {label[len(entry['name']):].strip()}" if label != entry["name"] else ""
 
 
 def update_readme(readme: Path, entries: list[dict]) -> bool:
@@ -53,10 +70,6 @@ def update_readme(readme: Path, entries: list[dict]) -> bool:
     table = "\n".join([START_MARK, *headline_table(entries), END_MARK])
     ckpt.atomic_write_bytes(readme, (text[:start] + table + text[end + len(END_MARK):]).encode())
     return True
-
-
-def _has_memory(model: str) -> bool:
-    return model in registry.names() and registry.get(model).has_memory
 
 
 def _figure(entry: dict, size: dict, measure: str) -> str:

@@ -19,7 +19,7 @@ from ntm import checkpoint as ckpt
 from ntm.evaluation import generalisation_sizes, load_model
 from ntm.paper import paper_key
 from ntm.platform_info import machine_description
-from ntm.report.attention import attention_figure, trace_episode
+from ntm.report.attention import figure_of, trace_episode
 from ntm.report.collect import model_label, seed_summary, trained_memory
 from ntm.report.headline import update_readme
 from ntm.report.plots import generalisation_figure, learning_curves_figure, save_figure, training_range
@@ -231,7 +231,7 @@ def _pictures(task_name: str, entries: list[dict], figures: Path, out_dir: Path)
         chosen = next((e for e in ntms if e["model"] == "ntm"), ntms[0])
         loaded = load_model(chosen["run_dir"], "best")
         episode = trace_episode(loaded, seed=chosen["evaluation"]["seed"])
-        path = save_figure(attention_figure(episode), figures / f"{task_name}-attention.png")
+        path = save_figure(figure_of(episode), figures / f"{task_name}-attention.png")
         lines += [f"![What the heads of {chosen['name']} do on one sequence]({_link(path, out_dir)})", ""]
     else:
         lines += [f"No NTM for {task_name} is shipped, so there is no attention picture.", ""]
