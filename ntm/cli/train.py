@@ -79,16 +79,28 @@ def train(
 
     # Under torchrun only rank 0 reports; the other ranks train silently.
     reporting = os.environ.get("RANK", "0") == "0"
-    with TrainingProgress(console, config, enabled=reporting) as progress:
-        try:
-            result = run_training(config, run_dir, resume=resume, on_event=progress.event, tensorboard=tensorboard)
-        except TrainingInterrupted as stop:
-            progress.stop()
-            if reporting:
-                console.print(f"[yellow]{stop}[/yellow]", highlight=False)
-            raise typer.Exit(130) from None
+    result = None
+    try:
+        with TrainingProgress(console, config, enabled=reporting) as progress:
+            try:
+                result = run_training(config, run_dir, resume=resume, on_event=progress.event, tensorboard=tensorboard)
+            except TrainingInterrupted as stop:
+                progress.stop()
+                _stopped(stop, reporting)
+        if reporting:
+            _summary(result, config)
+    except KeyboardInterrupt:
+        if result is None:
+            raise
+        # Ctrl-C after training returned, while the summary is drawn: the run
+        # is saved, so it ends as a Ctrl-C during training does.
+        _stopped(TrainingInterrupted.saved_at(result.step, result.run_dir), reporting)
+
+
+def _stopped(stop, reporting: bool) -> None:
     if reporting:
-        _summary(result, config)
+        console.print(f"[yellow]{stop}[/yellow]", highlight=False)
+    raise typer.Exit(130) from None
 
 
 def _resumed_config(out, task, model, config_file, set_, flags):
