@@ -52,7 +52,8 @@ def glibc_version() -> tuple[int, ...]:
     return tuple(int(part) for part in name.split()[1].split(".")[:2]) if name else ()
 
 
-glibc_only = pytest.mark.skipif(glibc_version() < (2, 33), reason="mallopt's thresholds are glibc's; mallinfo2 is 2.33's")
+glibc_only = pytest.mark.skipif(glibc_version() < (2, 33),
+                                reason="mallopt's thresholds are glibc's; the test reads them with 2.33's mallinfo2")
 
 
 @glibc_only

@@ -20,7 +20,8 @@ TINY_ARGS = ["train", "copy", "--steps", "2", "--batch-size", "2", "--set", "mod
 
 
 def logged(run_dir):
-    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator", reason=NEEDS_TENSORBOARD)
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator",
+                                      reason=NEEDS_TENSORBOARD)
     events = accumulator.EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
     events.Reload()
     return events
