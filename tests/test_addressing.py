@@ -1,11 +1,13 @@
 """NTM addressing (Graves et al. 2014, section 3.3; docs/tasks.md section 4), one stage at a time.
 
 Each stage is checked against a tiny loop-based NumPy reference written
-straight from the paper's equations, on small hand-checkable examples, and on
-the nasty cases public implementations got wrong: a zero key, an all-zero
-memory, a one-hot weighting shifted across the wrap-around, an all-zero
-weighting given to sharpen, a very large gamma. Shapes: memory [B, N, M],
-keys [B, H, M], weightings [B, H, N], per-head scalars [B, H, 1].
+straight from the paper's equations (tests/addressing_reference.py), on small
+hand-checkable examples, and on the nasty cases public implementations got
+wrong: a zero key, an all-zero memory, a one-hot weighting shifted across the
+wrap-around, an all-zero weighting given to sharpen, a very large gamma.
+Reading, writing and the head activations are in tests/test_read_write.py.
+Shapes: memory [B, N, M], keys [B, H, M], weightings [B, H, N], per-head
+scalars [B, H, 1].
 """
 
 import math
@@ -16,102 +18,17 @@ import torch
 
 from ntm.model import addressing
 
-# ---------------------------------------------------------------------------
-# Loop-based NumPy references, one per equation of the paper.
-
-
-def ref_cosine(keys, memory, eps=addressing.COSINE_EPS):
-    """Eq. (6). keys [B,H,M], memory [B,N,M] -> [B,H,N]."""
-    B, H, _ = keys.shape
-    N = memory.shape[1]
-    out = np.zeros((B, H, N))
-    for b in range(B):
-        for h in range(H):
-            for i in range(N):
-                k, row = keys[b, h], memory[b, i]
-                out[b, h, i] = np.dot(k, row) / (np.linalg.norm(k) * np.linalg.norm(row) + eps)
-    return out
-
-
-def ref_softmax(x):
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def ref_content(keys, strengths, memory):
-    """Eq. (5). strengths [B,H,1]."""
-    return ref_softmax(strengths * ref_cosine(keys, memory))
-
-
-def ref_shift(weights, shifts):
-    """Eq. (8): location j's weight moves to j + k (mod N) with probability s(k), k in -1, 0, +1."""
-    B, H, N = weights.shape
-    out = np.zeros_like(weights)
-    for b in range(B):
-        for h in range(H):
-            for j in range(N):
-                for index, k in enumerate((-1, 0, 1)):
-                    out[b, h, (j + k) % N] += weights[b, h, j] * shifts[b, h, index]
-    return out
-
-
-def ref_sharpen(weights, gamma):
-    """Eq. (9), literally: w^gamma / sum_j w(j)^gamma."""
-    powered = weights**gamma
-    return powered / powered.sum(axis=-1, keepdims=True)
-
-
-def ref_read(memory, weights):
-    """Eq. (2). -> [B,H,M]."""
-    B, H, N = weights.shape
-    M = memory.shape[-1]
-    out = np.zeros((B, H, M))
-    for b in range(B):
-        for h in range(H):
-            for i in range(N):
-                out[b, h] += weights[b, h, i] * memory[b, i]
-    return out
-
-
-def ref_write(memory, weights, erase, add):
-    """Eqs. (3)-(4) for H heads: every head's erase, then every head's add."""
-    B, H, N = weights.shape
-    out = memory.copy()
-    for b in range(B):
-        for h in range(H):
-            for i in range(N):
-                out[b, i] = out[b, i] * (1.0 - weights[b, h, i] * erase[b, h])
-        for h in range(H):
-            for i in range(N):
-                out[b, i] = out[b, i] + weights[b, h, i] * add[b, h]
-    return out
-
-
-def t(array):
-    return torch.tensor(np.asarray(array), dtype=torch.float64)
-
-
-def random_weighting(rng, *shape):
-    return ref_softmax(rng.normal(size=shape) * 2.0)
-
-
-def assert_finite(*tensors):
-    for tensor in tensors:
-        assert tensor is not None, "no gradient reached this tensor"
-        assert torch.isfinite(tensor).all(), tensor
-
-
-def one_hot(n, location, shape=(1, 1)):
-    w = torch.zeros(*shape, n, dtype=torch.float64)
-    w[..., location] = 1.0
-    return w
-
-
-def shift_distribution(offset, shape=(1, 1)):
-    """A shift of exactly `offset` in {-1, 0, +1}, as [..., 3] = s(-1), s(0), s(+1)."""
-    s = torch.zeros(*shape, 3, dtype=torch.float64)
-    s[..., offset + 1] = 1.0
-    return s
+from addressing_reference import (
+    ref_cosine,
+    ref_content,
+    ref_shift,
+    ref_sharpen,
+    t,
+    random_weighting,
+    assert_finite,
+    one_hot,
+    shift_distribution,
+)
 
 
 # ---------------------------------------------------------------------------
@@ -394,132 +311,3 @@ def test_address_of_an_all_zero_memory_with_a_zero_key_has_finite_gradients():
     torch.testing.assert_close(got.sum(-1), torch.ones(2, 1))
     (got * torch.arange(8.0)).sum().backward()
     assert_finite(memory.grad, keys.grad, strengths.grad, gates.grad, shifts.grad, gammas.grad)
-
-
-# ---------------------------------------------------------------------------
-# read, eq. (2)
-
-
-def test_read_hand_computed():
-    memory = t([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]])
-    weights = t([[[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]]])  # two heads
-    np.testing.assert_allclose(addressing.read(memory, weights).numpy(), [[[2.0, 3.0], [5.0, 6.0]]])
-
-
-def test_read_matches_the_loop_reference():
-    rng = np.random.default_rng(14)
-    memory, weights = rng.normal(size=(2, 6, 4)), random_weighting(rng, 2, 3, 6)
-    got = addressing.read(t(memory), t(weights))
-    assert got.shape == (2, 3, 4)
-    np.testing.assert_allclose(got.numpy(), ref_read(memory, weights), rtol=1e-12)
-
-
-# ---------------------------------------------------------------------------
-# write, eqs. (3)-(4)
-
-
-def test_write_with_full_erase_and_a_one_hot_weighting_replaces_exactly_that_row():
-    memory = t(np.random.default_rng(15).normal(size=(1, 5, 3)))
-    add = t([[[7.0, 8.0, 9.0]]])
-    got = addressing.write(memory, one_hot(5, 2), t(np.ones((1, 1, 3))), add)
-    expected = memory.clone()
-    expected[0, 2] = add[0, 0]
-    torch.testing.assert_close(got, expected)
-
-
-def test_write_with_zero_erase_and_zero_add_leaves_memory_unchanged():
-    rng = np.random.default_rng(16)
-    memory, weights = t(rng.normal(size=(2, 5, 3))), t(random_weighting(rng, 2, 1, 5))
-    nothing = torch.zeros(2, 1, 3, dtype=torch.float64)
-    got = addressing.write(memory, weights, erase=nothing, add=nothing)
-    torch.testing.assert_close(got, memory)
-
-
-def test_write_hand_computed_partial_erase_and_add():
-    memory = t([[[1.0, 1.0], [2.0, 2.0]]])
-    weights = t([[[0.5, 0.0]]])
-    erase = t([[[1.0, 0.0]]])
-    add = t([[[4.0, 2.0]]])
-    # row 0: [1 * (1 - 0.5), 1 * 1] + 0.5 * [4, 2] = [2.5, 2]; row 1 untouched.
-    np.testing.assert_allclose(addressing.write(memory, weights, erase, add).numpy(), [[[2.5, 2.0], [2.0, 2.0]]])
-
-
-def test_write_of_several_heads_multiplies_erases_and_sums_adds():
-    rng = np.random.default_rng(17)
-    B, H, N, M = 2, 3, 5, 4
-    memory, weights = rng.normal(size=(B, N, M)), random_weighting(rng, B, H, N)
-    erase, add = rng.uniform(size=(B, H, M)), rng.normal(size=(B, H, M))
-    got = addressing.write(t(memory), t(weights), t(erase), t(add))
-    assert got.shape == (B, N, M)
-    np.testing.assert_allclose(got.numpy(), ref_write(memory, weights, erase, add), rtol=1e-12)
-
-
-def test_two_heads_fully_erasing_the_same_row_add_both_their_vectors():
-    memory = t(np.full((1, 3, 2), 5.0))
-    weights = torch.cat([one_hot(3, 1), one_hot(3, 1)], dim=1)  # [1, 2, 3]
-    add = t([[[1.0, 2.0], [10.0, 20.0]]])
-    got = addressing.write(memory, weights, t(np.ones((1, 2, 2))), add)
-    np.testing.assert_allclose(got.numpy(), [[[5.0, 5.0], [11.0, 22.0], [5.0, 5.0]]])
-
-
-def test_write_of_several_heads_does_not_depend_on_their_order():
-    rng = np.random.default_rng(18)
-    memory, weights = t(rng.normal(size=(1, 4, 3))), t(random_weighting(rng, 1, 3, 4))
-    erase, add = t(rng.uniform(size=(1, 3, 3))), t(rng.normal(size=(1, 3, 3)))
-    order = [2, 0, 1]
-    torch.testing.assert_close(
-        addressing.write(memory, weights, erase, add),
-        addressing.write(memory, weights[:, order], erase[:, order], add[:, order]),
-    )
-
-
-# ---------------------------------------------------------------------------
-# head_activations: raw controller outputs [B, H, M + 6] -> addressing parameters
-
-
-def test_head_activations_split_and_activate_a_hand_computed_example():
-    M = 2
-    raw = t([[[3.0, -4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]])  # key, beta, g, s(-1), s(0), s(+1), gamma
-    params = addressing.head_activations(raw, M)
-    np.testing.assert_allclose(params["keys"].numpy(), [[[3.0, -4.0]]])
-    np.testing.assert_allclose(params["strengths"].numpy(), [[[math.log(2.0)]]])
-    np.testing.assert_allclose(params["gates"].numpy(), [[[0.5]]])
-    np.testing.assert_allclose(params["shifts"].numpy(), [[[1 / 3, 1 / 3, 1 / 3]]])
-    np.testing.assert_allclose(params["gammas"].numpy(), [[[1.0 + math.log(2.0)]]])
-
-
-def test_head_activations_shapes_and_ranges():
-    B, H, M = 3, 2, 5
-    generator = torch.Generator().manual_seed(19)
-    raw = torch.randn(B, H, M + addressing.ADDRESS_PARAMETERS_EXTRA, generator=generator) * 5
-    params = addressing.head_activations(raw, M)
-    assert set(params) == {"keys", "strengths", "gates", "shifts", "gammas"}
-    assert params["keys"].shape == (B, H, M)
-    for name in ("strengths", "gates", "gammas"):
-        assert params[name].shape == (B, H, 1)
-    assert params["shifts"].shape == (B, H, 3)
-    assert (params["strengths"] >= 0).all()
-    assert ((params["gates"] > 0) & (params["gates"] < 1)).all()
-    assert (params["gammas"] >= 1).all()
-    torch.testing.assert_close(params["shifts"].sum(-1), torch.ones(B, H))
-
-
-def test_head_activations_match_the_papers_formulas():
-    M = 3
-    raw = np.random.default_rng(20).normal(size=(2, 2, M + 6)) * 4
-    params = addressing.head_activations(t(raw), M)
-    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
-    np.testing.assert_allclose(params["keys"].numpy(), raw[..., :M])
-    np.testing.assert_allclose(params["strengths"].numpy(), softplus(raw[..., M : M + 1]), rtol=1e-10)
-    np.testing.assert_allclose(params["gates"].numpy(), 1 / (1 + np.exp(-raw[..., M + 1 : M + 2])), rtol=1e-10)
-    np.testing.assert_allclose(params["shifts"].numpy(), ref_softmax(raw[..., M + 2 : M + 5]), rtol=1e-10)
-    np.testing.assert_allclose(params["gammas"].numpy(), 1 + softplus(raw[..., M + 5 :]), rtol=1e-10)
-
-
-def test_head_activations_are_finite_at_the_clip():
-    raw = torch.tensor([[[20.0] * 3 + [20.0, -20.0, 20.0, -20.0, 20.0, 20.0]]])  # float32, M = 3
-    params = addressing.head_activations(raw, 3)
-    for value in params.values():
-        assert torch.isfinite(value).all()
-    assert params["strengths"].item() == pytest.approx(20.0)
-    assert params["gammas"].item() == pytest.approx(21.0)

@@ -36,15 +36,21 @@ RANK_SCRIPT = textwrap.dedent("""
 """)
 
 
+# free_port() frees the port before rank 0 binds it, so another process may
+# take it in between; rank 0 then fails with this, and the ranks start again.
+PORT_TAKEN = "EADDRINUSE"
+ATTEMPTS = 3
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_two_ranks(tmp_path, run):
+def start_two_ranks(tmp_path, run, port):
     """Two processes training the tiny copy run together; each saves its final weights as rankR.safetensors."""
-    env_common = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2"}
+    env_common = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2"}
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT)
     sets = [item for item in TINY if item != "--set"]
@@ -56,11 +62,24 @@ def start_two_ranks(tmp_path, run):
     ]
 
 
+def run_two_ranks(tmp_path, run, timeout=180):
+    """Each rank's (return code, stderr), once rank 0 got its port."""
+    for _ in range(ATTEMPTS):
+        rank0, rank1 = start_two_ranks(tmp_path, run, free_port())
+        err0 = rank0.communicate(timeout=timeout)[1]
+        if PORT_TAKEN in err0:
+            rank1.kill()  # it may be waiting on whoever took the port
+            rank1.communicate()
+            continue
+        err1 = rank1.communicate(timeout=timeout)[1]
+        return [(rank0.returncode, err0), (rank1.returncode, err1)]
+    raise AssertionError(f"rank 0 found its port taken {ATTEMPTS} times")
+
+
 def test_two_ranks_end_with_identical_weights_and_only_rank_0_writes(tmp_path):
     run = tmp_path / "run"
-    for process in start_two_ranks(tmp_path, run):
-        _, err = process.communicate(timeout=180)
-        assert process.returncode == 0, err
+    for returncode, err in run_two_ranks(tmp_path, run):
+        assert returncode == 0, err
     rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
     for name in rank0:
         assert torch.equal(rank0[name], rank1[name]), name
@@ -72,10 +91,13 @@ def test_two_ranks_end_with_identical_weights_and_only_rank_0_writes(tmp_path):
 
 def test_torchrun_runs_the_cli(tmp_path):
     run = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-         "-m", "ntm", "train", "copy", "--steps", "6", "--batch-size", "2", "--out", str(run), *TINY],
-        capture_output=True, text=True, timeout=240)
+    for _ in range(ATTEMPTS):
+        result = subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+             "-m", "ntm", "train", "copy", "--steps", "6", "--batch-size", "2", "--out", str(run), *TINY],
+            capture_output=True, text=True, timeout=240)
+        if PORT_TAKEN not in result.stderr:
+            break
     assert result.returncode == 0, result.stderr[-2000:]
     assert (run / "last.safetensors").is_file()
     assert result.stderr.count("done:") == 1  # only rank 0 reports
@@ -85,8 +107,8 @@ def test_when_rank_0_refuses_the_directory_every_rank_stops(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text("{}")  # someone else's run: not to be overwritten
-    processes = start_two_ranks(tmp_path, run)
-    errors = [process.communicate(timeout=120)[1] for process in processes]
-    assert all(process.returncode != 0 for process in processes)
+    ranks = run_two_ranks(tmp_path, run, timeout=120)
+    errors = [err for _, err in ranks]
+    assert all(returncode != 0 for returncode, _ in ranks)
     assert "already holds a run" in errors[0] and "rank 0 refused" in errors[1]
     assert (run / "config.json").read_text() == "{}"

@@ -1,6 +1,6 @@
 """The NTM (docs/tasks.md section 4): inputs [B, T, in] -> logits [B, T, out], with an
 LSTM controller ("ntm") or a feedforward one ("ntm-ff"), built by name through
-`ntm.models.build_model`. Small sizes keep every test well under a second.
+`ntm.model.registry.build_model`. Small sizes keep every test well under a second.
 """
 
 import dataclasses
@@ -289,14 +289,21 @@ def test_a_two_layer_controller_is_built_from_the_config():
 
 
 # ---------------------------------------------------------------------------
-# Parameter counts are a sanity check against the paper (docs/tasks.md section 5)
+# Parameter counts, pinned exactly; the paper's figures (docs/tasks.md section 5) in comments
 
 
-def test_default_copy_ntm_has_about_the_papers_67561_parameters():
+def test_default_copy_ntm_has_62660_parameters():
+    # The paper reports 67,561 for its copy NTM; its bookkeeping (initial
+    # state, biases) is not published, so ours is pinned on its own count.
     model = build_model(default_config("copy", "ntm").model, 9, 8)
-    assert count_parameters(model) == pytest.approx(67_561, rel=0.15)
+    lstm = 4 * 100 * (9 + 20 + 100) + 2 * 4 * 100  # input, previous read vector and state; two biases
+    heads = (20 + 1 + 1 + 3 + 1) + (20 + 1 + 1 + 3 + 1 + 20 + 20)  # read: k, beta, g, s, gamma; write adds e, a
+    output = (100 + 20) * 8 + 8
+    assert count_parameters(model) == lstm + heads * 100 + heads + output == 62_660
 
 
-def test_default_copy_lstm_has_about_the_papers_1352969_parameters():
+def test_default_copy_lstm_has_1328136_parameters():
+    # The paper reports 1,352,969 for its 3 x 256 copy LSTM.
     model = build_model(default_config("copy", "lstm").model, 9, 8)
-    assert count_parameters(model) == pytest.approx(1_352_969, rel=0.05)
+    layers = 4 * 256 * (9 + 256) + 2 * 4 * 256 * (256 + 256) + 3 * 2 * 4 * 256  # weights, then two biases a layer
+    assert count_parameters(model) == layers + 256 * 8 + 8 == 1_328_136

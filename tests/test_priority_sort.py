@@ -44,6 +44,45 @@ def test_targets_are_the_highest_priority_inputs_in_descending_order():
         assert (targets[:21] == 0).all()
 
 
+def _sources(inputs, targets, length, outputs):
+    """The input step each scored target vector came from: [outputs].
+
+    Found without sorting: each target vector is matched to an unused input
+    step with the same bits; among equal vectors (20 draws of 256 often
+    repeat one) the highest priority is taken, which a correct target
+    always allows."""
+    used, sources = set(), []
+    for vector in targets[length + 1 : length + 1 + outputs]:
+        same = [t for t in range(length) if t not in used and (inputs[t, :8] == vector).all()]
+        assert same, "a target vector that is not an unused input vector"
+        sources.append(max(same, key=lambda t: inputs[t, 8]))
+        used.add(sources[-1])
+    return np.array(sources)
+
+
+@pytest.mark.parametrize("length, outputs", [(20, 16), (40, 32)], ids=["20-to-16", "40-to-32"])
+def test_target_priorities_never_increase_and_no_unselected_input_outranks_a_selected_one(length, outputs):
+    batch = _episode(n=64, seed=1, length=length, outputs=outputs)
+    for inputs, targets in zip(batch.inputs.numpy(), batch.targets.numpy()):
+        priority = inputs[:length, 8]
+        sources = _sources(inputs, targets, length, outputs)
+        assert (np.diff(priority[sources]) <= 0).all(), "target priorities increase somewhere"
+        unselected = np.setdiff1d(np.arange(length), sources)
+        if unselected.size:
+            assert priority[sources].min() >= priority[unselected].max()
+
+
+def test_forty_inputs_give_thirty_two_outputs_as_an_evaluation_size_and_as_training_options():
+    task = PrioritySortTask()
+    assert {"length": 40, "outputs": 32} in task.generalisation_sizes
+    evaluated = task.sample(4, np.random.default_rng(0), length=40)  # the evaluator gives only the length
+    trained = PrioritySortTask(length=40, outputs=32).sample(4, np.random.default_rng(0))
+    for batch in (evaluated, trained):
+        assert batch.inputs.shape == (4, 40 + 1 + 32, 10)
+        assert (batch.inputs[:, 40, 9] == 1).all()
+        assert batch.mask.sum(dim=1).tolist() == [32] * 4
+
+
 def test_mask_is_true_exactly_on_the_output_steps():
     mask = _episode().mask.numpy()
     expected = np.array([False] * 21 + [True] * 16)

@@ -224,7 +224,8 @@ def test_a_run_directory_with_other_settings_is_not_resumed(tmp_path, fake_ray):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    import ray  # installed by `make test` (the cluster extra)
+    # Installed by `make test` (the cluster extra); `pip install -e '.[dev]'` goes without.
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'ntm[cluster]')")
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray

@@ -1,7 +1,11 @@
-"""`ntm train --tensorboard`: the curve's figures and the attention picture in RUN/tensorboard/."""
+"""`ntm train --tensorboard`: the curve's figures and the attention picture in RUN/tensorboard/.
+
+tensorboard is an optional extra (`pip install 'ntm[tensorboard]'`): the
+tests that read what it wrote skip without it; the refusal is tested either way."""
+
+import sys
 
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from typer.testing import CliRunner
 
 from ntm import checkpoint as ckpt
@@ -9,13 +13,22 @@ from ntm.cli import app
 from ntm.training.loop import train
 
 
+NEEDS_TENSORBOARD = "tensorboard is not installed (pip install 'ntm[tensorboard]')"
+TINY_ARGS = ["train", "copy", "--steps", "2", "--batch-size", "2", "--set", "model.hidden_size=8",
+             "--set", "model.memory_size=8", "--set", "model.memory_width=4", "--set", "task.max_length=2",
+             "--set", "train.validation_samples=4", "--tensorboard"]
+
+
 def logged(run_dir):
-    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator",
+                                      reason=NEEDS_TENSORBOARD)
+    events = accumulator.EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
     events.Reload()
     return events
 
 
 def test_tensorboard_mirrors_the_curve_and_draws_the_attention(tmp_path, tiny_copy_config):
+    pytest.importorskip("tensorboard", reason=NEEDS_TENSORBOARD)
     tiny_copy_config.train.steps = 8  # two validations: each draws an attention figure, which takes a while
     from ntm.report.attention import attention_of
 
@@ -36,6 +49,7 @@ def test_tensorboard_mirrors_the_curve_and_draws_the_attention(tmp_path, tiny_co
 
 
 def test_a_baseline_logs_figures_without_attention(tmp_path, tiny_copy_config):
+    pytest.importorskip("tensorboard", reason=NEEDS_TENSORBOARD)
     from ntm.report.attention import attention_of
 
     tiny_copy_config.model.name = "lstm"
@@ -44,16 +58,15 @@ def test_a_baseline_logs_figures_without_attention(tmp_path, tiny_copy_config):
     assert "train/cost_bits" in tags["scalars"] and tags["images"] == []
 
 
-def test_the_cli_flag_and_a_clear_error_without_the_package(tmp_path, monkeypatch):
-    import sys
-
-    args = ["train", "copy", "--steps", "2", "--batch-size", "2", "--set", "model.hidden_size=8",
-            "--set", "model.memory_size=8", "--set", "model.memory_width=4", "--set", "task.max_length=2",
-            "--set", "train.validation_samples=4", "--tensorboard"]
-    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "run")])
+def test_the_cli_flag_writes_the_tensorboard_folder(tmp_path):
+    pytest.importorskip("tensorboard", reason=NEEDS_TENSORBOARD)
+    result = CliRunner().invoke(app, [*TINY_ARGS, "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "tensorboard").is_dir()
+
+
+def test_without_the_package_the_flag_is_refused_with_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as without the tensorboard package
-    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "without")])
+    result = CliRunner().invoke(app, [*TINY_ARGS, "--out", str(tmp_path / "without")])
     assert result.exit_code == 2 and "pip install tensorboard" in result.output
     assert not (tmp_path / "without").exists()

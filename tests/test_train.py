@@ -17,17 +17,20 @@ def weights_of(path):
 def test_learning_happens_through_the_memory(tmp_path):
     # A feedforward controller has no memory of its own: copying even 3
     # vectors needs working gradients through write, read and addressing.
+    # The path is fixed (the reference, which reads like the paper) and so
+    # is the budget, so the run is the same wherever it runs; the bound is
+    # far from chance (8 bit errors and 16 bits a sequence at length 1-3,
+    # 2 on average) and from where this run ends (0.07 bit errors, 0.5 bits).
     config = default_config("copy", "ntm-ff")
     config.task_options = {"max_length": 3}
     config.model.hidden_size, config.model.memory_size, config.model.memory_width = 64, 16, 8
     config.train.lr, config.train.batch_size = 1e-2, 32
-    config.train.steps = 500
-    config.train.validate_every = 50
+    config.train.steps = config.train.validate_every = 250
     config.train.validation_samples = 128
-    config.train.stop_when_solved = True
+    config.train.path = "reference"
     result = train(config, tmp_path / "run")
-    assert result.solved_at is not None, f"copy of length <= 3 not learnt in 500 steps: {result.validation}"
-    assert result.validation["bit_errors"] < 0.1
+    assert result.validation["bit_errors"] < 0.5, f"copy of length <= 3 not learnt in 250 steps: {result.validation}"
+    assert result.validation["cost_bits"] < 2
 
 
 def test_run_directory_holds_config_weights_curve_and_best(tmp_path, tiny_copy_config):

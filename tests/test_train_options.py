@@ -130,10 +130,16 @@ def test_ntm_config_lists_every_option_of_the_task_with_its_default(task):
 
 
 def test_threads_flag_sets_torch_threads_and_is_saved(tmp_path):
-    result = invoke("train", "copy", "--steps", 2, "--batch-size", 2, "--threads", 1, "--out", tmp_path / "run", *TINY)
-    assert result.exit_code == 0, result.output
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # not the 1 that conftest sets, so the flag has something to change
+        result = invoke("train", "copy", "--steps", 2, "--batch-size", 2, "--threads", 1, "--out", tmp_path / "run",
+                        *TINY)
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
     assert ckpt.load_config(tmp_path / "run").train.threads == 1
-    assert torch.get_num_threads() == 1
     assert "1 thread," in result.output
 
 

@@ -89,17 +89,29 @@ def train(
         run_dir = out or Path("runs") / f"{config.task}-{config.model.name}-s{config.train.seed}"
 
         reporting = World.reports_here()  # under torchrun only rank 0 reports; the others train silently
-        with TrainingProgress(console, config, enabled=reporting) as progress:
-            result = run_training(config, run_dir, resume=resume, on_event=progress.event, tensorboard=tensorboard,
-                                  attention_figure=attention_of if tensorboard else None)
+        result = None
+        try:
+            with TrainingProgress(console, config, enabled=reporting) as progress:
+                result = run_training(config, run_dir, resume=resume, on_event=progress.event,
+                                      tensorboard=tensorboard, attention_figure=attention_of if tensorboard else None)
+            if reporting:
+                _summary(result, config)
+        except KeyboardInterrupt:
+            if result is None:
+                raise
+            # Ctrl-C after training returned, while the summary is drawn: the run
+            # is saved, so it ends as a Ctrl-C during training does.
+            raise TrainingInterrupted.saved_at(result.step, result.run_dir) from None
     except ResumeRefused as refused:
         raise refused.naming(option_name) from None
     except TrainingInterrupted as stop:
-        if World.reports_here():
-            console.print(f"[yellow]{stop}[/yellow]", highlight=False)
-        raise typer.Exit(130) from None
+        _stopped(stop, World.reports_here())
+
+
+def _stopped(stop, reporting: bool) -> None:
     if reporting:
-        _summary(result, config)
+        console.print(f"[yellow]{stop}[/yellow]", highlight=False)
+    raise typer.Exit(130) from None
 
 
 def _with_model(base, model: str):

@@ -45,6 +45,10 @@ MAX_BAD_STEPS_IN_A_ROW = 10
 class TrainingInterrupted(Exception):
     """Ctrl-C: a checkpoint was saved; the message says how to resume."""
 
+    @classmethod
+    def saved_at(cls, step: int, run_dir: Path) -> "TrainingInterrupted":
+        return cls(f"interrupted at step {step}; checkpoint saved. Resume with: ntm train --resume --out {run_dir}")
+
 
 @dataclasses.dataclass
 class TrainResult:
@@ -143,8 +147,11 @@ def train(
     except OSError as error:
         raise ckpt.CheckpointError(f"cannot write the run directory {run_dir} ({error.strerror}); choose another --out") from None
     with RunLock(run_dir), _StopRequests().installed() as stop:
-        return _train_locked(config, run_dir, resume, on_event or (lambda kind, data: None), world, device, board,
-                             stop)
+        result = _train_locked(config, run_dir, resume, on_event or (lambda kind, data: None), world, device, board,
+                               stop)
+        if stop.requested:  # after the last step, during the final checkpoint or validation: stop as any Ctrl-C does
+            raise TrainingInterrupted.saved_at(result.step, run_dir)
+        return result
 
 
 class _ForcedInterrupt(KeyboardInterrupt):
@@ -252,9 +259,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             f"Resume with: ntm train --resume --out {run_dir}") from None
     except KeyboardInterrupt:
         save_last()
-        raise TrainingInterrupted(
-            f"interrupted at step {progress.step}; checkpoint saved. Resume with: ntm train --resume --out {run_dir}"
-        ) from None
+        raise TrainingInterrupted.saved_at(progress.step, run_dir) from None
     finally:
         log.close()
     progress.seconds = time.perf_counter() - started
