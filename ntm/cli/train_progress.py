@@ -31,8 +31,8 @@ def start_line(data: dict) -> str:
 
 
 class Estimate:
-    """Sequences per second and time left, measured from the start of this
-    session (or from the first step after compiling: compile time is not a rate)."""
+    """Sequences per second and time left, measured from where this process
+    started training (or from the first step after compiling: compile time is not a rate)."""
 
     def __init__(self, step: int, sequences: int, seconds: float, steps: int):
         self.origin, self.steps, self.latest = (step, sequences, seconds), steps, None
