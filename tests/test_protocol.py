@@ -73,3 +73,19 @@ def test_a_killed_protocol_resumes_without_training_again(tmp_path, shipped):
     assert "finished copy seed 0" not in output
     assert (weights.stat().st_mtime_ns, first.read_bytes()) == before
     assert (out / "PROTOCOL.md").is_file()
+
+
+def test_the_protocol_can_train_its_runs_on_ray(tmp_path, shipped, monkeypatch):
+    from test_sweep import FakeRay
+
+    from ntm.experiments.protocol import plan_protocol, run_protocol
+
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    plan = plan_protocol("lstm", seeds=2, budget=0.0005, task_names=["copy"], out_dir=tmp_path / "p",
+                         checkpoints=shipped, samples=2)
+    events = []
+    report = run_protocol(plan, address="ray://head:10001", on_event=lambda kind, data: events.append(kind))
+    assert fake.init_kwargs["address"] == "ray://head:10001" and len(fake.task_options) == 2
+    assert events.count("run") == 2 and report["tasks"]["copy"]["seeds"] == 2
+    assert (tmp_path / "p" / "PROTOCOL.md").is_file()

@@ -23,6 +23,7 @@ def protocol(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder of the runs and the report (default runs/protocol-MODEL); rerun the same command to resume."),
     parallel: int = typer.Option(2, "--parallel", help="Runs at a time, each on one thread: 2 on a 2-core machine."),
     samples: int = typer.Option(500, "--samples", "-n", help="Sequences per size in the fixed-seed evaluation sets."),
+    address: Optional[str] = typer.Option(None, "--address", help="Train the runs on Ray instead (pip install 'ntm\\[cluster]'): local, auto, HOST:6379 or ray://HOST:10001, as for `ntm sweep`."),
     checkpoints: Path = typer.Option(Path("checkpoints"), "--checkpoints", help="The shipped runs to compare with, and whose budgets to train at."),
 ):
     """Train MODEL on each task at the shipped NTMs' budgets over several seeds, evaluate every run
@@ -52,7 +53,7 @@ def protocol(
             console.print(f"wrote {data['path']}", highlight=False)
 
     try:
-        run_protocol(plan, parallel=parallel, on_event=show)
+        run_protocol(plan, parallel=parallel, on_event=show, address=address)
     except KeyboardInterrupt:
         console.print(f"[yellow]stopped; every run kept its last checkpoint. Resume with the same command "
                       f"(ntm protocol {model} ... --out {plan.out_dir})[/yellow]", highlight=False, soft_wrap=True)

@@ -114,24 +114,21 @@ def shipped_sequences(checkpoints: Path | str, task_name: str) -> int:
 ProtocolCallback = Callable[[str, dict], None]
 
 
-def run_protocol(plan: ProtocolPlan, parallel: int = 2, on_event: ProtocolCallback | None = None) -> dict:
-    """Train and evaluate what is not done yet, then write the report; returns it."""
+def run_protocol(plan: ProtocolPlan, parallel: int = 2, on_event: ProtocolCallback | None = None,
+                 address: str | None = None) -> dict:
+    """Train and evaluate what is not done yet, then write the report; returns
+    it. With `address` ("local", "auto", "HOST:6379", "ray://HOST:10001") the
+    runs train as tasks of a Ray cluster, as `ntm sweep` trains its runs."""
     emit = on_event or (lambda kind, data: None)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     pending = [run for run in plan.runs if not run.done]
     emit("start", {"runs": len(plan.runs), "done": len(plan.runs) - len(pending), "sequences": plan.sequences})
-    done_sequences = sum(run.sequences for run in plan.runs if run.done)
-    started, trained = time.perf_counter(), 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = {pool.submit(_train_and_evaluate, run, plan): run for run in pending}
-        for future in concurrent.futures.as_completed(futures):
-            run = futures[future]
-            future.result()
-            trained += run.sequences
-            rate = trained / max(time.perf_counter() - started, 1e-9)
-            left = plan.sequences - done_sequences - trained
-            emit("run", {"task": run.task, "seed": run.seed, "finished": sum(r.done for r in plan.runs),
-                         "runs": len(plan.runs), "eta_s": left / rate if rate else None})
+    left, started, trained = sum(run.sequences for run in pending), time.perf_counter(), 0
+    for run in _trained_on_ray(pending, plan, address) if address else _trained_here(pending, plan, parallel):
+        trained += run.sequences
+        rate = trained / max(time.perf_counter() - started, 1e-9)
+        emit("run", {"task": run.task, "seed": run.seed, "finished": sum(r.done for r in plan.runs),
+                     "runs": len(plan.runs), "eta_s": (left - trained) / rate if rate else None})
     shipped = _shipped_entries(plan, emit)
     report = protocol_report(plan, [json.loads((run.run_dir / EVALUATION_FILE).read_text()) for run in plan.runs],
                              shipped)
@@ -141,6 +138,29 @@ def run_protocol(plan: ProtocolPlan, parallel: int = 2, on_event: ProtocolCallba
     path = write_protocol_report(report, plan.out_dir, run_dirs)
     emit("report", {"path": str(path)})
     return report
+
+
+def _trained_here(pending: list[ProtocolRun], plan: ProtocolPlan, parallel: int):
+    """Each run in a child process, `parallel` at a time; yields each as it is evaluated."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = {pool.submit(_train_and_evaluate, run, plan): run for run in pending}
+        for future in concurrent.futures.as_completed(futures):
+            future.result()
+            yield futures[future]
+
+
+def _trained_on_ray(pending: list[ProtocolRun], plan: ProtocolPlan, address: str):
+    """Each run as a Ray task (`ntm.experiments.sweep`), evaluated here as it ends."""
+    from ntm.experiments.sweep import PlannedRun, train_on_ray
+
+    planned = {run.run_dir.name: run for run in pending}
+    runs = [PlannedRun(name, plan.model, run.seed, {}, run.config, run.run_dir) for name, run in planned.items()]
+    for record in train_on_ray(runs, None if address == "local" else address, None, lambda record: None):
+        if record["status"] == "failed":
+            raise RuntimeError(f"training {record['name']} failed on Ray: {record.get('error')}")
+        run = planned[record["name"]]
+        ckpt.atomic_write_bytes(run.run_dir / EVALUATION_FILE, json.dumps(_evaluate(run.run_dir, plan), indent=1).encode())
+        yield run
 
 
 def _train_and_evaluate(run: ProtocolRun, plan: ProtocolPlan) -> None:

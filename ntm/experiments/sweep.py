@@ -152,7 +152,7 @@ def run_sweep(plan: SweepPlan, address: str | None = None, num_cpus: int | None 
         records[run.name] = _record(run, "reused", earlier)
         emit(records[run.name])
     if to_train:
-        for record in _train_on_ray(to_train, address, num_cpus, emit):
+        for record in train_on_ray(to_train, address, num_cpus, emit):
             records[record["name"]] = record
     ordered = [records[run.name] for run in plan.runs]
     summary = {
@@ -233,7 +233,8 @@ def train_run(config: dict, run_dir: str) -> dict:
     return stored
 
 
-def _train_on_ray(runs: list[PlannedRun], address, num_cpus, emit):
+def train_on_ray(runs: list[PlannedRun], address, num_cpus, emit):
+    """Train `runs` as Ray tasks, one CPU per thread; yield each run's record as it ends."""
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
