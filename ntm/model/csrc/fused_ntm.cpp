@@ -18,7 +18,7 @@
 // Equation numbers are those of Graves et al. 2014, as in addressing.py.
 
 // ATen and torch's pybind casters only, not <torch/extension.h>: the whole
-// C++ frontend would cost about a third more compile time for nothing.
+// C++ frontend would lengthen every build for nothing.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>

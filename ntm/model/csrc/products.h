@@ -100,8 +100,9 @@ at::Tensor product_tn(const at::Tensor& X, const at::Tensor& Y) {
 
 // Row-major Y[n, out] = bias + X[n, in] Wt, X rows ldx apart, Wt [in, out].
 // The weights come transposed because the BLAS's small-batch kernel runs
-// dot products along `in` on W as stored, at about half the speed
-// (BENCHMARKS.md), and the own products need B's rows along `out`.
+// slower dot products along `in` on W as stored (BENCHMARKS.md, "Transposed
+// weights, the heads' activations as vectors, freed memory kept"), and the
+// own products need B's rows along `out`.
 template <typename T>
 void linear(int64_t n, const T* X, int64_t ldx, const Operand& Wt, const T* bias, T* Y, int64_t ldy) {
   for (int64_t b = 0; b < n; ++b) std::copy(bias, bias + Wt.n, Y + b * ldy);
