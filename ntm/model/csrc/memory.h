@@ -121,6 +121,15 @@ void write(const T* mem_prev, const T* w, const T* ea, int64_t N, int64_t M, int
   for (int64_t j = 0; j < M; ++j) {
     const T* old = mem_prev + j * N;
     T* col = mem + j * N;
+    if (W == 1) {  // every task's machines but priority sort's: one pass, no product over heads
+      const T e = ea[j], a = ea[M + j];
+#pragma omp simd
+      for (int64_t i = 0; i < N; ++i) {
+        col[i] = old[i] * (T(1) - w[i] * e) + w[i] * a;
+        norms[i] += col[i] * col[i];
+      }
+      continue;
+    }
     // A block of locations keeps its product of erase factors and its sum
     // of adds in registers across the heads.
     int64_t i = 0;
