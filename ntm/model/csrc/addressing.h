@@ -358,7 +358,7 @@ template <typename T>
 void address_backward(const T* mem, const T* norms, const T* prev, const HeadParams<T>& p, int64_t N, int64_t M,
                       const T* K, const T* wc, const T* wg, const T* w, const T* gw, T* graw, T* gmem, T* gprev,
                       T* scratch, const T* gread = nullptr) {
-  T* u = scratch;       // w~, then dL/dw~, then scratch
+  T* u = scratch;         // w~, then dL/dw~, then content_weights_backward's scratch
   T* grad = scratch + N;  // dL/dw^g, then dL/dw^c
   shift(wg, p.s, N, u);
   const T ggamma = sharpen_backward(w, gw, p.gamma, N, u, grad);

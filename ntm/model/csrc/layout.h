@@ -98,9 +98,9 @@ at::Tensor pack_rows(const Schedule& s, const at::Tensor& unpacked, int64_t step
   return out;
 }
 
-// Each step's values, by row. Controller layer l's output h lives in the
-// top layer's case in the output layer's input Z, in a lower layer's at the
-// front of the next layer's input.
+// Each step's values, by row. A controller layer's output h is not stored
+// apart: the top layer's lives in the output layer's input Z, a lower
+// layer's at the front of the next layer's input.
 template <typename T>
 struct Buffers {
   std::vector<at::Tensor> A, G, C;  // per layer: [x, h_prev]; activated gates (LSTM); cell (LSTM)
