@@ -32,6 +32,9 @@ run: install
 		$(BIN)/ntm eval runs/make-run --lengths 20,100; \
 	fi
 
+# Besides this CPU's build of the fused kernel, tests/test_kernel_variants.py
+# builds and tests an AVX2 one and a portable one (skipping, with the reason,
+# one this CPU cannot run): about a minute more the first time, cached after.
 test: install
 	$(BIN)/python -m pytest -q
 

@@ -60,8 +60,12 @@ def outputs_and_gradients(model, inputs, weights, **forward):
     return logits.detach(), {name: p.grad.clone() for name, p in model.named_parameters()}
 
 
-def assert_same_function(config, inputs, lengths=None, memory_size=None, output_width=3):
+def assert_same_function(config, inputs, lengths=None, memory_size=None, output_width=3, rearrange=None):
+    """Outputs and every gradient alike on both paths; `rearrange(model)`, if
+    given, changes the fused path's model first without changing its function."""
     reference, on_fused = model_pair(config, inputs.shape[-1], output_width)
+    if rearrange is not None:
+        rearrange(on_fused)
     weights = torch.randn(*inputs.shape[:2], output_width, dtype=torch.float64,
                           generator=torch.Generator().manual_seed(2))
     if lengths is not None:  # the padded steps are read by nothing
@@ -171,9 +175,38 @@ def test_more_read_heads_than_write_heads_match_the_reference_path():
 
 @pytest.mark.parametrize("write_heads", [3, 9], ids=["3-write-heads", "9-write-heads"])
 def test_several_write_heads_at_an_odd_memory_size_match_the_reference_path(write_heads):
-    # 2 to 8 write heads take a write backward specialised on their number,
+    # 1 to 8 write heads take a write backward specialised on their number,
     # more take the general loop; 19 locations leave a tail past any vector width.
     assert_same_function(small_config(read_heads=1, write_heads=write_heads, memory_size=19), random_inputs())
+
+
+def register_in_reverse(model):
+    """Every module's parameters and submodules registered in reverse order
+    (a ModuleList's layers keep theirs, which is the order they run in): the
+    same function, another named_parameters() order."""
+    for module in list(model.modules()):
+        module._parameters = dict(reversed(module._parameters.items()))
+        if not isinstance(module, torch.nn.ModuleList):
+            module._modules = dict(reversed(module._modules.items()))
+
+
+@pytest.mark.parametrize("name", ["ntm", "ntm-ff"])
+def test_parameters_registered_in_another_order_match_the_reference_path(name):
+    config = small_config(name, layers=2, read_heads=2, write_heads=1)
+    first_order = [n for n, _ in build_model(config, 4, 3).named_parameters()]
+
+    def rearrange(model):
+        register_in_reverse(model)
+        assert [n for n, _ in model.named_parameters()] != first_order
+
+    assert_same_function(config, random_inputs(), rearrange=rearrange)
+
+
+def test_a_parameter_of_an_unexpected_shape_is_refused_by_name():
+    _, on_fused = model_pair(small_config(), 4, 3)
+    on_fused.head_parameters = torch.nn.Linear(12, 70).double()
+    with pytest.raises(ValueError, match=r"head_parameters.weight of shape \[.*\], not \[70, 12\]"):
+        on_fused(random_inputs())
 
 
 @pytest.mark.parametrize("task_name", tasks.names())

@@ -1,13 +1,12 @@
 """Keep freed memory in the process instead of handing it back to the kernel.
 
-A fused training step allocates its saved state afresh, tens of MB (the
-priority-sort NTM-FF: about 30 MB a thread), and frees it after the backward
-pass. glibc's malloc gives blocks above its mmap threshold straight back to
-the kernel when they are freed, and trims the top of its heap once more than
-its trim threshold lies free there, so every step faulted the same pages in
-again, each one zeroed by the kernel: NTM-FF trained about a fifth slower in
-a fresh process than in one whose thresholds had grown (BENCHMARKS.md, "...
-freed memory kept").
+A fused training step allocates its saved state afresh, tens of MB, and
+frees it after the backward pass. glibc's malloc gives blocks above its mmap
+threshold straight back to the kernel when they are freed, and trims the top
+of its heap once more than its trim threshold lies free there, so every step
+would fault the same pages in again, each one zeroed by the kernel
+(BENCHMARKS.md, "Transposed weights, the heads' activations as vectors,
+freed memory kept", measures what that cost).
 
 `keep_freed_memory()` raises both thresholds, so blocks up to 32 MB come from
 the heap and up to 1 GiB of freed heap stays mapped for the next step. Peak

@@ -3,11 +3,9 @@
 // share of the batch, 1 to about 32 rows; B a weight matrix, packed) and the
 // whole-sequence weight gradients (A given transposed).
 //
-// Why not the BLAS torch links: MKL picks its kernels by CPU vendor, and on
-// AMD processors it runs AVX2 code at about 40 % of what the FMA units do.
-// On an AMD EPYC (Zen 5) its small-batch kernel ran NTM-FF's head projection,
-// 16 x 512 by 512 x 736, at 88 GFLOP/s and this one at 250 (BENCHMARKS.md,
-// "Products of a few rows in AVX-512").
+// Why not only the BLAS torch links: MKL picks its kernels by CPU vendor and
+// runs AVX2 code on AMD processors, far below what their AVX-512 FMA units do
+// (BENCHMARKS.md, "Products of a few rows in AVX-512").
 //
 // The method: C is cut into panels of 4 vectors of columns (64 floats or 32
 // doubles) and blocks of at most 6 rows, whose 24 accumulators stay in
@@ -58,7 +56,7 @@ constexpr int PANEL_VECTORS = 4;
 
 // Rows 0..R-1 of C by V vectors of columns, the last one masked to `last`
 // (full vectors load and store unmasked: the compiler does not fold an
-// all-ones mask, and masked loads cost the loop about half its speed).
+// all-ones mask, and masked loads slow the loop).
 // A's element (r, i) is A[r * lda + i], or A[i * lda + r] if TA (A^T given);
 // B's row i of this panel starts at B + i * ldb.
 template <typename T, bool TA, int R, int V>
@@ -144,7 +142,7 @@ void product(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* 
 }
 
 // Row-major C[m, n] = A[m, k] B[k, n] + (accumulate ? C : 0), A's and C's
-// rows lda and ldc apart, B packed (`operand` in fused_ntm.cpp): panel p,
+// rows lda and ldc apart, B packed (`operand` in products.h): panel p,
 // columns p * w to p * w + w - 1 (zero past n), is k rows of w values,
 // contiguous, so the loop over k reads it as one stream.
 template <typename T>
