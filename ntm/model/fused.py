@@ -72,6 +72,9 @@ def _build():
     name = "fused_ntm_" + hashlib.sha256(key.encode()).hexdigest()[:12]
     build_dir = cache_dir() / name
     build_dir.mkdir(parents=True, exist_ok=True)
+    if not (build_dir / f"{name}.so").exists():  # a first run would otherwise sit silent while it compiles
+        log.warning("ntm: building the fused kernel for this CPU, once (about 20 s); later runs load it from %s",
+                    build_dir)
     return load_cpp(name=name, sources=[str(SOURCE)], extra_cflags=flags, extra_ldflags=["-fopenmp"],
                     build_directory=str(build_dir), verbose=False)
 
