@@ -86,9 +86,9 @@ def test_every_readme_command_line_uses_options_that_exist():
 
 
 def test_the_training_synopsis_lists_every_model():
-    from ntm.model.registry import names as model_names
+    from ntm.model.registry import builtin_names
 
-    assert f"[--model {'|'.join(model_names())}]" in README
+    assert f"[--model {'|'.join(builtin_names())}]" in README
 
 
 def test_the_readme_shows_the_new_options():

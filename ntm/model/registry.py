@@ -13,6 +13,7 @@ from a notebook) become entries too, through `ntm.model.external`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable
 
 from torch import nn
@@ -23,6 +24,7 @@ from ntm.config import EXECUTION_PATHS, ModelConfig, RunConfig
 from ntm.model import external
 from ntm.model.baselines import RecurrentBaseline
 from ntm.model.ntm import NTM
+from ntm.model.transformer import Transformer, TransformerOptions
 
 # (input_width, output_width, config) -> an untrained module
 Builder = Callable[[int, int, ModelConfig], nn.Module]
@@ -49,6 +51,24 @@ def paper_sizes(paper_model: str) -> Callable[[str], dict]:
             fields.update(read_heads=heads[0], write_heads=heads[0])
         return fields
     return sizes
+
+
+@functools.cache
+def transformer_sizes(task_name: str) -> dict:
+    """The Transformer's width on a task: 4 layers of 4 heads, as wide (a
+    multiple of 8) as brings its parameter count closest to the paper's LSTM there."""
+    sizes = paper_sizes("lstm")(task_name)
+    if not sizes:
+        return {}
+    task = tasks.get(task_name)
+    lstm = RecurrentBaseline(task.input_width, task.output_width, ModelConfig(name="lstm", **sizes))
+    target = sum(p.numel() for p in lstm.parameters())
+
+    def count(width: int) -> int:
+        return Transformer.parameter_count(task.input_width, task.output_width, TransformerOptions(width=width, layers=4))
+
+    width = min(range(16, 1025, 8), key=lambda w: abs(count(w) - target))
+    return {"options": {"width": width, "layers": 4, "heads": 4}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +124,9 @@ _ENTRIES = [
     ModelEntry("rnn", _recurrent("rnn"), "a stack of tanh RNN layers at the LSTM's sizes", sizes=paper_sizes("lstm")),
     ModelEntry("bilstm", _recurrent("lstm", bidirectional=True), "a bidirectional LSTM stack at the LSTM's sizes",
                sizes=paper_sizes("lstm"), bidirectional=True),
+    ModelEntry("transformer", external.builder_of(Transformer, "transformer"),
+               "a causal decoder-only Transformer near the LSTM's parameter count", sizes=transformer_sizes,
+               model_class=Transformer),
 ]
 _REGISTRY: dict[str, ModelEntry] = {entry.name: entry for entry in _ENTRIES}
 
@@ -129,6 +152,11 @@ def names() -> list[str]:
     """The models `--model` takes by name: the built-in ones (NTMs first), those
     registered since, and those installed packages offer (`ntm.models` entry points)."""
     return [*_REGISTRY, *(name for name in external.installed() if name not in _REGISTRY)]
+
+
+def builtin_names() -> list[str]:
+    """The models the package itself defines."""
+    return [entry.name for entry in _ENTRIES]
 
 
 def get(name: str) -> ModelEntry:

@@ -55,7 +55,8 @@ def weightings_figure(traced: Weightings) -> Figure:
     scored = np.where(e.mask[:, None], 1.0, np.nan)
     panels = [("inputs", e.inputs, DATA_CMAP, "channel"), ("targets", e.targets * scored, DATA_CMAP, "channel"),
               ("outputs σ(logits)", e.outputs * scored, DATA_CMAP, "channel")]
-    panels += [(name, values, WEIGHT_CMAP, "position") for name, values in traced.weightings.items()]
+    panels += [(name, values, WEIGHT_CMAP, "position" if values.shape[1] != T else "key step")
+               for name, values in traced.weightings.items()]
     heights = [max(values.shape[1], 3) for _, values, _, _ in panels]
     fig = Figure(figsize=(float(np.clip(2 + 0.12 * T, 8, 24)), 1.6 + 0.9 * len(panels) + 0.04 * sum(heights)),
                  layout="constrained")
@@ -71,6 +72,8 @@ def weightings_figure(traced: Weightings) -> Figure:
         ax.tick_params(labelsize=7, labelbottom=i == len(panels) - 1)
         for t in e.phase_steps():
             ax.axvline(t, color=DELIMITER_COLOUR, linestyle="--", linewidth=1.1)
+            if ylabel == "key step":  # weights over past steps: the delimiter's key too
+                ax.axhline(t, color=DELIMITER_COLOUR, linestyle="--", linewidth=1.1)
     first.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("time step", fontsize=9)
     bar = fig.colorbar(ScalarMappable(Normalize(0, 1), _cmap(WEIGHT_CMAP)), cax=fig.add_subplot(grid[-1]),
