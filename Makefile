@@ -256,3 +256,12 @@ checkpoints/bases/repeat-copy-lstm:
 checkpoints/repeat-copy-lstm: | checkpoints/bases/repeat-copy-lstm
 	$(TRAIN) --config $|/config.json --init-from $| --seed 0 --steps 26550 --out $@
 	$(BEST_ONLY)
+
+# The Transformer's positional encodings on copy, one seed each, trained alike
+# (the default size, batch 32, 3,000 steps: 96k sequences), then bit errors
+# against length 1-200 (BENCHMARKS.md or checkpoints/README.md quotes the table).
+TRANSFORMER_POSITIONALS := sinusoidal,learned,rope,alibi,none,randomised
+docs/lab/transformer-positions.png: install
+	$(NTM) sweep copy --models transformer --seeds 1 --steps 3000 --set train.batch_size=32 \
+		--set train.threads=1 --set model.positional=$(TRANSFORMER_POSITIONALS) --out runs/transformer-positions
+	$(BIN)/python docs/lab/transformer_positions.py runs/transformer-positions --out $@
