@@ -12,6 +12,7 @@ from a notebook) become entries too, through `ntm.model.external`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 from typing import Any, Callable
@@ -103,7 +104,7 @@ class ModelEntry:
 
     def config(self, task_name: str) -> ModelConfig:
         """The model's configuration on `task_name`: its sizes there."""
-        return ModelConfig(name=self.name, **self.sizes(task_name))
+        return ModelConfig(name=self.name, **copy.deepcopy(self.sizes(task_name)))  # sizes may be cached
 
 
 def _ntm(feedforward: bool) -> Builder:
