@@ -154,3 +154,17 @@ def test_viz_draws_an_own_models_traces(on_path, tmp_path):
     drawn = invoke("viz", run, "--length", 5, "--out", picture)
     assert drawn.exit_code == 0, drawn.output
     assert picture.stat().st_size > 10_000
+
+
+def test_a_model_class_saying_it_reads_both_ways_is_refused_where_targets_are_later_inputs():
+    class BothWays(torch.nn.Module):
+        """Reads its whole input, both ways."""
+
+        bidirectional = True
+
+        def forward(self, inputs):
+            return inputs
+
+    entry = external.entry_for("both-ways", BothWays)
+    assert "later inputs" in entry.refusal("dynamic-ngrams") and entry.refusal("copy") is None
+    assert not entry.has_memory

@@ -40,6 +40,7 @@ def test_the_protocol_reports_the_model_beside_the_shipped_rows(tmp_path, shippe
     output = process.communicate(timeout=400)[0]
     assert process.returncode == 0, output
     assert "ETA of the protocol" in output and "4 of 4 runs done" in output
+    assert "training copy seed 1: 2,560 sequences" in " ".join(output.split())
     table = (out / "PROTOCOL.md").read_text()
     copy, recall = table.split("## copy\n")[1].split("## associative-recall\n")
     assert f"**{MODEL}** (seed" in copy and "the median of 2" in copy and "| copy-ntm | shipped |" in copy
@@ -70,7 +71,7 @@ def test_a_killed_protocol_resumes_without_training_again(tmp_path, shipped):
     output = again.communicate(timeout=400)[0]
     assert again.returncode == 0, output
     assert "2 runs (1 done already)" in output and "finished copy seed 1" in output
-    assert "finished copy seed 0" not in output
+    assert "finished copy seed 0" not in output and "training copy seed 0" not in output
     assert (weights.stat().st_mtime_ns, first.read_bytes()) == before
     assert (out / "PROTOCOL.md").is_file()
 

@@ -43,6 +43,9 @@ def protocol(
             console.print(f"protocol of {plan.model}: {data['runs']} runs ({data['done']} done already), "
                           f"{data['sequences']:,} sequences in all, {parallel} at a time; runs in {plan.out_dir}",
                           highlight=False, soft_wrap=True)
+        elif kind == "training":
+            console.print(f"training {data['task']} seed {data['seed']}: {data['sequences']:,} sequences "
+                          f"(its log: {data['run_dir']}/protocol.log)", highlight=False, soft_wrap=True)
         elif kind == "run":
             eta = "unknown" if data["eta_s"] is None else str(datetime.timedelta(seconds=round(data["eta_s"])))
             console.print(f"finished {data['task']} seed {data['seed']}: {data['finished']} of {data['runs']} runs "

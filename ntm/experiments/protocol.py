@@ -109,7 +109,8 @@ def shipped_sequences(checkpoints: Path | str, task_name: str) -> int:
     return PAPER_BUDGET
 
 
-# (kind, data): "start" {runs, done, sequences}, "run" {task, seed, finished, sequences_done, eta_s},
+# (kind, data): "start" {runs, done, sequences}, "training" {task, seed, sequences, run_dir} as a run
+# starts, "run" {task, seed, finished, runs, eta_s} as one is trained and evaluated,
 # "evaluate" {what}, and "report" {path}.
 ProtocolCallback = Callable[[str, dict], None]
 
@@ -124,7 +125,8 @@ def run_protocol(plan: ProtocolPlan, parallel: int = 2, on_event: ProtocolCallba
     pending = [run for run in plan.runs if not run.done]
     emit("start", {"runs": len(plan.runs), "done": len(plan.runs) - len(pending), "sequences": plan.sequences})
     left, started, trained = sum(run.sequences for run in pending), time.perf_counter(), 0
-    for run in _trained_on_ray(pending, plan, address) if address else _trained_here(pending, plan, parallel):
+    runs = _trained_on_ray(pending, plan, address) if address else _trained_here(pending, plan, parallel, emit)
+    for run in runs:
         trained += run.sequences
         rate = trained / max(time.perf_counter() - started, 1e-9)
         emit("run", {"task": run.task, "seed": run.seed, "finished": sum(r.done for r in plan.runs),
@@ -140,10 +142,14 @@ def run_protocol(plan: ProtocolPlan, parallel: int = 2, on_event: ProtocolCallba
     return report
 
 
-def _trained_here(pending: list[ProtocolRun], plan: ProtocolPlan, parallel: int):
+def _trained_here(pending: list[ProtocolRun], plan: ProtocolPlan, parallel: int, emit: ProtocolCallback):
     """Each run in a child process, `parallel` at a time; yields each as it is evaluated."""
+    def train(run: ProtocolRun) -> None:
+        emit("training", {"task": run.task, "seed": run.seed, "sequences": run.sequences, "run_dir": str(run.run_dir)})
+        _train_and_evaluate(run, plan)
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = {pool.submit(_train_and_evaluate, run, plan): run for run in pending}
+        futures = {pool.submit(train, run): run for run in pending}
         for future in concurrent.futures.as_completed(futures):
             future.result()
             yield futures[future]
