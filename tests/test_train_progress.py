@@ -74,9 +74,19 @@ def test_a_start_line_says_what_trains_how_and_where(tmp_path):
     from ntm.model import fused
 
     default_path = "fused path" if fused.available() else "reference path"  # the default, where it builds
-    for fact in ("copy", "ntm", "parameters", "4 steps of 4 sequences", "1 thread", default_path, "cpu",
+    for fact in ("copy", "ntm", "parameters", "4 steps of 4 sequences (16)", "1 thread", default_path, "cpu",
                  str(tmp_path / "run")):
         assert fact in start, fact
+    assert "stops at the first validation" not in start
+
+
+def test_the_start_line_says_when_a_run_stops_early():
+    from ntm.cli.train_progress import start_line
+
+    data = {"task": "copy", "model": "ntm", "parameters": 1, "steps": 10, "batch_size": 4, "threads": 1,
+            "path": "fused", "device": "cpu", "run_dir": "r", "step": 0, "stop_when_solved": True}
+    assert "10 steps of 4 sequences (40), or fewer: it stops at the first validation with bit errors below 0.1" \
+        in start_line(data)
 
 
 def test_without_a_terminal_each_log_point_is_one_plain_line(tmp_path):

@@ -14,9 +14,11 @@ UNKNOWN = "—"  # shown until there is a measurement, instead of nan or 0
 
 def start_line(data: dict) -> str:
     threads = f"{data['threads']} thread{'s' if data['threads'] != 1 else ''}"
+    budget = f"{data['steps']:,} steps of {data['batch_size']} sequences ({data['steps'] * data['batch_size']:,})"
+    if data.get("stop_when_solved"):
+        budget += ", or fewer: it stops at the first validation with bit errors below 0.1"
     line = (f"training {data['task']} with {data['model']} ({data['parameters']:,} parameters): "
-            f"{data['steps']:,} steps of {data['batch_size']} sequences, {threads}, {data['path']} path on "
-            f"{data['device']}, into {data['run_dir']}")
+            f"{budget}, {threads}, {data['path']} path on {data['device']}, into {data['run_dir']}")
     if data.get("memory_size_range"):
         low, high = data["memory_size_range"]
         line += (f"; a memory of {low}-{high} locations while training, drawn per batch "

@@ -321,7 +321,7 @@ def _start_report(config: RunConfig, run_dir: Path, model, progress, world: Worl
             "batch_size": config.train.batch_size * world.size, "threads": torch.get_num_threads(),
             "device": str(next(model.parameters()).device), "path": path,
             "no_checkpoint": no_checkpoint, "init_from": config.train.init_from,
-            "memory_size": config.train.memory_size,
+            "memory_size": config.train.memory_size, "stop_when_solved": config.train.stop_when_solved,
             "memory_size_range": ([config.training_memory_floor, config.train.memory_size_max]
                                   if config.train.memory_size_max else None)}
 
