@@ -103,7 +103,7 @@ def test_results_count_the_source_runs_sequences_and_say_it_was_fine_tuned(sourc
     assert budget["sequences"] == before["sequences"] + own["sequences"] == 6 * 4 + 2 * 4
     assert budget["seconds"] == pytest.approx(before["seconds"] + own["seconds"])
     assert budget["fine_tuned_from"] == {"run": str(source), "sequences": 24}
-    assert markdown._sequences(budget).startswith("32 (") and "fine-tuned for 8 after 24" in markdown._sequences(budget)
+    assert markdown.sequences_cell(budget).startswith("32 (") and "fine-tuned for 8 after 24" in markdown.sequences_cell(budget)
 
 
 def test_a_fine_tuned_run_whose_source_is_gone_says_so(source, tmp_path):

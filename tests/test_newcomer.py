@@ -53,9 +53,9 @@ def test_a_device_torch_lacks_is_refused_before_the_run_directory_is_made(tmp_pa
 
 
 def test_a_figure_title_shows_the_shipped_checkpoint_relative_to_the_project(monkeypatch, tmp_path):
-    from ntm.report.attention import _shown_path
+    from ntm.report.attention import shown_path
 
     root = Path(ntm.__file__).resolve().parent.parent
     monkeypatch.chdir(tmp_path)
-    assert _shown_path(root / "checkpoints" / "copy-ntm" / "best.safetensors") == "checkpoints/copy-ntm/best.safetensors"
-    assert _shown_path(tmp_path / "run" / "best.safetensors") == "run/best.safetensors"
+    assert shown_path(root / "checkpoints" / "copy-ntm" / "best.safetensors") == "checkpoints/copy-ntm/best.safetensors"
+    assert shown_path(tmp_path / "run" / "best.safetensors") == "run/best.safetensors"

@@ -40,7 +40,7 @@ def test_the_protocol_reports_the_model_beside_the_shipped_rows(tmp_path, shippe
     output = process.communicate(timeout=400)[0]
     assert process.returncode == 0, output
     assert "ETA of the protocol" in output and "4 of 4 runs done" in output
-    assert "training copy seed 1: 2,560 sequences" in " ".join(output.split())
+    assert "training copy seed 1: 1,280 sequences" in " ".join(output.split())
     table = (out / "PROTOCOL.md").read_text()
     copy, recall = table.split("## copy\n")[1].split("## associative-recall\n")
     assert f"**{MODEL}** (seed" in copy and "the median of 2" in copy and "| copy-ntm | shipped |" in copy

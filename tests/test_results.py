@@ -152,10 +152,10 @@ def test_a_passed_curriculum_stage_is_not_the_task_solved():
     budget = collect.training_budget(curve)
     assert budget["stages_passed_at"] == [{"step": 2, "sequences": 64, "seconds": 1.0}]
     assert budget["solved_at"] == {"step": 6, "sequences": 192, "seconds": 3.0}
-    assert markdown._sequences(budget) == "192 (warm-up solved at 64; solved at 192)"
+    assert markdown.sequences_cell(budget) == "192 (warm-up solved at 64; solved at 192)"
     curve[1]["stage"] = 1  # a second stage, passed at step 4
     budget = collect.training_budget(curve)
-    assert markdown._sequences(budget) == "192 (curriculum stages passed at 64, 128; solved at 192)"
+    assert markdown.sequences_cell(budget) == "192 (curriculum stages passed at 64, 128; solved at 192)"
 
 
 def test_repeat_copy_targets_are_solved_at_the_training_maximum_and_one_bit_at_20_x_10():

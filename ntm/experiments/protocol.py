@@ -36,7 +36,7 @@ import tasks
 
 from ntm import checkpoint as ckpt
 from ntm.config import RunConfig, default_config
-from ntm.report.collect import _evaluate_run, run_budget, shipped_runs, sizes_to_evaluate
+from ntm.report.collect import evaluate_run, run_budget, shipped_runs, sizes_to_evaluate
 from ntm.report.protocol import write_protocol_report
 from ntm.report.targets import headline, result_at
 
@@ -203,7 +203,7 @@ def _evaluate(run_dir: Path, plan: ProtocolPlan) -> dict:
     config = ckpt.load_config(run_dir)
     memory = config.model.memory_size if config.model.has_memory else None
     evaluation = {"samples": plan.samples, "seed": plan.seed, "device": "cpu"}
-    return _evaluate_run(run_dir, sizes_to_evaluate(config.task, memory), evaluation, "cpu", lambda what: None)
+    return evaluate_run(run_dir, sizes_to_evaluate(config.task, memory), evaluation, "cpu", lambda what: None)
 
 
 def _shipped_entries(plan: ProtocolPlan, emit: ProtocolCallback) -> list[dict]:

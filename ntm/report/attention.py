@@ -74,7 +74,7 @@ class Episode:
         return [int(scored[0]) - 1] if len(scored) and scored[0] > 0 else []
 
 
-def _shown_path(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """`path` relative to the working directory, or to the project's folder
     (the shipped checkpoints), so a title shows no user's home directory."""
     path = Path(path).resolve()
@@ -108,7 +108,7 @@ def trace_episode(loaded: LoadedModel, size: dict[str, int] | None = None, seed:
     device = next(loaded.model.parameters()).device
     logits, trace = loaded.model(batch.inputs.to(device), memory_size=memory_size, trace=True)
     info = loaded.info.get("progress", loaded.info)  # last.safetensors keeps counters under "progress"
-    source = _shown_path(loaded.checkpoint)
+    source = shown_path(loaded.checkpoint)
     if "step" in info:
         source += f" (step {info['step']:,}, {info['sequences']:,} sequences)"
 

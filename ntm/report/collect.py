@@ -89,7 +89,7 @@ def sizes_to_evaluate(task_name: str, trained_memory: int | None) -> list[tuple[
 
 def collect(checkpoints_dir: Path | str = "checkpoints", samples: int = 500, seed: int = 0,
             device: str = "cpu", on_progress: ProgressCallback | None = None) -> list[dict]:
-    """Evaluate every shipped run; one dict per run (see `_evaluate_run` for its keys)."""
+    """Evaluate every shipped run; one dict per run (see `evaluate_run` for its keys)."""
     if samples < 1:
         raise ValueError(f"samples must be a positive integer, got {samples}")
     check_device(device)
@@ -113,13 +113,13 @@ def collect(checkpoints_dir: Path | str = "checkpoints", samples: int = 500, see
     evaluation = {"samples": samples, "seed": seed, "device": device, "machine": _machine(device)}
     entries = []
     for run_dir in runs:
-        entry = _evaluate_run(run_dir, plans[run_dir], evaluation, device, advance)
+        entry = evaluate_run(run_dir, plans[run_dir], evaluation, device, advance)
         entry["seeds"] = _seed_results(entry, seeds[run_dir], evaluation, device, advance)
         entries.append(entry)
     return entries
 
 
-def _evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: Callable[[str], None]) -> dict:
+def evaluate_run(run_dir: Path, plan, evaluation: dict, device: str, advance: Callable[[str], None]) -> dict:
     """name, run_dir, task, model, checkpoint, memory_size, trained_memory_size
     and trained_memory_size_max (None for baselines), budget, evaluation,
     results (evaluate_size's dicts plus size, memory_size, trained,

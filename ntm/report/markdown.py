@@ -94,7 +94,7 @@ def _task_section(task_name: str, entries: list[dict], figures: Path, out_dir: P
     for entry in entries:
         for i, (label, result, paper) in enumerate(_rows(entry)):
             budget = entry["budget"]
-            first = (model_label(entry), _sequences(budget), _wall_clock(budget)) if i == 0 else ("", "", "")
+            first = (model_label(entry), sequences_cell(budget), _wall_clock(budget)) if i == 0 else ("", "", "")
             cost = f"{result['cost_bits']:.3f}"
             if result.get("optimal_cost_bits") is not None:
                 cost += f" (optimum {result['optimal_cost_bits']:.3f})"
@@ -170,7 +170,7 @@ def _rows(entry: dict) -> list[tuple[str, dict, str]]:
     return rows
 
 
-def _sequences(budget: dict) -> str:
+def sequences_cell(budget: dict) -> str:
     if budget["sequences"] is None:
         return "not recorded"
     notes = []
@@ -217,7 +217,7 @@ def _pictures(task_name: str, entries: list[dict], figures: Path, out_dir: Path)
         lines += ["No learning curve was shipped with these runs.", ""]
 
     reports = [{"task": task_name, "model": e["model"], "checkpoint": e["checkpoint"],
-                "results": [_plain(r) for r in e["results"]]} for e in entries]
+                "results": [plain_result(r) for r in e["results"]]} for e in entries]
     training = training_range(ckpt.load_config(Path(entries[0]["run_dir"])))
     path = save_figure(generalisation_figure(reports, training), figures / f"{task_name}-generalisation.png")
     lines.append(f"![Generalisation of the shipped {task_name} models]({_link(path, out_dir)})")
@@ -238,7 +238,7 @@ def _pictures(task_name: str, entries: list[dict], figures: Path, out_dir: Path)
     return lines
 
 
-def _plain(result: dict) -> dict:
+def plain_result(result: dict) -> dict:
     """A result as `generalisation_figure` reads it: the size and the measures only."""
     return {k: v for k, v in result.items() if k not in ("size", "memory_size", "trained", "memory_wraps")}
 

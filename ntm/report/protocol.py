@@ -13,7 +13,7 @@ import tasks
 from ntm import checkpoint as ckpt
 from ntm.paper import paper_key
 from ntm.report.collect import model_label
-from ntm.report.markdown import _plain, _sequences
+from ntm.report.markdown import plain_result, sequences_cell
 from ntm.report.plots import generalisation_figure, learning_curves_figure, save_figure, training_range
 from ntm.report.targets import result_at
 
@@ -62,7 +62,7 @@ def _table(task_name: str, section: dict) -> list[str]:
              f"{section['solved']} of {section['seeds']}", median)]
     rows += [(model_label(entry), "shipped", entry) for entry in section["shipped"]]
     for label, solved, entry in rows:
-        cells = [label, solved, _sequences(entry["budget"])]
+        cells = [label, solved, sequences_cell(entry["budget"])]
         for size in sizes:
             try:
                 cells.append(f"{result_at(entry['results'], **size)[measure]:.3f}")
@@ -81,7 +81,7 @@ def _figures(task_name: str, section: dict, run_dirs: list[Path], figures: Path,
         lines += [f"![Learning curves, {task_name}]({path.relative_to(out_dir).as_posix()})", ""]
     entries = [section["median_seed"], *section["shipped"]]
     reports = [{"task": task_name, "model": e["model"], "checkpoint": e["checkpoint"],
-                "results": [_plain(r) for r in e["results"] if r["memory_size"] is None]} for e in entries]
+                "results": [plain_result(r) for r in e["results"] if r["memory_size"] is None]} for e in entries]
     training = training_range(ckpt.load_config(Path(entries[0]["run_dir"])))
     path = save_figure(generalisation_figure(reports, training), figures / f"{task_name}-generalisation.png")
     lines += [f"![Generalisation, {task_name}]({path.relative_to(out_dir).as_posix()})", ""]
