@@ -30,6 +30,7 @@ import torch
 
 import tasks
 from ntm.config import default_config
+from ntm.model.heap import keep_freed_memory
 from ntm.model import fused
 from ntm.model.registry import build_model
 
@@ -81,6 +82,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=0.7, help="CPU seconds per build, case and round")
     args = parser.parse_args()
+    # As training runs them: loaded .so files bypass fused.load(), which keeps freed memory; without it
+    # each call's page faults, which vary from round to round, would be timed instead of the kernels.
+    keep_freed_memory()
     labels = args.labels.split(",") if args.labels else [Path(b).name for b in args.builds]
     builds = dict(zip(labels, (load_build(b) for b in args.builds)))
     torch.set_num_threads(1)
