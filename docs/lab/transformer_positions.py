@@ -54,6 +54,7 @@ def main() -> None:
     ax.axvspan(1, 20, color="0.9", label="trained lengths")
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("sequence length")
     ax.set_ylabel("bit errors per sequence")
     ax.set_title("Transformer on copy, by positional encoding", loc="left")
