@@ -91,7 +91,7 @@ def typed_value(config: RunConfig, key: str, value: Any) -> Any:
     if field not in known:
         raise ValueError(f"{section} has no field {field!r}; {did_you_mean(field, known)}"
                          f"(its fields are {', '.join(known)})")
-    return _coerce(value, type(getattr(target, field)), key)
+    return coerce(value, type(getattr(target, field)), key)
 
 
 def parse_value(raw: str) -> Any:
@@ -116,7 +116,8 @@ def _stage_values(raw: str) -> list:
     return [parse_value(part.strip()) for part in raw.split(",")]
 
 
-def _coerce(value: Any, kind: type, key: str) -> Any:
+def coerce(value: Any, kind: type, key: str) -> Any:
+    """`value` as a `kind` (an int for a float is fine), or an error naming `key`."""
     if kind is bool:
         if isinstance(value, bool):
             return value

@@ -9,6 +9,7 @@ import typer
 
 import tasks
 from ntm.checks import check_batch_size
+from ntm import checkpoint as ckpt
 from ntm.checkpoint import load_config
 from ntm.cli.app import app, console, friendly_errors
 from ntm.cli.flags import fields_from_flags, option_name
@@ -69,7 +70,7 @@ def train(
         raise ValueError("--no-curriculum starts a new run on the full task; it cannot go with --resume "
                          "(a run keeps its curriculum) or with --set curriculum./warmup. options")
     fields = fields_from_flags(flags, set_)
-    if resume and out is not None and task is not None and not _holds_a_run(out):
+    if resume and out is not None and task is not None and not ckpt.holds_run(out):
         # A kill during start-up leaves a run directory with nothing to resume;
         # a job scheduler requeues the same command, which then starts afresh.
         console.print(f"{out} holds no run to resume yet: starting it afresh", highlight=False)
@@ -123,12 +124,6 @@ def _with_model(base, model: str):
     if not defaults.model.has_memory:
         base.train.memory_size = base.train.memory_size_max = 0  # a memory size has nothing to size
     return base
-
-
-def _holds_a_run(out: Path) -> bool:
-    from ntm import checkpoint as ckpt
-
-    return (out / ckpt.CONFIG_FILE).is_file()
 
 
 def _resumed_config(out, task, model, config_file, set_, fields):

@@ -165,7 +165,7 @@ def _trained_on_ray(pending: list[ProtocolRun], plan: ProtocolPlan, address: str
         if record["status"] == "failed":
             raise RuntimeError(f"training {record['name']} failed on Ray: {record.get('error')}")
         run = planned[record["name"]]
-        ckpt.atomic_write_bytes(run.run_dir / EVALUATION_FILE, json.dumps(_evaluate(run.run_dir, plan), indent=1).encode())
+        _write_evaluation(run, plan)
         yield run
 
 
@@ -186,8 +186,12 @@ def _train_and_evaluate(run: ProtocolRun, plan: ProtocolPlan) -> None:
         raise KeyboardInterrupt  # Ctrl-C reached the run too: it saved a checkpoint, and the protocol resumes from it
     if finished.returncode != 0:
         raise RuntimeError(f"training {run.task} seed {run.seed} failed (exit {finished.returncode}); see {log}")
-    entry = _evaluate(run.run_dir, plan)
-    ckpt.atomic_write_bytes(run.run_dir / EVALUATION_FILE, json.dumps(entry, indent=1).encode())
+    _write_evaluation(run, plan)
+
+
+def _write_evaluation(run: ProtocolRun, plan: ProtocolPlan) -> None:
+    """Evaluate a trained run and keep its figures beside it: what marks it done."""
+    ckpt.atomic_write_bytes(run.run_dir / EVALUATION_FILE, json.dumps(_evaluate(run.run_dir, plan), indent=1).encode())
 
 
 def _die_with_parent() -> None:

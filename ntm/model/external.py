@@ -70,12 +70,9 @@ def check_option(model: str, model_class: type, key: str, value: Any) -> Any:
         listed = ", ".join(known) or "none"
         raise ValueError(f"model {model} has no option {key!r}; {did_you_mean(key, list(known))}"
                          f"(its options are {listed})")
-    default = known[key]
-    if default is None or isinstance(value, type(default)) and not (isinstance(value, bool) and not isinstance(default, bool)):
-        return value
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    raise ValueError(f"model.{key} of {model} must be of type {type(default).__name__}, got {value!r}")
+    from ntm.overrides import coerce
+
+    return value if known[key] is None else coerce(value, type(known[key]), f"model.{key}")
 
 
 def builder_of(model_class: type, name: str) -> Callable:

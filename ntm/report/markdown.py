@@ -216,10 +216,7 @@ def _pictures(task_name: str, entries: list[dict], figures: Path, out_dir: Path)
     else:
         lines += ["No learning curve was shipped with these runs.", ""]
 
-    reports = [{"task": task_name, "model": e["model"], "checkpoint": e["checkpoint"],
-                "results": [plain_result(r) for r in e["results"]]} for e in entries]
-    training = training_range(ckpt.load_config(Path(entries[0]["run_dir"])))
-    path = save_figure(generalisation_figure(reports, training), figures / f"{task_name}-generalisation.png")
+    path = save_generalisation(task_name, entries, figures / f"{task_name}-generalisation.png")
     lines.append(f"![Generalisation of the shipped {task_name} models]({_link(path, out_dir)})")
     larger = sorted({r["memory_size"] for e in entries for r in e["results"] if r["memory_size"] is not None})
     if larger:
@@ -236,6 +233,15 @@ def _pictures(task_name: str, entries: list[dict], figures: Path, out_dir: Path)
     else:
         lines += [f"No NTM for {task_name} is shipped, so there is no attention picture.", ""]
     return lines
+
+
+def save_generalisation(task_name: str, entries: list[dict], path: Path, keep=lambda result: True) -> Path:
+    """The generalisation figure of `collect`'s entries (their results that `keep` keeps), the
+    first entry's training range shaded."""
+    reports = [{"task": task_name, "model": e["model"], "checkpoint": e["checkpoint"],
+                "results": [plain_result(r) for r in e["results"] if keep(r)]} for e in entries]
+    training = training_range(ckpt.load_config(Path(entries[0]["run_dir"])))
+    return save_figure(generalisation_figure(reports, training), path)
 
 
 def plain_result(result: dict) -> dict:

@@ -13,8 +13,8 @@ import tasks
 from ntm import checkpoint as ckpt
 from ntm.paper import paper_key
 from ntm.report.collect import model_label
-from ntm.report.markdown import plain_result, sequences_cell
-from ntm.report.plots import generalisation_figure, learning_curves_figure, save_figure, training_range
+from ntm.report.markdown import save_generalisation, sequences_cell
+from ntm.report.plots import learning_curves_figure, save_figure
 from ntm.report.targets import result_at
 
 REPORT_FILE = "PROTOCOL.md"
@@ -79,10 +79,7 @@ def _figures(task_name: str, section: dict, run_dirs: list[Path], figures: Path,
     if curves:
         path = save_figure(learning_curves_figure(curves, log_x=True), figures / f"{task_name}-curves.png")
         lines += [f"![Learning curves, {task_name}]({path.relative_to(out_dir).as_posix()})", ""]
-    entries = [section["median_seed"], *section["shipped"]]
-    reports = [{"task": task_name, "model": e["model"], "checkpoint": e["checkpoint"],
-                "results": [plain_result(r) for r in e["results"] if r["memory_size"] is None]} for e in entries]
-    training = training_range(ckpt.load_config(Path(entries[0]["run_dir"])))
-    path = save_figure(generalisation_figure(reports, training), figures / f"{task_name}-generalisation.png")
+    path = save_generalisation(task_name, [section["median_seed"], *section["shipped"]],
+                               figures / f"{task_name}-generalisation.png", keep=lambda r: r["memory_size"] is None)
     lines += [f"![Generalisation, {task_name}]({path.relative_to(out_dir).as_posix()})", ""]
     return lines
