@@ -20,6 +20,7 @@ from ntm.checks import check_batch_size, unknown_name
 # ("fused"). A model offers the paths its registry entry lists (see NTM.use_path).
 EXECUTION_PATHS = ("reference", "compiled", "fused")
 LR_DECAYS = ("none", "cosine", "cosine_from_start")
+SOLVED_BY = ("check", "mean")
 # `--set` sections that hold task options, and the RunConfig field of each.
 OPTION_SECTIONS = {"task": "task_options"}
 # The sections of a config, in the order `ntm config` prints them.
@@ -29,7 +30,7 @@ SECTIONS = ("task", "curriculum", "model", "train")
 # by less than one interval). Runs differing only in these are one setup: a
 # legend leaves them out, and a sweep resumes a run with other values of them.
 FIELDS_THAT_DO_NOT_CHANGE_LEARNING = frozenset({
-    "train.steps", "train.stop_when_solved", "train.device", "train.threads", "train.path",
+    "train.steps", "train.stop_when_solved", "train.stop_when_consolidated", "train.device", "train.threads", "train.path",
     "train.log_every", "train.validate_every", "train.checkpoint_every",
 })
 
@@ -77,7 +78,9 @@ class TrainConfig:
     validation_samples: int = 256  # size of the fixed-seed validation set
     validation_seed: int = 1234  # independent of `seed` so runs are compared on the same set
     checkpoint_every: int = 500  # steps between resumable checkpoints
-    stop_when_solved: bool = False  # stop once validation bit errors < 0.1 per sequence
+    stop_when_solved: bool = False  # stop at the solve (see solved_by)
+    stop_when_consolidated: bool = True  # stop once consolidated: solved, then every sequence of the solve check right twice in a row (ntm.training.solve)
+    solved_by: str = "check"  # "check": under 0.1 bit errors in every band of the training range and at its maximum, on a larger fixed set; "mean": the running validation's mean alone, as before
     threads: int = 1  # torch CPU threads; 0: one per core. One is fastest for these small matrices (BENCHMARKS.md, threads)
     path: str = "fused"  # one of EXECUTION_PATHS, where the model offers it; else its reference path
     memory_size: int = 0  # memory locations while training and validating; 0: model.memory_size, which evaluation keeps
@@ -133,6 +136,8 @@ class RunConfig:
         refusal = entry.refusal(self.task)
         if refusal:
             raise ValueError(refusal)
+        if t.solved_by not in SOLVED_BY:
+            raise ValueError(f"train.solved_by must be one of {', '.join(SOLVED_BY)}, got {t.solved_by!r}")
         if t.lr_decay not in LR_DECAYS:
             raise ValueError(f"train.lr_decay must be one of {', '.join(LR_DECAYS)}, got {t.lr_decay!r}")
         if not t.advance_below > 0:
@@ -186,9 +191,13 @@ def _curriculum_of(data: dict[str, Any]) -> dict[str, list]:
 def _with_old_run_defaults(train: dict[str, Any]) -> dict[str, Any]:
     """A saved config names every field; one saved before lr_after_solve
     existed kept its lr after solving, and resuming it still does. One saved
-    before `path` said `fast` (torch.compile or not), and resumes on that path."""
+    before `path` said `fast` (torch.compile or not), and resumes on that path.
+    One saved before the solve check was solved by the validation's mean and
+    never stopped once consolidated, and resumes so."""
     if "steps" in train and "lr" in train and "lr_after_solve" not in train:
         train = {**train, "lr_after_solve": 1.0}
+    if "stop_when_solved" in train and "solved_by" not in train:
+        train = {**train, "solved_by": "mean", "stop_when_consolidated": False}
     if "fast" in train:
         train = dict(train)
         fast = train.pop("fast")
@@ -206,15 +215,20 @@ def _build(cls, values: dict[str, Any]):
 
 def default_config(task: str, model: Any = "ntm") -> RunConfig:
     """The configuration `ntm train TASK --model MODEL` starts from: the
-    model's sizes and learning rate on that task, as its registry entry gives
-    them. `model` is a name, or a model class or factory from a notebook."""
+    model's sizes, learning rate and recipe on that task, as its registry
+    entry gives them (ntm.recipes). `model` is a name, or a model class or
+    factory from a notebook."""
     import tasks
     from ntm.model.registry import get, name_of
+    from ntm.overrides import set_field
 
     if task not in tasks.names():
         raise unknown_name("task", task, tasks.names())
     entry = get(name_of(model))
-    return RunConfig(task=task, model=entry.config(task), train=TrainConfig(lr=entry.lr))
+    config = RunConfig(task=task, model=entry.config(task), train=TrainConfig(lr=entry.lr))
+    for key, value in entry.recipe(task).items():
+        set_field(config, key, value)
+    return config
 
 
 def flatten_config(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

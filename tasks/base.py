@@ -180,10 +180,11 @@ class Task:
         if size:
             arrays = self.generate(rng, batch_size, **self.check_size(**size))
             return _to_batch(*arrays)
-        sizes = self.draw_sizes(rng, batch_size)
-        return self._sample_mixed(rng, batch_size, sizes)
+        return self.sample_sizes(rng, self.draw_sizes(rng, batch_size))
 
-    def _sample_mixed(self, rng: np.random.Generator, batch_size: int, sizes: dict[str, np.ndarray]) -> Batch:
+    def sample_sizes(self, rng: np.random.Generator, sizes: dict[str, np.ndarray]) -> Batch:
+        """A batch with one sequence per entry of `sizes` (as `draw_sizes` gives them), padded."""
+        batch_size = len(sizes[self.size_names[0]])
         # Group equal sizes so each group is generated in one vectorised call;
         # groups are visited in sorted order so the batch is a function of rng.
         keys = np.stack([sizes[k] for k in self.size_names], axis=1)  # [B, n_sizes]

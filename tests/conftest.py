@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ntm.config import default_config
+from ntm.config import RunConfig, TrainConfig, default_config
 
 
 @pytest.fixture(autouse=True)
@@ -13,10 +13,24 @@ def _one_thread():
     torch.set_num_threads(previous)
 
 
+def without_recipe(task: str = "copy", model: str = "ntm") -> RunConfig:
+    """`default_config` with TrainConfig's own defaults where the model's recipe
+    for the task would set others: for tests of the options a recipe sets."""
+    config = default_config(task, model)
+    config.train = TrainConfig(lr=TrainConfig().lr if model in ("ntm", "ntm-ff") else config.train.lr)
+    config.model.learned_memory = False
+    return config
+
+
+# The same on the command line: `ntm train copy` with these trains as before the recipes.
+NO_RECIPE = ["--set", "train.optimizer=adam", "--set", "train.clip_grad_value=0",
+             "--set", "train.memory_size=0", "--set", "train.memory_size_max=0", "--set", "train.lr_after_solve=0.01"]
+
+
 @pytest.fixture
 def tiny_copy_config():
     """A copy run small enough to train for a few steps in well under a second."""
-    config = default_config("copy", "ntm")
+    config = without_recipe("copy", "ntm")
     config.task_options = {"max_length": 3}
     config.model.hidden_size = 16
     config.model.memory_size = 8

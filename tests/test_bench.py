@@ -7,6 +7,7 @@ import pytest
 import ntm.experiments.bench as bench
 from ntm.model import fused
 import ntm.training.loop as training
+from ntm.training import milestones
 
 
 def test_throughput_reports_every_batch_size_and_the_eval_length():
@@ -44,7 +45,7 @@ def test_throughput_times_the_priority_sort_machines_on_each_path():
 def tiny_solvable_copy(monkeypatch, tiny_copy_config):
     """time_to_solve on the tiny copy config, 'solved' at its first validation."""
     monkeypatch.setattr(bench, "default_config", lambda task, model: tiny_copy_config)
-    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", float("inf"))
+    monkeypatch.setattr(milestones, "SOLVED_BIT_ERRORS", float("inf"))
     tiny_copy_config.train.checkpoint_every = 25
     monkeypatch.setattr(bench, "SOLVE_VALIDATION_SEQUENCES", 200)  # every 50 steps of batch 4
 
@@ -82,6 +83,6 @@ def test_time_to_solve_reads_measured_seeds_back_instead_of_training(tmp_path, t
 
 def test_an_unsolved_seed_counts_as_unsolved(tmp_path, tiny_copy_config, monkeypatch):
     monkeypatch.setattr(bench, "default_config", lambda task, model: tiny_copy_config)
-    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", -1.0)
+    monkeypatch.setattr(milestones, "SOLVED_BIT_ERRORS", -1.0)
     summary = bench.time_to_solve(seeds=(0,), out_dir=tmp_path, path="reference", max_sequences=240)
     assert summary["solved"] == 0 and "median_seconds" not in summary

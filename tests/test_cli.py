@@ -8,10 +8,11 @@ from typer.testing import CliRunner
 
 import ntm.evaluation
 from ntm.cli import app
+from conftest import NO_RECIPE
 
 runner = CliRunner()
 TINY = ["--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",
-        "--set", "train.validation_samples=8", "--set", "train.validate_every=5", "--set", "task.max_length=3"]
+        "--set", "train.validation_samples=8", "--set", "train.validate_every=5", "--set", "task.max_length=3"] + NO_RECIPE
 
 
 def invoke(*args):
@@ -150,24 +151,24 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(trained_run, tmp_path):
 
 
 def test_train_says_when_the_task_is_solved_and_the_learning_rate_drops(tmp_path, monkeypatch):
-    import ntm.training.loop
+    import ntm.training.milestones
 
-    monkeypatch.setattr(ntm.training.loop, "SOLVED_BIT_ERRORS", float("inf"))  # solved at the first validation
+    monkeypatch.setattr(ntm.training.milestones, "SOLVED_BIT_ERRORS", float("inf"))  # solved at the first validation
     result = invoke("train", "copy", "--steps", 10, "--batch-size", 4, "--lr", "1e-3", "--out", tmp_path / "run", *TINY)
     assert result.exit_code == 0, result.output
-    assert "solved at step 5 (20 sequences)" in result.output
+    assert "solved at step 5 (20 sequences," in result.output
     assert "the learning rate is now 1e-05" in result.output
     assert result.output.count("solved at step") == 1
 
 
 def test_a_solve_under_a_cosine_from_the_start_does_not_claim_an_lr_drop(tmp_path, monkeypatch):
-    import ntm.training.loop
+    import ntm.training.milestones
 
-    monkeypatch.setattr(ntm.training.loop, "SOLVED_BIT_ERRORS", float("inf"))  # solved at the first validation
+    monkeypatch.setattr(ntm.training.milestones, "SOLVED_BIT_ERRORS", float("inf"))  # solved at the first validation
     result = invoke("train", "copy", "--steps", 10, "--batch-size", 4, "--lr", "1e-3", "--out", tmp_path / "run",
                     *TINY, "--set", "train.lr_decay=cosine_from_start")
     assert result.exit_code == 0, result.output
-    assert "solved at step 5 (20 sequences)" in result.output
+    assert "solved at step 5 (20 sequences," in result.output
     said = " ".join(result.output.split())
     # Half way along the cosine from 1e-3, not a tenth of it.
     assert "the learning rate is now 0.0005, falling along its cosine from the first step" in said

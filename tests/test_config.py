@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from ntm import recipes
 from ntm.config import ModelConfig, RunConfig, TrainConfig, default_config
 from ntm.model.registry import names as model_names
 from ntm.overrides import apply_overrides
@@ -219,7 +220,7 @@ def test_run_config_round_trips_through_json():
 def test_to_json_writes_every_section():
     data = json.loads(default_config("copy").to_json())
     assert set(data) == {"task", "task_options", "curriculum", "model", "train"}
-    assert data["model"]["memory_size"] == 128 and data["train"]["batch_size"] == TrainConfig().batch_size
+    assert data["model"]["memory_size"] == 128 and data["train"]["batch_size"] == recipes.ntm("copy")["train.batch_size"]
 
 
 def test_from_dict_fills_missing_fields_with_defaults():
@@ -232,3 +233,24 @@ def test_from_dict_fills_missing_fields_with_defaults():
 def test_from_dict_rejects_an_unknown_field_naming_it():
     with pytest.raises(ValueError, match="heads"):
         RunConfig.from_dict({"task": "copy", "model": {"heads": 2}})
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("model", model_names())
+def test_each_models_recipe_is_its_default_on_each_task(task, model):
+    """`ntm train TASK --model MODEL` starts from the recipe its registry entry gives, a valid config."""
+    from ntm.model.registry import get
+    from ntm.overrides import typed_value
+
+    config = default_config(task, model)
+    config.validate()
+    for key, value in get(model).recipe(task).items():
+        section, field = key.split(".", 1)
+        assert getattr(getattr(config, section), field) == typed_value(config, key, value), key
+
+
+def test_the_ntm_has_a_recipe_for_every_task_and_tasks_differ():
+    assert set(recipes._NTM) == set(TASKS)
+    batches = {task: default_config(task).train.batch_size for task in TASKS}
+    assert batches["repeat-copy"] == 1 and batches["copy"] == 32 and batches["priority-sort"] == 4
+    assert default_config("copy", "lstm").train.batch_size == TrainConfig().batch_size  # no recipe: the defaults

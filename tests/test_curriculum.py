@@ -6,6 +6,7 @@ import json
 import pytest
 
 import ntm.training.loop as training
+from ntm.training import milestones
 import tasks
 from ntm import checkpoint as ckpt
 from ntm.config import default_config
@@ -36,7 +37,7 @@ def lengths_trained_on(monkeypatch):
 
 def test_each_stage_trains_until_passed_then_the_next_then_the_full_task(
         tmp_path, tiny_copy_config, monkeypatch, lengths_trained_on):
-    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", float("inf"))  # the full task is solved at its first validation
+    monkeypatch.setattr(milestones, "SOLVED_BIT_ERRORS", float("inf"))  # the full task is solved at its first validation
     tiny_copy_config.curriculum = {"max_length": [1, 2]}
     tiny_copy_config.train.advance_below = float("inf")  # every stage is passed at its first validation
     tiny_copy_config.train.steps = 16
@@ -138,7 +139,7 @@ def test_best_weights_follow_the_tasks_best_by_figure(tmp_path):
     kept = []
 
     def validation(bit_errors, cost_bits):
-        training._after_validation({"bit_errors": bit_errors, "cost_bits": cost_bits, "seq_accuracy": 0.0},
+        milestones.after_validation({"bit_errors": bit_errors, "cost_bits": cost_bits, "seq_accuracy": 0.0},
                                    model, progress, tmp_path, lambda kind, data: None, _MainRank())
         kept.append(progress.best_validation)
 

@@ -7,7 +7,7 @@ import torch
 
 import tasks
 import ntm.training.loop as training
-from ntm.config import default_config
+from conftest import without_recipe
 from ntm.overrides import apply_overrides
 from ntm.training.distributed import World
 from ntm.training.state import Progress
@@ -17,7 +17,7 @@ TINY = ["model.hidden_size=8", "model.memory_size=8", "model.memory_width=4", "t
 
 
 def one_step(extra):
-    config = apply_overrides(default_config("copy"), TINY + extra).validate()
+    config = apply_overrides(without_recipe("copy"), TINY + extra).validate()
     task = tasks.get("copy", **config.task_options)
     torch.manual_seed(0)
     model, optimizer = training._model_and_optimizer(config, task, torch.device("cpu"))[:2]
@@ -36,7 +36,7 @@ def test_each_gradient_element_is_clipped_to_clip_grad_value():
 
 
 def test_no_element_clipping_by_default():
-    assert default_config("copy").train.clip_grad_value == 0
+    assert without_recipe("copy").train.clip_grad_value == 0
 
 
 def test_rmsprop_has_the_papers_momentum():
@@ -46,7 +46,7 @@ def test_rmsprop_has_the_papers_momentum():
 
 def test_a_negative_clip_grad_value_is_refused():
     with pytest.raises(ValueError, match="clip_grad_value"):
-        apply_overrides(default_config("copy"), ["train.clip_grad_value=-1"]).validate()
+        apply_overrides(without_recipe("copy"), ["train.clip_grad_value=-1"]).validate()
 
 
 def test_adam_runs_as_one_fused_update_and_matches_the_per_tensor_one():
@@ -55,7 +55,7 @@ def test_adam_runs_as_one_fused_update_and_matches_the_per_tensor_one():
     # The same step through torch's per-tensor Adam moves every weight alike, to float noise.
     model, _, _ = one_step([])
     torch.manual_seed(0)
-    config = apply_overrides(default_config("copy"), TINY).validate()
+    config = apply_overrides(without_recipe("copy"), TINY).validate()
     task = tasks.get("copy", **config.task_options)
     reference = training._model_and_optimizer(config, task, torch.device("cpu"))[0]
     plain = torch.optim.Adam(reference.parameters(), lr=config.train.lr)

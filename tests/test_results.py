@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from ntm.report import collect, headline, markdown, targets
 from ntm.paper import PAPER
+from conftest import without_recipe
 from ntm.config import default_config
 from ntm.training.loop import train
 
@@ -21,7 +22,7 @@ SAMPLES = 8  # per size: enough to exercise every path, small enough for seconds
 
 def _tiny_run(root, model, seed=0, name=None):
     """A copy run of a few steps with a small model, named as shipped: copy-MODEL."""
-    config = default_config("copy", model)
+    config = without_recipe("copy", model)
     config.train.seed = seed
     config.task_options["max_length"] = 3  # short episodes keep training cheap
     config.model.hidden_size, config.model.layers = 16, 1
@@ -140,9 +141,23 @@ def test_solved_at_is_the_first_validation_below_a_tenth_of_a_bit():
              {"step": 6, "sequences": 192, "seconds": 3.0, "val_bit_errors": 0.05},
              {"step": 8, "sequences": 256, "seconds": 4.5, "val_bit_errors": 0.0}]
     budget = collect.training_budget(curve)
-    assert budget == {"steps": 8, "sequences": 256, "seconds": 4.5,
+    assert budget == {"steps": 8, "sequences": 256, "seconds": 4.5, "consolidated_at": None,
                       "solved_at": {"step": 6, "sequences": 192, "seconds": 3.0}, "stages_passed_at": []}
     assert collect.training_budget([])["sequences"] is None
+
+
+def test_a_run_with_the_solve_check_is_solved_and_consolidated_by_it():
+    def point(step, mean, worst, least):
+        return {"step": step, "sequences": 32 * step, "seconds": step / 10, "val_bit_errors": mean,
+                "val_check_worst_bit_errors": worst, "val_check_least_seq_accuracy": least}
+
+    curve = [point(2, 0.05, 0.3, 0.95),  # the mean alone would call this solved
+             point(4, 0.0, 0.05, 0.99),  # solved: every part under 0.1
+             point(6, 0.0, 0.0, 1.0),  # every sequence right: the first of two
+             point(8, 0.0, 0.002, 0.998),  # one wrong: the count starts again
+             point(10, 0.0, 0.0, 1.0), point(12, 0.0, 0.0, 1.0)]
+    budget = collect.training_budget(curve)
+    assert budget["solved_at"]["step"] == 4 and budget["consolidated_at"]["step"] == 12
 
 
 def test_a_passed_curriculum_stage_is_not_the_task_solved():

@@ -8,6 +8,8 @@ import pytest
 
 import ntm
 from ntm import checkpoint as ckpt
+from ntm.config import default_config
+from ntm.report.collect import training_budget
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = (ROOT / "checkpoints" / "MODELS").read_text().split()
@@ -70,10 +72,18 @@ def test_each_listed_run_has_a_recipe_with_its_seed_and_steps(name):
     assert seed and int(seed.group(1)) == config.train.seed, f"{name}: recipe {recipe!r}, config seed {config.train.seed}"
     model = re.search(r"--model ([\w-]+)", recipe)
     assert model is None or model.group(1) == config.model.name, f"{name}: recipe {recipe!r}, config {config.model.name}"
-    steps = re.findall(r"--steps (\d+)", recipe)
-    assert steps and int(steps[-1]) == config.train.steps, f"{name}: recipe steps {steps}, config {config.train.steps}"
-    last = ckpt.read_curve(ROOT / "checkpoints" / name)[-1]["step"]
-    assert last == config.train.steps, f"{name}: the curve ends at step {last}, the config says {config.train.steps}"
+    steps = [int(s) for s in re.findall(r"--steps (\d+)", recipe)]
+    if not steps:  # the default command: its recipe's steps (ntm/recipes.py)
+        task = re.search(r"ntm train ([\w-]+)", recipe).group(1)
+        steps = [default_config(task, config.model.name).train.steps]
+    assert steps[-1] == config.train.steps, f"{name}: recipe steps {steps}, config {config.train.steps}"
+    curve = ckpt.read_curve(ROOT / "checkpoints" / name)
+    consolidated = training_budget(curve)["consolidated_at"]
+    last = curve[-1]["step"]
+    if config.train.stop_when_consolidated and consolidated:  # stopped there, before its budget
+        assert last == consolidated["step"], f"{name}: the curve ends at step {last}, consolidated at {consolidated}"
+    else:
+        assert last == config.train.steps, f"{name}: the curve ends at step {last}, the config says {config.train.steps}"
 
 
 def test_every_finished_run_in_checkpoints_is_listed():

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 import ntm.training.loop as training
+from ntm.training import milestones
 from ntm import checkpoint as ckpt
+from conftest import without_recipe
 from ntm.config import default_config
 from ntm.training.runlock import RunDirectoryBusy, RunLock
 from ntm.training.loop import TrainingInterrupted, train
@@ -21,7 +23,7 @@ def test_learning_happens_through_the_memory(tmp_path):
     # is the budget, so the run is the same wherever it runs; the bound is
     # far from chance (8 bit errors and 16 bits a sequence at length 1-3,
     # 2 on average) and from where this run ends (0.07 bit errors, 0.5 bits).
-    config = default_config("copy", "ntm-ff")
+    config = without_recipe("copy", "ntm-ff")
     config.task_options = {"max_length": 3}
     config.model.hidden_size, config.model.memory_size, config.model.memory_width = 64, 16, 8
     config.train.lr, config.train.batch_size = 1e-2, 32
@@ -222,7 +224,7 @@ def saved_learning_rate(run_dir):
 
 
 def test_the_learning_rate_drops_once_the_task_is_solved_and_stays_down_on_resume(tmp_path, tiny_copy_config, monkeypatch):
-    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", float("inf"))  # the first validation (step 4) solves it
+    monkeypatch.setattr(milestones, "SOLVED_BIT_ERRORS", float("inf"))  # the first validation (step 4) solves it
     tiny_copy_config.train.lr_after_solve = 0.1
     train(tiny_copy_config, tmp_path / "run")
     assert saved_learning_rate(tmp_path / "run") == pytest.approx(tiny_copy_config.train.lr * 0.1)
@@ -232,7 +234,7 @@ def test_the_learning_rate_drops_once_the_task_is_solved_and_stays_down_on_resum
 
 
 def test_an_unsolved_run_keeps_its_learning_rate(tmp_path, tiny_copy_config, monkeypatch):
-    monkeypatch.setattr(training, "SOLVED_BIT_ERRORS", -1.0)  # never solved
+    monkeypatch.setattr(milestones, "SOLVED_BIT_ERRORS", -1.0)  # never solved
     train(tiny_copy_config, tmp_path / "run")
     assert saved_learning_rate(tmp_path / "run") == pytest.approx(tiny_copy_config.train.lr)
 

@@ -10,11 +10,12 @@ import ntm.training.runlog as runlog
 from ntm.cli import app
 from ntm.cli.train_progress import Estimate, TrainingProgress
 from ntm.training.loop import train
+from conftest import NO_RECIPE
 
 runner = CliRunner()
 TINY = ["--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",
         "--set", "train.validation_samples=8", "--set", "train.validate_every=3", "--set", "task.max_length=3",
-        "--set", "train.log_every=2", "--batch-size", "4"]
+        "--set", "train.log_every=2", "--batch-size", "4"] + NO_RECIPE
 
 
 def invoke(*args):
@@ -81,12 +82,20 @@ def test_a_start_line_says_what_trains_how_and_where(tmp_path):
 
 
 def test_the_start_line_says_when_a_run_stops_early():
-    from ntm.cli.train_progress import start_line
+    from ntm.cli.train_progress import start_line, stopping_rule
 
     data = {"task": "copy", "model": "ntm", "parameters": 1, "steps": 10, "batch_size": 4, "threads": 1,
             "path": "fused", "device": "cpu", "run_dir": "r", "step": 0, "stop_when_solved": True}
-    assert "10 steps of 4 sequences (40), or fewer: it stops at the first validation with bit errors below 0.1" \
-        in start_line(data)
+    assert "10 steps of 4 sequences (40) at most" in start_line(data)
+    assert stopping_rule(data).startswith("it stops once solved: under 0.1 bit errors per sequence")
+    data.update(stop_when_solved=False, stop_when_consolidated=True, maximum="length 20",
+                training_range="length 1-20")
+    assert stopping_rule(data) == (
+        "it stops once consolidated: solved (under 0.1 bit errors per sequence in every band of length 1-20 "
+        "and at length 20), then trained on at the lower lr until every sequence of the check is right "
+        "at 2 checks in a row")
+    data.update(stop_when_consolidated=False)
+    assert stopping_rule(data) == "" and "at most" not in start_line(data)
 
 
 def test_without_a_terminal_each_log_point_is_one_plain_line(tmp_path):
@@ -122,4 +131,5 @@ def test_the_compiled_path_says_it_is_compiling(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("training "))
-    assert "compiled path" in lines[start] and lines[start + 1].startswith("compiling each step with torch.compile")
+    assert "compiled path" in lines[start] and lines[start + 1].startswith("it stops once consolidated")
+    assert lines[start + 2].startswith("compiling each step with torch.compile")

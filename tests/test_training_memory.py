@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import tasks
 from ntm import checkpoint as ckpt
 from ntm.cli import app
+from conftest import without_recipe
 from ntm.config import default_config
 from ntm.overrides import apply_overrides
 from ntm.training import loop
@@ -103,14 +104,14 @@ def test_a_memory_size_range_leaves_the_training_data_as_it_was(tiny_copy_config
 ])
 def test_a_training_memory_no_model_could_use_is_refused(overrides, message):
     with pytest.raises(ValueError, match=message):
-        apply_overrides(default_config("copy"), overrides).validate()
+        apply_overrides(without_recipe("copy"), overrides).validate()
 
 
 def test_the_start_line_says_the_memory_is_smaller_while_training(tmp_path):
     result = CliRunner().invoke(app, [
         "train", "copy", "--steps", "2", "--out", str(tmp_path / "run"), "--set", "model.hidden_size=8",
         "--set", "model.memory_width=4", "--set", "train.validation_samples=4", "--set", "task.max_length=3",
-        "--set", "train.memory_size=6"])
+        "--set", "train.memory_size=6", "--set", "train.memory_size_max=0"])
     assert result.exit_code == 0, result.output
     start = next(line for line in result.output.splitlines() if line.startswith("training "))
     assert "a memory of 6 locations while training" in " ".join(start.split())

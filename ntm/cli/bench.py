@@ -22,7 +22,7 @@ def bench(
     seconds: float = typer.Option(10.0, help="Seconds of timed work per measurement (after warm-up and compilation)."),
     paths: str = typer.Option("reference,compiled,fused", help="Which execution paths to time, comma separated: reference, compiled, fused."),
     sort_batch_size: int = typer.Option(32, "--sort-batch-size", help="Batch of the priority-sort NTM and NTM-FF timings; 0 skips them."),
-    time_to_solve: bool = typer.Option(False, "--time-to-solve", help="Instead: train copy with the defaults until solved, for each seed, then as long again, and report seconds, sequences and relapses."),
+    time_to_solve: bool = typer.Option(False, "--time-to-solve", help="Instead: train copy with the defaults until solved (every band of lengths 1-20 and length 20 under 0.1 bit errors per sequence), for each seed, then as long again, and report seconds, sequences, the worst validation after the solve and when it was consolidated."),
     seeds: int = typer.Option(3, help="With --time-to-solve: how many seeds (0, 1, ...); seeds already measured in --out are read back."),
     seed: Optional[int] = typer.Option(None, help="With --time-to-solve: measure only this seed (run one per core, then summarise with --seeds)."),
     out: Path = typer.Option(Path("runs/bench-solve"), "--out", help="With --time-to-solve: where the runs go."),
@@ -37,7 +37,11 @@ def bench(
         positive("--seeds", seeds)
         def report(kind, data):
             if kind == "validate" and not as_json:
-                console.print(f"step {data['step']}: validation bit errors {data['bit_errors']:.3f}", highlight=False)
+                check = data.get("check")
+                check = (f"; solve check: worst {check['worst_bit_errors']:.3f} ({check['worst_part']}), "
+                         f"at least {check['least_seq_accuracy']:.1%} right in each part" if check else "")
+                console.print(f"step {data['step']}: validation bit errors {data['bit_errors']:.3f}{check}",
+                              highlight=False)
 
         if seed is not None and seed < 0:
             raise ValueError(f"--seed must be 0 or more, got {seed}")
@@ -53,11 +57,14 @@ def bench(
             batches = sorted({r.get("batch_size", 32) for r in summary["runs"]})  # older records: batch 32
             table = Table(title=f"copy, default settings, batch {', '.join(map(str, batches))}, time to solve · "
                                 f"{summary['machine']}")
-            for column in ("seed", "solved", "seconds", "sequences", "worst bit errors after solve"):
+            for column in ("seed", "solved", "seconds", "sequences", "worst bit errors after solve",
+                           "consolidated at (sequences)"):
                 table.add_column(column, justify="right")
             for r in summary["runs"]:
+                consolidated = r.get("consolidated_at")
                 table.add_row(str(r["seed"]), str(r["solved"]), f"{r.get('seconds', float('nan')):.0f}",
-                              f"{r.get('sequences', 0):,}", f"{r.get('worst_bit_errors_after_solve', float('nan')):.3f}")
+                              f"{r.get('sequences', 0):,}", f"{r.get('worst_bit_errors_after_solve', float('nan')):.3f}",
+                              f"{consolidated['sequences']:,}" if consolidated else "—")
             Console().print(table)
             if summary["solved"]:
                 Console().print(f"median: {summary['median_seconds']:.0f} s, {summary['median_sequences']:,.0f} sequences; "

@@ -15,7 +15,6 @@ from ntm.cli.app import app, console, friendly_errors
 from ntm.cli.flags import fields_from_flags, option_name
 from ntm.cli.options import MODEL_HELP, check_device, check_training_threads, positive
 from ntm.cli.train_progress import TrainingProgress
-from ntm.config import TrainConfig
 from ntm.config_files import read_config_file
 from ntm.overrides import build_run_config
 from ntm.training.distributed import World
@@ -26,13 +25,33 @@ THREADS_HELP = ("Torch CPU threads (default 1). Keep 1 on a machine that runs an
                 "or batch on an idle machine; 0 takes one per core.")
 
 
-@app.command()
+def _help() -> str:
+    """The command's help, with each task's default recipe for the NTM as the code has it."""
+    from ntm.config import default_config
+
+    lines = []
+    for name in tasks.names():
+        t = default_config(name).train
+        memory = (f", a memory of {t.memory_size}-{t.memory_size_max} locations drawn per batch" if t.memory_size_max
+                  else f", a memory of {t.memory_size} locations" if t.memory_size else "")
+        lines.append(f"- {name}: batch {t.batch_size}, {t.optimizer} at lr {t.lr:g}{memory}, "
+                     f"at most {t.steps * t.batch_size:,} sequences")
+    return ("Train a model on a task; checkpoints, config and learning curve go to the run directory.\n\n"
+            "With no options a model trains with its recipe for the task (`ntm config TASK --model MODEL` prints "
+            "it, ntm/recipes.py says why). The NTM's:\n\n" + "\n".join(lines) + "\n\n"
+            "A task with one right answer stops once consolidated: solved (under 0.1 bit errors per sequence in "
+            "every band of the training range and at its maximum, on a fixed set), then trained on at the lower lr "
+            "until every sequence of the check is right at two checks in a row. The shipped NTMs were "
+            "trained with these recipes; checkpoints/README.md says where one differs.")
+
+
+@app.command(help=_help())
 @friendly_errors
 def train(
     task: Optional[str] = typer.Argument(None, help=f"Task to learn: {', '.join(tasks.names())}. Not needed with --resume or --config."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     steps: Optional[int] = typer.Option(None, help="Optimiser steps to train for (sequences = steps x batch size). With --resume, the new total."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help=f"Sequences per step (default {TrainConfig().batch_size})."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Sequences per step (default: the recipe's for the task, see above)."),
     lr: Optional[float] = typer.Option(None, help="Learning rate (default: per model, see `ntm config`)."),
     seed: Optional[int] = typer.Option(None, help="Seed of the initial weights and the training data (default 0)."),
     threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
@@ -42,7 +61,7 @@ def train(
     config_file: Optional[Path] = typer.Option(None, "--config", help="Start from a config file, as `ntm config` prints it (JSON or TOML) or a run's config.json; options and --set apply on top."),
     device: Optional[str] = typer.Option(None, help="cpu (default) or cuda."),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Steps between resumable checkpoints (default 500)."),
-    until_solved: bool = typer.Option(False, "--until-solved", help="Stop as soon as validation bit errors fall below 0.1 per sequence."),
+    until_solved: bool = typer.Option(False, "--until-solved", help="Stop at the solve, without consolidating: every band of the training range and its maximum under 0.1 bit errors per sequence."),
     path: Optional[str] = typer.Option(None, "--path", help="NTM execution path: fused (default: one C++ call per sequence, built on first use), compiled (torch.compile per step) or reference. Same function on each."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start from the best weights of this run directory (or a .safetensors file) instead of fresh ones: fine-tuning. The model must match it (--config RUN/config.json takes its config); the optimiser starts afresh."),
     no_curriculum: bool = typer.Option(False, "--no-curriculum", help="Train on the full task from the first step, dropping the curriculum or warm-up that --config brings: for fine-tuning (--init-from) a run that had one, whose first stage would otherwise retrain the weights on the easier task."),
@@ -141,6 +160,13 @@ def _resumed_config(out, task, model, config_file, set_, fields):
 
 
 def _summary(result, config) -> None:
+    if result.already_done and result.step < config.train.steps:
+        why, field = (("solved", "stop_when_solved") if config.train.stop_when_solved and result.solved_at
+                      else ("consolidated", "stop_when_consolidated"))
+        console.print(f"{result.run_dir} stopped once {why}, at step {result.step:,}; nothing to train. "
+                      f"Add --set train.{field}=false to train on to step {config.train.steps:,}.",
+                      highlight=False, soft_wrap=True)
+        return
     if result.already_done:
         console.print(f"{result.run_dir} is already at step {result.step:,}, which --steps {config.train.steps:,} "
                       f"does not pass; nothing to train. Give --steps above {result.step:,} to train further.",
@@ -154,7 +180,13 @@ def _summary(result, config) -> None:
     )
     if result.solved_at:
         s = result.solved_at
-        console.print(f"solved (bit errors < 0.1) after {s['sequences']:,} sequences, {s['seconds']:.0f} s", highlight=False)
+        console.print(f"solved after {s['sequences']:,} sequences, {s['seconds']:.0f} s", highlight=False)
+    if result.consolidated_at:
+        s = result.consolidated_at
+        console.print(f"consolidated after {s['sequences']:,} sequences, {s['seconds']:.0f} s", highlight=False)
+    elif result.solved_at and config.train.stop_when_consolidated and config.train.solved_by == "check":
+        console.print("[yellow]solved but not consolidated within the budget: some sequences of the training "
+                      "range still fail; continue with --resume and more --steps[/yellow]", highlight=False)
     if len(result.stages_passed_at) < len(config.curriculum_stages()):
         console.print("[yellow]the curriculum is not passed yet, so the figures above are of a model that has not "
                       "seen the full task; continue with --resume and more --steps[/yellow]", highlight=False)

@@ -8,6 +8,7 @@ import datetime
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ntm.metrics import SOLVED_BIT_ERRORS
+from ntm.training.solve import CONSOLIDATING_CHECKS
 
 UNKNOWN = "—"  # shown until there is a measurement, instead of nan or 0
 
@@ -15,8 +16,8 @@ UNKNOWN = "—"  # shown until there is a measurement, instead of nan or 0
 def start_line(data: dict) -> str:
     threads = f"{data['threads']} thread{'s' if data['threads'] != 1 else ''}"
     budget = f"{data['steps']:,} steps of {data['batch_size']} sequences ({data['steps'] * data['batch_size']:,})"
-    if data.get("stop_when_solved"):
-        budget += ", or fewer: it stops at the first validation with bit errors below 0.1"
+    if stopping_rule(data):
+        budget += " at most"
     line = (f"training {data['task']} with {data['model']} ({data['parameters']:,} parameters): "
             f"{budget}, {threads}, {data['path']} path on {data['device']}, into {data['run_dir']}")
     if data.get("memory_size_range"):
@@ -30,6 +31,20 @@ def start_line(data: dict) -> str:
     elif data.get("init_from"):
         line += f", starting from the weights of {data['init_from']}"
     return line
+
+
+def stopping_rule(data: dict) -> str:
+    """When the run stops before its budget, as the line after the start line says it."""
+    maximum = data.get("maximum", "its maximum")
+    solve = (f"under {SOLVED_BIT_ERRORS} bit errors per sequence in every band of {data.get('training_range', 'the training range')} "
+             f"and at {maximum}" if data.get("solved_by", "check") == "check"
+             else f"under {SOLVED_BIT_ERRORS} validation bit errors per sequence")
+    if data.get("stop_when_solved"):
+        return f"it stops once solved: {solve}"
+    if data.get("stop_when_consolidated") and data.get("solved_by", "check") == "check":
+        return (f"it stops once consolidated: solved ({solve}), then trained on at the lower lr until "
+                f"every sequence of the check is right at {CONSOLIDATING_CHECKS} checks in a row")
+    return ""
 
 
 class Estimate:
@@ -74,13 +89,14 @@ class TrainingProgress:
         self.lr_decay = config.train.lr_decay
         self.plain = enabled and not console.is_terminal
         self.progress = Progress(
-            TextColumn("[bold]train"), BarColumn(),
+            TextColumn("[bold]{task.fields[phase]}"), BarColumn(),
             TextColumn("step {task.completed:,.0f}/{task.total:,.0f}"),
             TextColumn("{task.fields[sequences]} seq"), TextColumn("cost {task.fields[cost]}"),
             TextColumn("bit err {task.fields[errors]}"), TextColumn("val {task.fields[val]}"),
             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA {task.fields[eta]}"),
             console=console, transient=False, disable=not enabled or self.plain)
         self.bar = self.estimate = None
+        self.phase, self.stops, self.eta_said = "learning", "", False
 
     def __enter__(self):
         self.progress.__enter__()
@@ -106,8 +122,15 @@ class TrainingProgress:
             self.say(f"{data['run_dir']} has no checkpoint yet (it stopped before its first one): "
                      "training again from step 0", style="yellow")
         self.say(start_line(data))
+        self.stops = stopping_rule(data)
+        if self.stops:
+            self.say(self.stops)
+        if data.get("consolidated"):
+            self.phase = "consolidated"
+        elif data.get("solved"):
+            self.phase = "consolidating" if self.stops.startswith("it stops once consolidated") else "solved"
         self.estimate = Estimate(data["step"], data["sequences"], data["seconds"], data["steps"])
-        self.bar = self.progress.add_task("train", total=data["steps"], completed=data["step"],
+        self.bar = self.progress.add_task("train", total=data["steps"], completed=data["step"], phase=self.phase,
                                           sequences=f"{data['sequences']:,}", cost=UNKNOWN,
                                           errors=UNKNOWN, val=UNKNOWN, rate=self.estimate.rate(), eta=UNKNOWN)
 
@@ -117,6 +140,7 @@ class TrainingProgress:
 
     def _on_tick(self, data):
         self.estimate.observe(data["step"], data["sequences"], data["seconds"])
+        self._say_eta()
         self.progress.update(self.bar, completed=data["step"], sequences=f"{data['sequences']:,}",
                              rate=self.estimate.rate(), eta=self.estimate.eta())
 
@@ -127,8 +151,9 @@ class TrainingProgress:
             self.progress.update(self.bar, cost=f"{data['cost_bits']:.3f}", errors=f"{data['bit_errors']:.3f}")
         self.progress.update(self.bar, completed=data["step"], sequences=f"{data['sequences']:,}",
                              rate=self.estimate.rate(), eta=self.estimate.eta())
+        self._say_eta()
         if self.plain and "cost_bits" in data:
-            self.say(f"step {data['step']:,}/{self.estimate.steps:,}  sequences {data['sequences']:,}  "
+            self.say(f"step {data['step']:,}/{self.estimate.steps:,}  {self.phase}  sequences {data['sequences']:,}  "
                      f"cost {data['cost_bits']:.3f}  bit errors {data['bit_errors']:.3f}  "
                      f"{self.estimate.rate()}  ETA {self.estimate.eta()}")
 
@@ -136,8 +161,20 @@ class TrainingProgress:
         self.progress.update(self.bar, val=f"{data['bit_errors']:.3f}")
         if self.plain:
             stage = f" (curriculum stage {data['stage'] + 1})" if "stage" in data else ""
+            check = data.get("check")
+            check = (f"; solve check: worst {check['worst_bit_errors']:.3f} bit errors ({check['worst_part']}), "
+                     f"at least {check['least_seq_accuracy']:.1%} right in each part" if check else "")
             self.say(f"step {data['step']:,}: validation{stage} cost {data['cost_bits']:.3f} bits, "
-                     f"bit errors {data['bit_errors']:.3f} per sequence")
+                     f"bit errors {data['bit_errors']:.3f} per sequence{check}")
+
+    def _say_eta(self):
+        """Once, as soon as the speed is measured: how long the whole budget takes."""
+        if self.eta_said or self.estimate.eta() == UNKNOWN or self.estimate.latest[0] - self.estimate.origin[0] < 20:
+            return
+        self.eta_said = True
+        self.say(f"at {self.estimate.rate()} the budget takes {self.estimate.eta()} more"
+                 + (", at most: the run stops sooner once " + ("solved" if "once solved" in self.stops
+                                                                else "consolidated") if self.stops else ""))
 
     def _on_stage_passed(self, data):
         following = "the full task" if data["stage"] + 1 == data["stages"] else f"stage {data['stage'] + 2}"
@@ -145,9 +182,25 @@ class TrainingProgress:
                  f"({data['sequences']:,} sequences): training on {following} from here on")
 
     def _on_solved(self, data):
-        self.say(f"solved at step {data['step']} ({data['sequences']:,} sequences): validation bit errors "
-                 f"below {SOLVED_BIT_ERRORS} per sequence; the learning rate is now {data['lr']:g}"
-                 f"{_LR_SCHEDULE_AFTER_SOLVE.get(self.lr_decay, '')}")
+        consolidating = self.stops.startswith("it stops once consolidated")
+        self.phase = "consolidating" if consolidating else "solved"
+        self.progress.update(self.bar, phase=self.phase)
+        then = (f"; consolidating until every sequence of the check is right at {CONSOLIDATING_CHECKS} checks "
+                "in a row" if consolidating else "")
+        self.say(f"solved at step {data['step']:,} ({data['sequences']:,} sequences, {_clock(data['seconds'])}): "
+                 f"the learning rate is now {data['lr']:g}{_LR_SCHEDULE_AFTER_SOLVE.get(self.lr_decay, '')}{then}")
+
+    def _on_consolidated(self, data):
+        self.phase = "consolidated"
+        self.progress.update(self.bar, phase=self.phase)
+        self.say(f"consolidated at step {data['step']:,} ({data['sequences']:,} sequences, {_clock(data['seconds'])}): "
+                 f"every sequence of the check right at {CONSOLIDATING_CHECKS} checks in a row; "
+                 "these weights are the run's best")
+
+    def _on_relapse(self, data):
+        self.say(f"relapsed at step {data['step']:,} ({data['sequences']:,} sequences): validation past "
+                 "1 bit error per sequence after the solve; back to the best weights, the optimiser's momentum dropped",
+                 style="yellow")
 
     def _on_rollback(self, data):
         self.say(f"non-finite steps in a row at step {data['from_step']}: rolled back to the checkpoint "
@@ -159,3 +212,7 @@ _LR_SCHEDULE_AFTER_SOLVE = {
     "cosine": ", falling along a half cosine to 0 at the last step",
     "cosine_from_start": ", falling along its cosine from the first step (lr_after_solve does not apply)",
 }
+
+
+def _clock(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=round(seconds)))

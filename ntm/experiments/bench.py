@@ -157,10 +157,10 @@ def time_to_solve(seeds=(0, 1, 2), out_dir: Path | str = "runs/bench-solve", pat
                   batch_size: int | None = None, max_sequences: int = SOLVE_MAX_SEQUENCES,
                   threads: int | None = None, on_event: Callable[[str, dict], None] | None = None) -> dict:
     """Train copy with the default settings (and `batch_size` and `threads`, if given) until
-    validation bit errors < 0.1, then keep training for as many sequences
-    again and record the worst validation bit errors seen after the first
-    solve (a solved model must stay solved). Validation comes every 1,600
-    sequences whatever the batch.
+    solved (the solve check, ntm.training.solve), then keep training for as
+    many sequences again and record the worst validation bit errors seen
+    after the first solve (a solved model must stay solved), and when it was
+    consolidated, if it was. Validation comes every 1,600 sequences whatever the batch.
 
     Each seed's outcome is kept in out_dir/seedN/solve.json and read back on
     a later call, so seeds can run in separate processes (one per core) and a
@@ -201,7 +201,7 @@ def _solve_one_seed(seed: int, run_dir: Path, path: str, batch_size: int | None,
     if solve.solved_at is None:
         return entry
     entry.update(seconds=solve.solved_at["seconds"], sequences=solve.solved_at["sequences"])
-    config.train.stop_when_solved = False
+    config.train.stop_when_solved = config.train.stop_when_consolidated = False
     config.train.steps = 2 * solve.solved_at["step"]
     worst = {"value": 0.0, "step": None}
 
@@ -213,5 +213,6 @@ def _solve_one_seed(seed: int, run_dir: Path, path: str, batch_size: int | None,
 
     final = train(config, run_dir, resume=True, on_event=watch)
     entry.update(worst_bit_errors_after_solve=worst["value"], worst_at_sequences=(worst["step"] or 0) * config.train.batch_size,
-                 sequences_total=final.sequences, final_bit_errors=final.validation["bit_errors"])
+                 sequences_total=final.sequences, final_bit_errors=final.validation["bit_errors"],
+                 consolidated_at=final.consolidated_at)
     return entry

@@ -22,6 +22,7 @@ from torch import nn
 import tasks
 from ntm.checks import unknown_name
 from ntm.config import EXECUTION_PATHS, ModelConfig, RunConfig
+from ntm import recipes
 from ntm.model import external
 from ntm.model.baselines import RecurrentBaseline
 from ntm.model.ntm import NTM
@@ -81,6 +82,8 @@ class ModelEntry:
     # Adam's rate: 3e-4 learnt steadily where Collier & Beel's 1e-3 fell back to chance (BENCHMARKS.md).
     lr: float = 3e-4
     sizes: Callable[[str], dict] = no_sizes  # task name -> ModelConfig fields (see paper_sizes)
+    # task name -> the default recipe there, as `--set` assignments over TrainConfig's defaults (ntm.recipes)
+    recipe: Callable[[str], dict] = recipes.no_recipe
     # Reads the whole input, both ways, before any output: unfair wherever a
     # target is a later input of the same sequence, so those tasks refuse it.
     bidirectional: bool = False
@@ -117,9 +120,9 @@ def _recurrent(cell: str, bidirectional: bool = False) -> Builder:
 
 _ENTRIES = [
     ModelEntry("ntm", _ntm(False), "the NTM with an LSTM controller", has_memory=True,
-               sizes=paper_sizes("ntm"), paths=EXECUTION_PATHS),
+               sizes=paper_sizes("ntm"), recipe=recipes.ntm, paths=EXECUTION_PATHS),
     ModelEntry("ntm-ff", _ntm(True), "the NTM with a feedforward controller", has_memory=True,
-               sizes=paper_sizes("ntm-ff"), paths=EXECUTION_PATHS),
+               sizes=paper_sizes("ntm-ff"), recipe=recipes.ntm_ff, paths=EXECUTION_PATHS),
     ModelEntry("lstm", _recurrent("lstm"), "a stack of LSTM layers, the paper's baseline", sizes=paper_sizes("lstm")),
     ModelEntry("gru", _recurrent("gru"), "a stack of GRU layers at the LSTM's sizes", sizes=paper_sizes("lstm")),
     ModelEntry("rnn", _recurrent("rnn"), "a stack of tanh RNN layers at the LSTM's sizes", sizes=paper_sizes("lstm")),

@@ -24,6 +24,7 @@ from ntm.model import registry
 from ntm.devices import check_device
 from ntm.evaluation import evaluate_size, generalisation_sizes, load_model, memory_warning
 from ntm.metrics import SOLVED_BIT_ERRORS
+from ntm.training.solve import CONSOLIDATED_ACCURACY, CONSOLIDATING_CHECKS
 from ntm.paper import paper_key
 from ntm.platform_info import machine_description
 from ntm.report.targets import beyond_memory_sizes, check_targets, headline, paper_figures, result_at, trained_sizes
@@ -211,23 +212,38 @@ def seed_summary(rows: list[dict]) -> dict:
 
 def training_budget(curve: list[dict]) -> dict:
     """steps, sequences and seconds of the whole run (its last curve point),
-    solved_at: the first validation of the full task with bit errors below
-    SOLVED_BIT_ERRORS, and stages_passed_at: the last point of each
+    solved_at: the first validation of the full task that passed the solve
+    check (ntm.training.solve; for a run from before the check, the first
+    with validation bit errors below SOLVED_BIT_ERRORS), consolidated_at:
+    the second of CONSOLIDATING_CHECKS in a row with every sequence right,
+    and stages_passed_at: the last point of each
     curriculum stage that the run went past."""
     last = curve[-1] if curve else {}
 
     def moment(point):
         return {k: point[k] for k in ("step", "sequences", "seconds")}
 
-    solved = next((p for p in curve if p.get("stage") is None
-                   and p.get("val_bit_errors", float("inf")) < SOLVED_BIT_ERRORS), None)
+    solved = next((p for p in curve if p.get("stage") is None and solve_passed(p)), None)
+    checked = [p for p in curve if p.get("stage") is None and "val_check_least_seq_accuracy" in p]
+    passing = [solve_passed(p) and p["val_check_least_seq_accuracy"] >= CONSOLIDATED_ACCURACY for p in checked]
+    consolidated = next((checked[i] for i in range(CONSOLIDATING_CHECKS - 1, len(checked))
+                         if all(passing[i - CONSOLIDATING_CHECKS + 1:i + 1])), None)
     return {
         "steps": last.get("step"),
         "sequences": last.get("sequences"),
         "seconds": last.get("seconds"),
         "solved_at": moment(solved) if solved else None,
+        "consolidated_at": moment(consolidated) if consolidated else None,
         "stages_passed_at": [moment(point) for point in ckpt.stage_ends(curve)],
     }
+
+
+def solve_passed(point: dict) -> bool:
+    """Whether a curve point counts as solved: by its solve check where it ran
+    one, else (a run from before the check) by its validation's mean."""
+    if "val_check_worst_bit_errors" in point:
+        return point["val_check_worst_bit_errors"] < SOLVED_BIT_ERRORS
+    return point.get("val_bit_errors", float("inf")) < SOLVED_BIT_ERRORS
 
 
 def run_budget(run_dir: Path | str, _seen: tuple = ()) -> dict:
@@ -253,6 +269,7 @@ def run_budget(run_dir: Path | str, _seen: tuple = ()) -> dict:
     return {
         **later(own),  # steps stay this run's own: they are its optimiser's
         "solved_at": before["solved_at"] or (later(own["solved_at"]) if own["solved_at"] else None),
+        "consolidated_at": before["consolidated_at"] or (later(own["consolidated_at"]) if own["consolidated_at"] else None),
         "stages_passed_at": before["stages_passed_at"] + [later(m) for m in own["stages_passed_at"]],
         "fine_tuned_from": {"run": source, "sequences": before["sequences"]},
     }

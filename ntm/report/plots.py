@@ -26,6 +26,7 @@ from ntm import checkpoint as ckpt
 from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING, RunConfig, default_config, flatten_config
 from ntm.metrics import SOLVED_BIT_ERRORS
 from ntm.paper import PAPER
+from ntm.report.collect import training_budget
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 150  # PNG resolution: sharp on a slide, a few hundred kB
@@ -139,6 +140,8 @@ def learning_curves_figure(run_dirs: list[Path | str], validation: bool = False,
                 for run in members:
                     _mark_stage_ends(ax, run, f"C{colour}")
                     _mark_continuations(ax, run, f"C{colour}")
+            for run in members:
+                _mark_solve(error_ax, run, f"C{colour}")
         levels = PAPER[task_name].levels if task_name in PAPER else ()
         for i, (text, low, high) in enumerate(levels):
             _reference(cost_ax, low, high, text, _REFERENCE_DASHES[i % len(_REFERENCE_DASHES)])
@@ -200,6 +203,20 @@ def _mark_continuations(ax, run: Run, colour: str) -> None:
         ax.axvline(sequences, color=colour, linestyle="--", linewidth=1.0)
         ax.annotate("--init-from", (sequences, 1.0), xycoords=("data", "axes fraction"),
                     xytext=(3, -24), textcoords="offset points", fontsize=7, color=colour)
+
+
+def _mark_solve(ax, run: Run, colour: str) -> None:
+    """The solve check (ntm.training.solve) on the bit-error axis: its worst
+    part at each check as a triangle, and a solid vertical line where the run
+    was consolidated."""
+    checks = [(p["sequences"], p["val_check_worst_bit_errors"]) for p in run.curve if "val_check_worst_bit_errors" in p]
+    if checks:
+        ax.scatter(*zip(*checks), marker="v", s=14, color=colour, zorder=3)
+    consolidated = training_budget(run.curve)["consolidated_at"]
+    if consolidated:
+        ax.axvline(consolidated["sequences"], color=colour, linewidth=1.0)
+        ax.annotate("consolidated", (consolidated["sequences"], 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -36), textcoords="offset points", fontsize=7, color=colour)
 
 
 def _series(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray]:

@@ -28,12 +28,14 @@ from ntm import checkpoint as ckpt
 from ntm.config import RunConfig
 from ntm.devices import check_device
 from ntm.evaluation import evaluate_batches
-from ntm.metrics import SOLVED_BIT_ERRORS, summarise, training_loss
+from ntm.metrics import summarise, training_loss
 from ntm.model.registry import build_model, count_parameters, use_path
 from ntm.training.distributed import World
 from ntm.training.resume import resume_changes
 from ntm.training.runlock import RunLock
 from ntm.training.runlog import RunLog, due
+from ntm.training import milestones
+from ntm.training.solve import SolveCheck
 from ntm.training.state import Progress, restore, rollback, save
 from ntm.training.tensorboard import TensorBoard
 from ntm.training.curriculum import Curriculum
@@ -57,10 +59,11 @@ class TrainResult:
     sequences: int
     seconds: float
     validation: dict[str, float]  # cost_bits, bit_errors, seq_accuracy on the fixed set
-    solved_at: dict | None  # step, sequences, seconds when validation first counted as solved
+    solved_at: dict | None  # step, sequences, seconds when the solve check first passed (ntm.training.solve)
     skipped_steps: int
     stages_passed_at: list = dataclasses.field(default_factory=list)  # when each curriculum stage was passed
     already_done: bool = False  # resumed at or past its steps: nothing trained or written (validation is of its last weights)
+    consolidated_at: dict | None = None  # when the solve check first counted it consolidated
 
 
 def build_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -194,17 +197,19 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
         torch.set_num_threads(train_cfg.threads)
     changes = _check_run_directory(config, run_dir, resume, world)
     curriculum = Curriculum(config, device)
+    check = SolveCheck(curriculum.task, train_cfg, device)
     memory = training_memory_size(train_cfg)
     model, optimizer, path = _model_and_optimizer(config, curriculum.task, device)
     progress, resumed = Progress(best_by=curriculum.task.best_by), resume and last_path.exists()
     if resumed:
         progress = _resume_progress(last_path, model, optimizer, device, curriculum.task, train_cfg)
-        if progress.step >= train_cfg.steps:  # nothing to train: leave the run as it is
+        if progress.step >= train_cfg.steps or milestones.stopped(progress, train_cfg):  # nothing to train
             final_validation = validate(model, curriculum.validation_set(curriculum.final_stage), memory)
             return _result(run_dir, progress, final_validation, already_done=True)
     if world.is_main:
         ckpt.prepare_run(run_dir, config, progress.step if resumed else None, changes if resumed else {})
-    emit("start", _start_report(config, run_dir, model, progress, world, path, resume and not resumed))
+    emit("start", _start_report(config, run_dir, model, progress, world, path, resume and not resumed,
+                                curriculum.task))
 
     def save_last():
         if world.is_main:
@@ -237,21 +242,13 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
             _set_learning_rate(optimizer, train_cfg, progress)
             validation = None
             if due(progress.step, train_cfg.validate_every, train_cfg.steps):
-                # Every rank validates the same weights on the same set, so all
-                # reach the same decisions (e.g. stop when solved) without talking.
-                validation = validate(model, curriculum.validation_set(stage), memory)
-                solved_now = _after_validation(validation, model, progress, run_dir, emit, world, stage,
-                                               curriculum.final_stage, train_cfg.advance_below)
-                _set_learning_rate(optimizer, train_cfg, progress)  # a solve here drops the lr from the next step
-                if solved_now:
-                    emit("solved", {**progress.solved_at, "lr": optimizer.param_groups[0]["lr"]})
-                if board is not None:
-                    board.attention(model, config, curriculum.task, progress)
+                validation = _validate(model, optimizer, curriculum, check, stage, progress, config, memory,
+                                       run_dir, emit, world, board)
             log.point(progress, validation, stage if stage < curriculum.final_stage else None,
                       optimizer.param_groups[0]["lr"])
             if progress.step % train_cfg.checkpoint_every == 0:
                 save_last()
-            if train_cfg.stop_when_solved and progress.solved_at is not None:
+            if milestones.stopped(progress, train_cfg):
                 break
     except _ForcedInterrupt:
         raise TrainingInterrupted(
@@ -265,6 +262,33 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
     progress.seconds = time.perf_counter() - started
     save_last()
     return _result(run_dir, progress, validate(model, curriculum.validation_set(curriculum.final_stage), memory))
+
+
+def _validate(model, optimizer, curriculum: Curriculum, check: SolveCheck, stage: int, progress: Progress,
+              config: RunConfig, memory: int | None, run_dir: Path, emit, world: World, board) -> dict:
+    """The running validation, the solve check where due, and what they decide (ntm.training.milestones).
+
+    Every rank validates the same weights on the same set, so all reach the
+    same decisions (e.g. stop when solved) without talking."""
+    train_cfg = config.train
+    validation = validate(model, curriculum.validation_set(stage), memory)
+    verdict = None
+    if stage == curriculum.final_stage and milestones.check_due(validation, progress, train_cfg):
+        verdict = check(model, None, milestones.SOLVED_BIT_ERRORS)  # at the model's own memory, as evaluated
+        validation = {**validation, **milestones.check_figures(verdict)}
+    news = milestones.after_validation(validation, model, progress, run_dir, emit, world, stage,
+                                       curriculum.final_stage, train_cfg.advance_below, verdict,
+                                       by_mean=train_cfg.solved_by == "mean")
+    _set_learning_rate(optimizer, train_cfg, progress)  # a solve here drops the lr from the next step
+    if "solved" in news:
+        emit("solved", {**progress.solved_at, "lr": optimizer.param_groups[0]["lr"]})
+    if "consolidated" in news:
+        emit("consolidated", dict(progress.consolidated_at))
+    if board is not None:
+        board.attention(model, config, curriculum.task, progress)
+    if milestones.relapsed(validation, progress, stage, curriculum.final_stage):
+        milestones.back_to_best(run_dir, model, optimizer, progress, emit)
+    return validation
 
 
 def _model_and_optimizer(config: RunConfig, task, device):
@@ -313,7 +337,7 @@ def _resume_progress(last_path: Path, model, optimizer, device, task, train_cfg)
 
 
 def _start_report(config: RunConfig, run_dir: Path, model, progress, world: World, path: str,
-                  no_checkpoint: bool) -> dict:
+                  no_checkpoint: bool, task) -> dict:
     """What the "start" event says: what trains, how, where, and from which step."""
     return {"task": config.task, "model": config.model.name, "parameters": count_parameters(model),
             "run_dir": str(run_dir), "step": progress.step, "sequences": progress.sequences,
@@ -322,6 +346,10 @@ def _start_report(config: RunConfig, run_dir: Path, model, progress, world: Worl
             "device": str(next(model.parameters()).device), "path": path,
             "no_checkpoint": no_checkpoint, "init_from": config.train.init_from,
             "memory_size": config.train.memory_size, "stop_when_solved": config.train.stop_when_solved,
+            "stop_when_consolidated": config.train.stop_when_consolidated, "solved_by": config.train.solved_by,
+            "maximum": task.size_label(task.largest_trained_size()),
+            "training_range": "{} {}-{}".format(task.size_names[0], *task.training_range()[task.size_names[0]]),
+            "solved": progress.solved_at is not None, "consolidated": progress.consolidated_at is not None,
             "memory_size_range": ([config.training_memory_floor, config.train.memory_size_max]
                                   if config.train.memory_size_max else None)}
 
@@ -355,7 +383,8 @@ def _optimiser_step(model, optimizer, batch, memory_size: int | None, train_cfg,
 
 def _result(run_dir: Path, progress: Progress, validation: dict, already_done: bool = False) -> TrainResult:
     return TrainResult(run_dir, progress.step, progress.sequences, progress.seconds, validation,
-                       progress.solved_at, progress.skipped_steps, list(progress.stages_passed_at), already_done)
+                       progress.solved_at, progress.skipped_steps, list(progress.stages_passed_at), already_done,
+                       progress.consolidated_at)
 
 
 SPIKE_WARMUP_STEPS = 100  # steps before spike_clip starts, while the running mean settles
@@ -417,29 +446,3 @@ def _set_learning_rate(optimizer, train_cfg, progress: Progress) -> None:
         group["lr"] = lr
 
 
-def _after_validation(result, model, progress: Progress, run_dir: Path, emit, world: World,
-                      stage: int = 0, final_stage: int = 0, advance_below: float = SOLVED_BIT_ERRORS) -> bool:
-    """Keep the best weights, and note the passing of a curriculum stage
-    (the next stage's best then starts afresh) or the first solve of the task.
-    True at that first solve, whose event the caller sends once the lr is set."""
-    if progress.best_by == "bit_errors":
-        score = result["bit_errors"] + 1e-6 * result["cost_bits"]  # bit errors first, cost breaks ties
-    else:
-        score = result[progress.best_by]
-    if score < progress.best_validation:
-        progress.best_validation = score
-        if world.is_main:
-            info = {"step": progress.step, "sequences": progress.sequences, "validation": result}
-            ckpt.save_checkpoint(run_dir / ckpt.BEST_FILE, model, info=info)
-    in_curriculum = stage < final_stage
-    emit("validate", {"step": progress.step, **result, **({"stage": stage} if in_curriculum else {})})
-    moment = {"step": progress.step, "sequences": progress.sequences, "seconds": round(progress.seconds, 3)}
-    solved = result["bit_errors"] < SOLVED_BIT_ERRORS
-    if in_curriculum and result["bit_errors"] < advance_below:
-        progress.stages_passed_at.append(moment)
-        progress.best_validation = math.inf
-        emit("stage_passed", {"stage": stage, "stages": final_stage, **moment})
-    elif not in_curriculum and solved and progress.solved_at is None:
-        progress.solved_at = moment
-        return True
-    return False

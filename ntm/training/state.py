@@ -27,6 +27,9 @@ class Progress:
     skipped_steps: int = 0
     rollbacks: int = 0
     solved_at: dict | None = None
+    consolidating_checks: int = 0  # solve checks in a row whose figures counted as consolidated
+    relapses: int = 0  # times a solved run fell back (RELAPSE_FACTOR times the solve's bit errors) and went back to its best weights
+    consolidated_at: dict | None = None  # when the solve check also found the training maximum right (ntm.training.solve)
     grad_norm_mean: float | None = None  # running mean of clipped gradient norms, for spike_clip
     best_by: str = "bit_errors"  # the validation figure best_validation measures (the task's best_by)
     stages_passed_at: list = dataclasses.field(default_factory=list)  # step, sequences, seconds as each curriculum stage was passed
