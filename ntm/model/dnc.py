@@ -108,10 +108,10 @@ def split_interface(xi: torch.Tensor, read_heads: int, width: int, options: DNCO
     )
 
 
-def access(state: DNCState, xi: Interface, deallocation_wipe: bool = False) -> tuple[DNCState, dict]:
+def access(state: DNCState, xi: Interface, deallocation_wipe: bool = False) -> DNCState:
     """One step of memory access, in the paper's order: free and allocate,
-    write, link, then read the memory just written. Returns the new state
-    (its controller field unchanged) and the usage, for pictures."""
+    write, link, then read the memory just written. Returns the new state,
+    its controller field unchanged."""
     psi = dnc_memory.retention(xi.free_gates, state.read_weightings)
     usage = dnc_memory.usage(state.usage, state.write_weighting, psi)
     allocation = dnc_memory.allocation_weighting(usage)
@@ -132,8 +132,7 @@ def access(state: DNCState, xi: Interface, deallocation_wipe: bool = False) -> t
     read_content = dnc_memory.content_weighting(memory, xi.read_keys, xi.read_strengths, xi.read_masks)
     read_weightings = dnc_memory.read_weighting(backward, read_content, forward, xi.read_modes)
     reads = dnc_memory.read(memory, read_weightings)
-    new_state = DNCState(memory, state.controller, reads, read_weightings, write_weighting, usage, precedence, link)
-    return new_state, {"usage": usage}
+    return DNCState(memory, state.controller, reads, read_weightings, write_weighting, usage, precedence, link)
 
 
 class DNC(nn.Module):
@@ -186,9 +185,9 @@ class DNC(nn.Module):
         hidden = torch.cat(controller_state[0::2], dim=1)  # every layer's h
         raw = self.interface(hidden).clamp(-cfg.clip, cfg.clip)
         xi = split_interface(raw, cfg.read_heads, cfg.memory_width, self.options)
-        new_state, emitted = access(state._replace(controller=controller_state), xi, self.options.deallocation_wipe)
+        new_state = access(state._replace(controller=controller_state), xi, self.options.deallocation_wipe)
         logits = self.output(torch.cat([hidden, new_state.reads.flatten(1)], dim=1))
-        return logits, new_state, {**emitted, "read_modes": xi.read_modes}
+        return logits, new_state, {"read_modes": xi.read_modes}
 
     def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False,
                 lengths: torch.Tensor | None = None):
@@ -218,6 +217,6 @@ def _stack_trace(steps: list[tuple[DNCState, dict]]) -> dict[str, torch.Tensor]:
     return {
         "write weighting": stack(lambda s, e: s.write_weighting.unsqueeze(1)),  # [B, T, 1, N]
         "read weightings": stack(lambda s, e: s.read_weightings),  # [B, T, R, N]
-        "usage": stack(lambda s, e: e["usage"]),  # [B, T, N]
+        "usage": stack(lambda s, e: s.usage),  # [B, T, N]
         f"read modes ({', '.join(READ_MODES)})": stack(lambda s, e: e["read_modes"]),  # [B, T, R, 3]
     }
