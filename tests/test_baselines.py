@@ -116,15 +116,15 @@ def test_sizes_below_one_are_rejected():
 
 
 def test_build_model_rejects_an_unknown_name_listing_the_valid_ones():
-    with pytest.raises(ValueError, match="dnc") as error:
-        build_model(ModelConfig(name="dnc"), IN, OUT)
+    with pytest.raises(ValueError, match="hopfield") as error:
+        build_model(ModelConfig(name="hopfield"), IN, OUT)
     for name in model_names():
         assert name in str(error.value)
 
 
 def test_default_config_rejects_an_unknown_model_listing_the_valid_ones():
-    with pytest.raises(ValueError, match="dnc") as error:
-        default_config("copy", "dnc")
+    with pytest.raises(ValueError, match="hopfield") as error:
+        default_config("copy", "hopfield")
     for name in model_names():
         assert name in str(error.value)
 

@@ -85,7 +85,7 @@ def test_resume_continues_to_the_new_step_count(trained_run, tmp_path):
     "args, message",
     [
         (["train", "kopy"], "copy, repeat-copy, associative-recall, dynamic-ngrams, priority-sort"),
-        (["train", "copy", "--model", "dnc"], "ntm, ntm-ff, lstm, gru, rnn"),
+        (["train", "copy", "--model", "hopfield"], "ntm, ntm-ff, lstm, gru, rnn"),
         (["train", "copy", "--steps", "0"], "--steps must be a positive integer"),
         (["train", "copy", "--set", "model.memory_size=big"], "model.memory_size must be of type int"),
         (["train", "copy", "--set", "task.max_length=0"], "max_length"),

@@ -30,8 +30,8 @@ def test_the_train_help_shows_the_extra_to_install_whole():
 
 def test_a_model_name_in_capitals_gets_a_did_you_mean_and_an_unknown_one_no_stray_separator():
     assert "unknown model 'LSTM'; did you mean lstm? (the models are" in invoke("config", "copy", "--model", "LSTM").output
-    message = " ".join(invoke("config", "copy", "--model", "dnc").output.split())
-    assert "unknown model 'dnc' (the models are ntm, ntm-ff" in message and "; (" not in message
+    message = " ".join(invoke("config", "copy", "--model", "hopfield").output.split())
+    assert "unknown model 'hopfield' (the models are ntm, ntm-ff" in message and "; (" not in message
 
 
 def test_a_device_torch_lacks_is_refused_before_the_run_directory_is_made(tmp_path):

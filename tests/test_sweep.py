@@ -127,7 +127,7 @@ def test_the_default_sweep_directory_is_under_runs():
 
 
 @pytest.mark.parametrize("models, assignments, message", [
-    (["ntm", "dnc"], [], "unknown model 'dnc'"),
+    (["ntm", "hopfield"], [], "unknown model 'hopfield'"),
     (["ntm", "ntm"], [], "named twice"),
     (["ntm"], ["task.colour=1,2"], "has no option colour"),
     (["ntm"], ["train.lr=fast,slow"], "train.lr must be of type float"),

@@ -25,6 +25,7 @@ from ntm.config import EXECUTION_PATHS, ModelConfig, RunConfig
 from ntm import recipes
 from ntm.model import external
 from ntm.model.baselines import RecurrentBaseline
+from ntm.model.dnc import DNC, DNCOptions
 from ntm.model.ntm import NTM
 from ntm.model.transformer import Transformer, TransformerOptions
 
@@ -73,6 +74,17 @@ def transformer_sizes(task_name: str) -> dict:
     return {"options": {"width": width, "layers": 4, "heads": 4}}
 
 
+def dnc_sizes(**options: bool) -> Callable[[str], dict]:
+    """The DNC's sizes on a task: the paper's NTM's controller (hidden_size,
+    layers) and its heads count as read heads beside the DNC's one write head;
+    `options` are DNCOptions fields turned on."""
+    def sizes(task_name: str) -> dict:
+        fields = paper_sizes("ntm")(task_name)
+        fields["write_heads"] = 1
+        return {**fields, "options": dict(options)} if options else fields
+    return sizes
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
     name: str
@@ -88,8 +100,9 @@ class ModelEntry:
     # target is a later input of the same sequence, so those tasks refuse it.
     bidirectional: bool = False
     paths: tuple[str, ...] = ("reference",)  # the execution paths it offers (EXECUTION_PATHS)
-    # A model from outside: its class, whose own options `--set model.KEY=VALUE`
-    # reaches (ModelConfig.options); None for the built-in models, set by ModelConfig's fields.
+    # A model with options of its own (one from outside, the Transformer, the DNC): its class,
+    # whose options `--set model.KEY=VALUE` reaches (ModelConfig.options); None for a model set
+    # by ModelConfig's fields alone.
     model_class: type | None = None
 
     def check_option(self, key: str, value: Any) -> Any:
@@ -114,6 +127,12 @@ def _ntm(feedforward: bool) -> Builder:
     return lambda i, o, config: NTM(i, o, config, feedforward=feedforward)
 
 
+def _dnc(input_width: int, output_width: int, config: ModelConfig) -> nn.Module:
+    for key, value in config.options.items():
+        external.check_option(config.name, DNC, key, value)
+    return DNC(input_width, output_width, config, DNCOptions(**config.options))
+
+
 def _recurrent(cell: str, bidirectional: bool = False) -> Builder:
     return lambda i, o, config: RecurrentBaseline(i, o, config, cell=cell, bidirectional=bidirectional)
 
@@ -131,6 +150,11 @@ _ENTRIES = [
     ModelEntry("transformer", external.builder_of(Transformer, "transformer"),
                "a causal decoder-only Transformer near the LSTM's parameter count", sizes=transformer_sizes,
                model_class=Transformer),
+    ModelEntry("dnc", _dnc, "the Differentiable Neural Computer with an LSTM controller", has_memory=True,
+               sizes=dnc_sizes(), model_class=DNC),
+    ModelEntry("dnc-mds", _dnc, "the DNC with masked lookup, de-allocation wipe and link sharpness (Csordás)",
+               has_memory=True, sizes=dnc_sizes(masked_lookup=True, deallocation_wipe=True, link_sharpness=True),
+               model_class=DNC),
 ]
 _REGISTRY: dict[str, ModelEntry] = {entry.name: entry for entry in _ENTRIES}
 
