@@ -243,6 +243,10 @@ def test_each_models_recipe_is_its_default_on_each_task(task, model):
     from ntm.overrides import typed_value
 
     config = default_config(task, model)
+    if get(model).refusal(task):  # a bidirectional model where targets are later inputs
+        with pytest.raises(ValueError, match="cannot be trained"):
+            config.validate()
+        return
     config.validate()
     for key, value in get(model).recipe(task).items():
         section, field = key.split(".", 1)
