@@ -68,11 +68,12 @@ fine_tune = $(TRAIN) --config $|/config.json --init-from $| --path fused --steps
 checkpoints: install $(SHIPPED)
 	$(NTM) results
 
-# Copy, NTM: the default command, nothing else (ntm/recipes.py): RMSProp at
+# Copy, NTM: its default recipe (ntm/recipes.py) and nothing else: RMSProp at
 # batch 32, a memory of 32-160 locations drawn per batch, stopped once
-# consolidated. The median of seeds 0-2 by bit errors at length 100 is shipped.
-COPY_NTM_SHIPPED_SEED := 0
-copy_ntm_seed = $(NTM) train copy --threads 1 --seed $(1) --out $(2)
+# consolidated. The median of seeds 0-2 by bit errors at length 100 is
+# shipped. (`ntm train copy` with no --model trains NTM-FF, below.)
+COPY_NTM_SHIPPED_SEED := 1
+copy_ntm_seed = $(NTM) train copy --model ntm --threads 1 --seed $(1) --out $(2)
 checkpoints/copy-ntm:
 	$(call copy_ntm_seed,$(COPY_NTM_SHIPPED_SEED),$@)
 checkpoints/seeds/copy-ntm-s%:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ntm.checks import did_you_mean
 from ntm.config import OPTION_SECTIONS, SECTIONS, RunConfig, default_config
+from ntm.recipes import default_model
 
 
 def build_run_config(task: str | None, model: str | None = None, overrides: list[str] = (),
@@ -24,7 +25,7 @@ def build_run_config(task: str | None, model: str | None = None, overrides: list
         if task is None:
             raise ValueError(f"name a task to train: {', '.join(tasks.names())}")
         tasks.get(task)  # an unknown task fails here, with the list of tasks
-        config = default_config(task, model or "ntm")
+        config = default_config(task, model or default_model(task))
     else:
         config = RunConfig.from_dict(json.loads(base.to_json()))
         if task is not None and task != config.task:

@@ -11,14 +11,15 @@ from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING, RunConfig, default_co
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
-# A run of the default command for each task. Dynamic N-grams ships a
-# fine-tune of such a run (checkpoints/bases/); the shipped N-gram model is that.
+# A run of each model's default recipe, by task and model. Dynamic N-grams
+# ships a fine-tune of such a run (checkpoints/bases/).
 DEFAULT_RUNS = {
-    "copy": "copy-ntm",
-    "repeat-copy": "repeat-copy-ntm",
-    "associative-recall": "associative-recall-ntm",
-    "dynamic-ngrams": "bases/dynamic-ngrams-ntm-s1",
-    "priority-sort": "priority-sort-ntm",
+    ("copy", "ntm-ff"): "copy-ntm-ff",  # the default model on copy
+    ("copy", "ntm"): "copy-ntm",
+    ("repeat-copy", "ntm"): "repeat-copy-ntm",
+    ("associative-recall", "ntm"): "associative-recall-ntm",
+    ("dynamic-ngrams", "ntm"): "bases/dynamic-ngrams-ntm-s1",
+    ("priority-sort", "ntm"): "priority-sort-ntm",
 }
 # Trained before the solve check: solved by the validation's mean, and on to the last step.
 BEFORE_THE_CHECK = {"train.solved_by": "mean", "train.stop_when_consolidated": False}
@@ -30,10 +31,18 @@ def learning_fields(config: RunConfig) -> dict:
             if key not in FIELDS_THAT_DO_NOT_CHANGE_LEARNING and key != "train.seed"}
 
 
-@pytest.mark.parametrize("task", sorted(DEFAULT_RUNS))
-def test_the_shipped_run_is_the_default_command(task):
-    shipped = RunConfig.from_dict(json.loads((CHECKPOINTS / DEFAULT_RUNS[task] / "config.json").read_text()))
-    expected = learning_fields(default_config(task))
+@pytest.mark.parametrize("task, model", sorted(DEFAULT_RUNS))
+def test_the_shipped_run_is_the_default_recipe(task, model):
+    shipped = RunConfig.from_dict(json.loads((CHECKPOINTS / DEFAULT_RUNS[task, model] / "config.json").read_text()))
+    expected = learning_fields(default_config(task, model))
     if shipped.train.solved_by == "mean":
         expected.update({key: value for key, value in BEFORE_THE_CHECK.items() if key in expected})
     assert learning_fields(shipped) == expected
+
+
+def test_ntm_train_with_no_model_trains_each_tasks_default_model():
+    from ntm.overrides import build_run_config
+    from ntm.recipes import default_model
+
+    assert build_run_config("copy").model.name == default_model("copy") == "ntm-ff"
+    assert {build_run_config(task).model.name for task, _ in DEFAULT_RUNS if task != "copy"} == {"ntm"}

@@ -9,7 +9,7 @@ from ntm.model import registry
 
 __all__ = ["LENGTH_HELP", "MODEL_HELP", "SIZE_HELP", "check_device", "check_training_threads", "parse_ints", "parse_size_fields", "positive"]
 
-MODEL_HELP = f"Model: {', '.join(registry.names())} (default ntm; `ntm models` describes each)."
+MODEL_HELP = f"Model: {', '.join(registry.names())} (default ntm, the paper's NTM with an LSTM controller; on copy ntm-ff, see `ntm train --help`; `ntm models` describes each)."
 
 
 def positive(option: str, value: int) -> int:
