@@ -1,7 +1,8 @@
 """The default command on each task against the shipped model.
 
 Runs `ntm train TASK --seed S --threads T` (nothing else) for each task and
-seed, evaluates each run and the shipped `checkpoints/TASK-ntm` on the same
+seed, evaluates each run and the shipped model of the task's default model
+(`checkpoints/TASK-MODEL`, MODEL as `ntm.recipes.default_model`) on the same
 fixed sets (500 sequences per size), and writes a Markdown table and the
 figures as JSON. A run already finished in --out is read back, a run cut
 short is resumed, so the command can be rerun until it is whole.
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from ntm import checkpoint as ckpt  # noqa: E402
 from ntm.evaluation import evaluate_size, load_model  # noqa: E402
+from ntm.recipes import default_model  # noqa: E402
 from ntm.report.collect import run_budget  # noqa: E402
 
 # What each task is judged on: (label, sizes, measure, how the sizes combine).
@@ -96,7 +98,7 @@ def main() -> None:
         entry = report.setdefault(task, {"seeds": [], "shipped": None})
         entry["seeds"].append({"seed": seed, **budget(run), **figures(run, task)})
     for task, entry in report.items():
-        shipped = ROOT / "checkpoints" / f"{task}-ntm"
+        shipped = ROOT / "checkpoints" / f"{task}-{default_model(task)}"
         if (shipped / ckpt.CONFIG_FILE).exists():
             entry["shipped"] = {**budget(shipped), **figures(shipped, task)}
     (args.out / "defaults.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -104,17 +106,18 @@ def main() -> None:
 
 
 def markdown(report: dict) -> str:
-    lines = ["| task | measure | default command, median of seeds (each) | shipped | sequences (default, median) | "
-             "wall-clock (default, median) |", "|---|---|---|---|---|---|"]
+    lines = ["| task | measure | default command: median (seeds 0 / 1 / 2) | shipped | default: sequences, "
+             "training time (medians) | shipped: sequences, training time |", "|---|---|---|---|---|---|"]
     for task, entry in report.items():
-        seeds = entry["seeds"]
+        seeds, shipped = entry["seeds"], entry["shipped"]
+        spent = (f"{statistics.median(s['sequences'] for s in seeds):,.0f}, "
+                 f"{statistics.median(s['seconds'] for s in seeds):,.0f} s")
+        shipped_spent = f"{shipped['sequences']:,}, {shipped['seconds']:,.0f} s" if shipped else "—"
         for label, *_ in MEASURES[task]:
             each = [seed[label] for seed in seeds]
-            shipped = entry["shipped"][label] if entry["shipped"] else None
-            lines.append(f"| {task} | {label} | {statistics.median(each):.3f} ({' / '.join(f'{v:.3f}' for v in each)}) | "
-                         f"{'—' if shipped is None else f'{shipped:.3f}'} | "
-                         f"{statistics.median(s['sequences'] for s in seeds):,.0f} | "
-                         f"{statistics.median(s['seconds'] for s in seeds):,.0f} s |")
+            figure = f"{shipped[label]:.3f}" if shipped else "—"
+            lines.append(f"| {task} | {label} | {statistics.median(each):.3f} ({' / '.join(f'{v:.3f}' for v in each)}) "
+                         f"| {figure} | {spent} | {shipped_spent} |")
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ def invoke(*args):
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("cli") / "copy"
-    result = invoke("train", "copy", "--steps", 10, "--batch-size", 4, "--out", run, *TINY)
+    result = invoke("train", "copy", "--model", "ntm", "--steps", 10, "--batch-size", 4, "--out", run, *TINY)
     assert result.exit_code == 0, result.output
     return run
 
