@@ -158,6 +158,7 @@ def test_a_run_with_the_solve_check_is_solved_and_consolidated_by_it():
              point(10, 0.0, 0.0, 1.0), point(12, 0.0, 0.0, 1.0)]
     budget = collect.training_budget(curve)
     assert budget["solved_at"]["step"] == 4 and budget["consolidated_at"]["step"] == 12
+    assert markdown.sequences_cell(budget) == "384 (solved at 128; consolidated at 384)"
 
 
 def test_a_passed_curriculum_stage_is_not_the_task_solved():

@@ -181,6 +181,8 @@ def sequences_cell(budget: dict) -> str:
         notes.append("curriculum stages passed at " + ", ".join(f"{p['sequences']:,}" for p in passed))
     if budget["solved_at"]:
         notes.append(f"solved at {budget['solved_at']['sequences']:,}")
+    if budget.get("consolidated_at"):
+        notes.append(f"consolidated at {budget['consolidated_at']['sequences']:,}")
     if budget.get("fine_tuned_from"):
         start = budget["fine_tuned_from"]["sequences"]
         notes.append(f"fine-tuned for {budget['sequences'] - start:,} after {start:,}")
