@@ -215,13 +215,28 @@ def test_the_trace_holds_what_viz_draws():
     model = small_dnc(ALL_CHANGES)
     logits, trace = model(sequence(steps=5), trace=True)
     shapes = {name: tuple(value.shape) for name, value in trace.items()}
-    assert shapes == {"write weighting": (B, 5, 1, N), "read weightings": (B, 5, R, N), "usage": (B, 5, N),
-                      "read modes (backward, content, forward)": (B, 5, R, 3)}
+    assert shapes == {"usage": (B, 5, N), "write weighting": (B, 5, 1, N), "read weightings": (B, 5, R, N),
+                      "read modes (backward, content, forward)": (B, 5, R, 3), "link matrix": (B, 5, N, N),
+                      "memory": (B, 5, N, W)}
     for name, value in trace.items():
-        assert value.min() >= 0 and value.max() <= 1 + 1e-12 and not value.requires_grad, name
+        assert not value.requires_grad, name
+        if name != "memory":
+            assert value.min() >= 0 and value.max() <= 1 + 1e-12, name
     torch.testing.assert_close(trace["read modes (backward, content, forward)"].sum(-1),
                                torch.ones(B, 5, R, dtype=torch.float64))
+    assert (trace["link matrix"].diagonal(dim1=-2, dim2=-1) == 0).all()  # never written after itself
     torch.testing.assert_close(logits, model(sequence(steps=5)))
+
+
+def test_the_traced_link_matrix_and_memory_are_each_steps_state():
+    model, inputs = small_dnc(ALL_CHANGES), sequence(steps=4)
+    _, trace = model(inputs, trace=True)
+    state = model.initial_state(B)
+    for t, x in enumerate(inputs.unbind(1)):
+        _, state, _ = model.step(x, state)
+        torch.testing.assert_close(trace["link matrix"][:, t], state.link.detach())
+        torch.testing.assert_close(trace["memory"][:, t], state.memory.detach())
+    assert trace["link matrix"][:, -1].abs().sum() > 0  # links were made, so the comparison says something
 
 
 def test_memory_size_at_evaluation_changes_n():
@@ -258,22 +273,78 @@ def test_the_registry_sizes_and_options():
         build_model(ModelConfig(name="dnc", write_heads=2), 9, 8)
 
 
-def test_it_trains_evaluates_and_viz_draws_it(tmp_path):
+# --- behind `ntm train`, `ntm eval` and `ntm viz` -----------------------------------
+
+
+def invoke(*args, exit_code=0):
     from ntm.cli import app
 
-    def invoke(*args):
-        result = CliRunner().invoke(app, [str(a) for a in args])
-        assert result.exit_code == 0, result.output
-        return result
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == exit_code, result.output
+    return result
 
-    run = tmp_path / "run"
-    invoke("train", "copy", "--model", "dnc", "--steps", 20, "--batch-size", 4, "--out", run,
-           "--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",
-           "--set", "task.max_length=3", "--set", "model.link_sharpness=true",
-           "--set", "train.validation_samples=8", "--set", "train.validate_every=10")
-    assert (run / "last.safetensors").is_file()
-    assert '"link_sharpness": true' in (run / "config.json").read_text()
-    assert '"length": 5' in invoke("eval", run, "--lengths", 5, "--samples", 4, "--memory-size", 16, "--json").output
-    picture = tmp_path / "dnc.png"
-    invoke("viz", run, "--length", 3, "--out", picture)
+
+@pytest.fixture(scope="module")
+def dnc_run(tmp_path_factory):
+    """A DNC trained for 20 steps on copies of length 1-3: seconds, and enough to draw."""
+    run = tmp_path_factory.mktemp("dnc") / "run"
+    threads = torch.get_num_threads()  # training sets it process-wide; give it back for other tests
+    try:
+        invoke("train", "copy", "--model", "dnc", "--steps", 20, "--batch-size", 4, "--threads", 1, "--out", run,
+               "--set", "model.hidden_size=16", "--set", "model.memory_size=8", "--set", "model.memory_width=6",
+               "--set", "task.max_length=3", "--set", "model.link_sharpness=true",
+               "--set", "train.validation_samples=8", "--set", "train.validate_every=10")
+    finally:
+        torch.set_num_threads(threads)
+    return run
+
+
+def test_it_trains_and_evaluates_with_a_larger_memory(dnc_run):
+    assert (dnc_run / "last.safetensors").is_file()
+    assert '"link_sharpness": true' in (dnc_run / "config.json").read_text()
+    assert '"length": 5' in invoke("eval", dnc_run, "--lengths", 5, "--samples", 4, "--memory-size", 16,
+                                   "--json").output
+
+
+def test_the_figure_draws_usage_weightings_and_named_read_modes_but_no_matrix_as_rows(dnc_run):
+    from ntm.evaluation import load_model
+    from ntm.report.attention import figure_of, trace_episode
+
+    traced = trace_episode(load_model(dnc_run), {"length": 3})
+    assert list(traced.weightings) == ["usage", "write weighting", "read weightings", "read modes"]
+    assert traced.row_names == {"read modes": ("backward", "content", "forward")}
+    assert traced.link.shape == (7, 8, 8) and traced.memory.shape == (7, 8, 6)
+    titles = {ax.get_title(loc="left"): ax for ax in figure_of(traced).axes}
+    assert {"usage", "write weighting", "read weightings", "read modes"} <= set(titles)
+    assert not any(title.startswith(("memory", "link matrix ·")) for title in titles)
+    assert [t.get_text() for t in titles["read modes"].get_yticklabels()] == ["backward", "content", "forward"]
+
+
+def test_the_link_matrix_is_drawn_at_the_delimiter_or_the_step_asked(dnc_run):
+    from ntm.evaluation import load_model
+    from ntm.report.attention import figure_of, trace_episode
+
+    traced = trace_episode(load_model(dnc_run), {"length": 3})  # inputs 0-2, the delimiter 3, outputs 4-6
+    rows = traced.shown_locations()
+    for asked, drawn in ((None, 3), (5, 5)):
+        link = next(ax for ax in figure_of(traced, link_step=asked).axes
+                    if ax.get_title(loc="left").startswith("link matrix"))
+        assert link.get_title(loc="left") == f"link matrix L at step {drawn}"
+        np.testing.assert_array_equal(link.images[0].get_array(), traced.link[drawn][np.ix_(rows, rows)])
+
+
+def test_viz_writes_the_figure_at_a_link_step_and_a_gif_with_a_frame_per_step(dnc_run, tmp_path):
+    from PIL import Image
+
+    picture, movie = tmp_path / "dnc.png", tmp_path / "dnc.gif"
+    invoke("viz", dnc_run, "--length", 3, "--link-step", 2, "--out", picture, "--animate", movie)
     assert picture.stat().st_size > 10_000
+    with Image.open(movie) as gif:
+        assert gif.n_frames == 2 * 3 + 1
+
+
+def test_viz_refuses_a_link_step_past_the_episode(dnc_run, tmp_path):
+    picture = tmp_path / "dnc.png"
+    result = invoke("viz", dnc_run, "--length", 3, "--link-step", 7, "--out", picture, exit_code=2)
+    assert "no step 7" in result.output and "steps 0–6" in result.output
+    assert not picture.exists()

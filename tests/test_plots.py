@@ -138,6 +138,60 @@ def test_viz_of_an_lstm_fails_with_one_readable_line(runs, cli, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_viz_refuses_a_link_step_for_a_model_without_a_link_matrix(runs, cli, tmp_path):
+    result = cli("viz", runs["ntm0"], "--length", 3, "--link-step", 2, "--out", tmp_path / "x.png")
+    assert result.exit_code == 2
+    assert "ntm traces no link matrix" in result.output and "dnc" in result.output
+    assert not (tmp_path / "x.png").exists()
+
+
+def _weightings(traces: dict, steps: int = 4):
+    """A model's traces on a made-up sequence of `steps` steps, the last two scored."""
+    from ntm.report.attention import Episode
+    from ntm.report.weightings import Weightings
+
+    nothing = np.zeros((steps, 0, 0), np.float32)
+    bits = np.zeros((steps, 2), np.float32)
+    episode = Episode(task="copy", model="mine", phase_channels=(), size={"length": 2}, source="test",
+                      inputs=bits, targets=bits, mask=np.arange(steps) >= steps - 2, outputs=bits,
+                      read_weights=nothing, write_weights=nothing, erase=nothing, add=nothing, reads=nothing,
+                      memory=nothing)
+    return Weightings.of(episode, {name: torch.as_tensor(value)[None] for name, value in traces.items()})
+
+
+def test_a_trace_name_ending_in_as_many_names_as_rows_names_them():
+    traced = _weightings({"modes (a, b)": np.full((4, 2), 0.5), "gates (x, y)": np.full((4, 3), 0.2)})
+    assert traced.row_names == {"modes": ("a", "b")}  # three rows but two names: the name stays whole
+    assert list(traced.weightings) == ["modes", "gates (x, y)"]
+
+
+def test_memory_and_link_matrix_are_kept_whole_and_make_the_panels_over_n_locations():
+    n, steps = 20, 4
+    write = np.zeros((steps, n))
+    write[np.arange(steps), 5 + np.arange(steps)] = 1.0  # locations 5-8, one a step
+    traced = _weightings({"write": write, "attention": np.full((steps, steps), 0.25),
+                          "memory": np.zeros((steps, n, 3)), "link matrix": np.zeros((steps, n, n))}, steps)
+    assert list(traced.weightings) == ["write", "attention"] and traced.locations == n
+    assert traced.shown_locations().tolist() == list(range(4, 10))  # the used ones, one spare each side
+    assert traced.is_location_panel("write") and not traced.is_location_panel("attention")
+    assert traced.link_step() == 1  # the step before the first scored one
+    without_matrices = _weightings({"write": write}, steps)
+    assert without_matrices.locations is None and without_matrices.link_step() is None
+
+
+def test_a_link_matrix_that_is_not_square_is_refused():
+    with pytest.raises(ValueError, match=r"'link matrix' must be \[B, T, N, N\]"):
+        _weightings({"w": np.ones((4, 3)) / 3, "link matrix": np.zeros((4, 3, 2))})
+
+
+def test_animating_a_model_that_traces_no_memory_says_its_weightings_are_in_the_figure(tmp_path):
+    from ntm.report.animation import animation_of
+
+    with pytest.raises(ValueError, match="mine traces none, only the weightings drawn in the figure"):
+        animation_of(_weightings({"w": np.ones((4, 3)) / 3}), tmp_path / "x.gif")
+    assert not (tmp_path / "x.gif").exists()
+
+
 def test_viz_rejects_an_image_format_it_cannot_write(runs, cli, tmp_path):
     result = cli("viz", runs["ntm0"], "--out", tmp_path / "x.bmp")
     assert result.exit_code == 2

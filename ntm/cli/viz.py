@@ -24,17 +24,18 @@ def viz(
     size: List[str] = typer.Option([], "--size", help=SIZE_HELP + " Fields not given take the largest trained on."),
     seed: int = typer.Option(0, help="Seed of the sequence drawn."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Figure file; .png, .svg or .pdf by its extension (default TASK-MODEL-SIZE.png)."),
-    animate: Optional[Path] = typer.Option(None, "--animate", help="Also write a GIF of the memory contents and head positions step by step, e.g. --animate copy.gif."),
+    animate: Optional[Path] = typer.Option(None, "--animate", help="Also write a GIF of the memory contents and head positions step by step, e.g. --animate copy.gif (the DNC's adds usage, read modes and the link matrix)."),
     fps: int = typer.Option(4, "--fps", help="Frames (time steps) per second of the --animate GIF."),
     memory_size: Optional[int] = typer.Option(None, "--memory-size", help="Memory locations N (default: as trained); raise it for sequences longer than the memory."),
     full_memory: bool = typer.Option(False, "--full-memory", help="Draw every memory location instead of only those the heads used."),
+    link_step: Optional[int] = typer.Option(None, "--link-step", help="The step whose DNC temporal link matrix L is drawn (default: the last before the first scored output, copy's delimiter: every input written and nothing read yet, so the links hold the chain the forward reads walk)."),
     weights: str = typer.Option("best", help="best (by validation, default) or last weights of a run directory."),
 ):
-    """Draw what a model attends to on one sequence: an NTM's weightings, erase/add and read vectors (the paper's copy figure), or any model's named weightings."""
+    """Draw what a model attends to on one sequence: an NTM's weightings, erase/add and read vectors (the paper's copy figure), a DNC's usage, weightings, read modes and link matrix, or any model's named weightings."""
     from ntm.evaluation import DEFAULT_CHECKPOINT, load_model, memory_warning
     from ntm.report.plots import figure_format, save_figure
-    from ntm.report.attention import animate_episode, figure_of, trace_episode
-    from ntm.report.weightings import Weightings
+    from ntm.report.animation import animation_of
+    from ntm.report.attention import figure_of, trace_episode
 
     if checkpoint is None:
         checkpoint = DEFAULT_CHECKPOINT
@@ -62,13 +63,10 @@ def viz(
     if out is None:
         model = episode.model.replace(":", "-").replace(".", "-")  # a model named package.module:Name
         out = Path(f"{episode.task}-{model}-{'-'.join(f'{k}{v}' for k, v in episode.size.items())}.png")
-    save_figure(figure_of(episode, crop=not full_memory), out)
+    save_figure(figure_of(episode, crop=not full_memory, link_step=link_step), out)
     console.print(f"wrote {out}", highlight=False)
-    if animate is not None and isinstance(episode, Weightings):
-        raise ValueError(f"--animate draws a memory step by step; a {episode.model} returns weightings only, "
-                         f"drawn in {out}")
     if animate is not None:
-        animate_episode(episode, animate, fps=fps, crop=not full_memory)
+        animation_of(episode, animate, fps=fps, crop=not full_memory)
         console.print(f"wrote {animate} ({episode.steps} steps)", highlight=False)
 
 plot_app = typer.Typer(no_args_is_help=True, help="Learning curves of runs, and generalisation of trained models to larger sizes.")

@@ -191,8 +191,8 @@ class DNC(nn.Module):
 
     def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False,
                 lengths: torch.Tensor | None = None):
-        """inputs [B, T, in] -> logits [B, T, out]; with trace=True also the
-        weightings `ntm viz` draws, {name: [B, T, ..., N or 3]}.
+        """inputs [B, T, in] -> logits [B, T, out]; with trace=True also what
+        `ntm viz` draws, {name: [B, T, ...]} (`_stack_trace`).
 
         lengths [B] are accepted and not needed: each step depends only on the
         steps before it, so padding after a sequence never changes its outputs.
@@ -209,14 +209,19 @@ class DNC(nn.Module):
 
 
 def _stack_trace(steps: list[tuple[DNCState, dict]]) -> dict[str, torch.Tensor]:
-    """The weightings of every step, time second: what the write head and read
-    heads attended to, how used each location was, and how each read head mixed its modes."""
+    """What `ntm viz` draws, every step's, time second: how used each location
+    was, what the write head and read heads attended to, how each read head
+    mixed its modes, and the link matrix and memory after the step's write.
+    The order is the figure's, top to bottom."""
     def stack(get):
         return torch.stack([get(state, emitted).detach() for state, emitted in steps], dim=1)
 
     return {
+        "usage": stack(lambda s, e: s.usage),  # [B, T, N]
         "write weighting": stack(lambda s, e: s.write_weighting.unsqueeze(1)),  # [B, T, 1, N]
         "read weightings": stack(lambda s, e: s.read_weightings),  # [B, T, R, N]
-        "usage": stack(lambda s, e: s.usage),  # [B, T, N]
         f"read modes ({', '.join(READ_MODES)})": stack(lambda s, e: e["read_modes"]),  # [B, T, R, 3]
+        # Only traced sequences keep these: [T, N, N] is 2 MB a sequence at N = 128 and T = 41.
+        "link matrix": stack(lambda s, e: s.link),  # L_t [B, T, N, N]
+        "memory": stack(lambda s, e: s.memory),  # M_t [B, T, N, W]
     }

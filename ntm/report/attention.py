@@ -5,8 +5,8 @@ the pictures need as NumPy arrays. `attention_figure` draws it in the layout
 of the paper's copy figure (Graves et al. 2014, figure 6): inputs, targets and
 outputs on top, then for every write head its weighting, erase and add
 vectors, and for every read head its weighting and read vector, all on one
-time axis with the delimiter marked. `animate_episode` writes a GIF of the
-memory contents and the head positions step by step.
+time axis with the delimiter marked. The GIF of the memory step by step is
+`ntm.report.animation`'s.
 
     >>> from ntm.evaluation import load_model
     >>> from ntm.report.plots import save_figure
@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -89,11 +88,22 @@ def attention_of(loaded: LoadedModel) -> Figure:
     return figure_of(trace_episode(loaded))
 
 
-def figure_of(traced, crop: bool = True) -> Figure:
-    """The picture of a traced sequence: the NTM's figure, or a model's named weightings."""
+def figure_of(traced, crop: bool = True, link_step: int | None = None) -> Figure:
+    """The picture of a traced sequence: the NTM's figure, or a model's named
+    weightings, with its link matrix at `link_step` where it traced one."""
     from ntm.report.weightings import Weightings, weightings_figure
 
-    return weightings_figure(traced) if isinstance(traced, Weightings) else attention_figure(traced, crop=crop)
+    if isinstance(traced, Weightings):
+        return weightings_figure(traced, crop=crop, link_step=link_step)
+    if link_step is not None:
+        raise no_link_matrix(traced.model, link_step)
+    return attention_figure(traced, crop=crop)
+
+
+def no_link_matrix(model: str, step: int) -> ValueError:
+    """The refusal of a link matrix at `step` for a model that traces none."""
+    return ValueError(f"{model} traces no link matrix to draw at step {step}; the DNC does "
+                      "(--model dnc or dnc-mds)")
 
 
 @torch.no_grad()
@@ -248,134 +258,6 @@ def _colour_bars(fig: Figure, cell, norms: dict, cmaps: dict, outside: bool) -> 
         bar.ax.tick_params(labelsize=7)
 
 
-def animate_episode(episode: Episode, path: Path | str, fps: int = 4, dpi: int = 80, crop: bool = True) -> Path:
-    """A GIF of the memory and the heads step by step; the last frame is held for a second.
-
-    The still parts are drawn once and only the artists that move are redrawn
-    on top of them (blitting), so a length-20 copy takes a second or two;
-    `matplotlib.animation` would redraw the whole figure several times a frame.
-    """
-    from PIL import Image  # a dependency of matplotlib
-
-    path = Path(path)
-    if path.suffix.lower() != ".gif":
-        raise ValueError(f"the animation is written as a GIF; name the file *.gif, not {path.name}")
-    if fps < 1:
-        raise ValueError(f"frames per second must be at least 1, got {fps}")
-    e = episode
-    T, n = e.steps, e.memory.shape[1]
-    rows = used_locations(np.concatenate([e.read_weights, e.write_weights], axis=1)) if crop else np.arange(n)
-    W, R = e.write_weights.shape[1], e.read_weights.shape[1]
-    outputs = e.outputs * np.where(e.mask[:, None], 1.0, np.nan)
-    phases = e.phase_steps()
-
-    fig = Figure(figsize=(9, 3.8 + 0.05 * len(rows)), dpi=dpi, layout="constrained")
-    canvas = FigureCanvasAgg(fig)
-    several = max(W, R) > 1
-    grid = fig.add_gridspec(4, 3, width_ratios=[1, 3, 1], height_ratios=[
-        e.inputs.shape[1], e.outputs.shape[1], max(len(rows) * 1.2, 30), 3.5 if several else 1.2])
-    strips = []
-    for i, (title, values) in enumerate((("inputs", e.inputs), ("outputs σ(logits), scored steps", outputs))):
-        ax = fig.add_subplot(grid[i, :])
-        image = ax.imshow(values.T, cmap=_cmap(DATA_CMAP), vmin=0, vmax=1, aspect="auto", interpolation="nearest",
-                          extent=(-0.5, T - 0.5, values.shape[1] - 0.5, -0.5))
-        ax.set_title(title, loc="left", fontsize=9, pad=2)
-        ax.set_yticks([])
-        ax.tick_params(labelsize=7, labelbottom=i == 1)
-        lines = [ax.axvline(t, color=DELIMITER_COLOUR, linestyle="--", linewidth=1) for t in phases]
-        strips.append((ax, image, ax.axvspan(-0.5, 0.5, facecolor="none", edgecolor="C1", linewidth=2), lines))
-    strips[1][0].set_xlabel("time step", fontsize=8)
-    output_image = strips[1][1]
-
-    memory_image, write_bars, read_bars = _memory_and_heads(fig, grid, e, rows, several)
-    title = fig.suptitle(_frame_title(e, T - 1, phases), fontsize=10)  # the longest text, for the layout
-
-    # Redrawn every frame, in this order: the outputs grow, so their delimiter lines go on top again.
-    moving = [output_image, *strips[1][3], memory_image, title, *(cursor for _, _, cursor, _ in strips),
-              *(b for head in write_bars + read_bars for b in head)]
-    for artist in moving:
-        artist.set_animated(True)
-    canvas.draw()  # lays the figure out and draws everything that stays still
-    fig.set_layout_engine("none")
-    background = canvas.copy_from_bbox(fig.bbox)
-
-    def frame(t: int):
-        for _, _, cursor, _ in strips:
-            cursor.set_x(t - 0.5)
-        output_image.set_data(np.where(np.arange(T)[:, None] <= t, outputs, np.nan).T)
-        memory_image.set_data(e.memory[t, rows])
-        for bars, weights in ((write_bars, e.write_weights[t]), (read_bars, e.read_weights[t])):
-            for head, head_bars in enumerate(bars):
-                for b, w in zip(head_bars, weights[head, rows]):
-                    b.set_width(w)
-        title.set_text(_frame_title(e, t, phases))
-        canvas.restore_region(background)
-        for artist in moving:
-            fig.draw_artist(artist)
-        return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
-
-    _save_gif(path, [frame(t) for t in range(T)], fps)
-    return path
-
-
-def _save_gif(path: Path, frames: list, fps: int) -> None:
-    """The frames at `fps`, the last one held a second longer."""
-    T = len(frames)
-    durations = [round(1000 / fps)] * (T - 1) + [1000 + round(1000 / fps)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
-
-
-def _memory_and_heads(fig: Figure, grid, e: Episode, rows: np.ndarray, several: bool):
-    """The animation's middle row: write weightings, the memory, read weightings."""
-    n, W, R = e.memory.shape[1], e.write_weights.shape[1], e.read_weights.shape[1]
-    memory_limit = _symmetric_limit(e.memory[:, rows])
-    write_ax, memory_ax, read_ax = (fig.add_subplot(grid[2, c]) for c in range(3))
-    memory_image = memory_ax.imshow(e.memory[0, rows], cmap=_cmap(VECTOR_CMAP), vmin=-memory_limit, vmax=memory_limit,
-                                    aspect="auto", interpolation="nearest")
-    memory_ax.set_title(f"memory · {describe_crop(rows, n)}", fontsize=9, pad=2)
-    memory_ax.set_xlabel("element", fontsize=8)
-    memory_ax.set_yticks([])
-    memory_ax.tick_params(labelsize=7)
-    memory_ax.xaxis.get_major_locator().set_params(integer=True)
-    bar = fig.colorbar(memory_image, cax=fig.add_subplot(grid[3, 1]), orientation="horizontal")
-    bar.ax.tick_params(labelsize=7)
-    positions = np.arange(len(rows))
-    write_bars = _head_bars(write_ax, W, positions, "write")
-    read_bars = _head_bars(read_ax, R, positions, "read")
-    write_ax.invert_xaxis()  # bars grow towards the memory from both sides
-    _row_ticks(write_ax, rows)
-    read_ax.yaxis.tick_right()
-    _row_ticks(read_ax, rows)
-    if several:  # one colour per head number, in both panels
-        key = fig.add_subplot(grid[3, 2])
-        key.axis("off")
-        key.legend(*read_ax.get_legend_handles_labels(), loc="center", ncols=2, fontsize=7, frameon=False)
-    return memory_image, write_bars, read_bars
-
-
-def _frame_title(e: Episode, t: int, phases: list[int]) -> str:
-    phase = "output" if e.mask[t] else ("delimiter" if t in phases else "input")
-    return f"{e.task} · {e.model} · step {t} of {e.steps - 1} · {phase} phase"
-
-
-def _head_bars(ax, heads: int, positions: np.ndarray, kind: str) -> list:
-    """Horizontal bars, one row per location, side by side when there are several heads."""
-    height = 0.85 / heads
-    bars = []
-    for h in range(heads):
-        offset = (h - (heads - 1) / 2) * height
-        label = f"head {h + 1}" if heads > 1 else None
-        bars.append(ax.barh(positions + offset, np.zeros(len(positions)), height=height,
-                            color=f"C{h}" if heads > 1 else ("C3" if kind == "write" else "C0"), label=label))
-    ax.set_xlim(0, 1)
-    ax.set_ylim(len(positions) - 0.5, -0.5)
-    ax.set_title(f"{kind} weighting", fontsize=9, pad=2)
-    ax.set_xlabel("weight", fontsize=8)
-    ax.tick_params(labelsize=7)
-    return bars
-
-
 def _mark_hidden_rows(ax, rows: np.ndarray, n: int) -> None:
     """Where a cropped memory panel leaves locations out: the break symbol
     of a broken axis (//) at its lower corners, a dashed line along the edge,
@@ -401,11 +283,11 @@ def _panel_height(rows: int, kind: str) -> float:
     return float(np.clip(0.7 * rows, 7, 14))
 
 
-def _row_ticks(ax, rows: np.ndarray) -> None:
-    """A few round row numbers as y ticks; for cropped memory, the true location numbers."""
+def _row_ticks(ax, rows: np.ndarray, axis: str = "y") -> None:
+    """A few round row numbers as ticks; for cropped memory, the true location numbers."""
     step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000, 10**9) if len(rows) / s <= 6)
     where = [i for i, r in enumerate(rows) if r % step == 0] or [0]
-    ax.set_yticks(where, [str(rows[i]) for i in where])
+    (ax.set_xticks if axis == "x" else ax.set_yticks)(where, [str(rows[i]) for i in where])
 
 
 def _symmetric_limit(*arrays: np.ndarray) -> float:

@@ -3,7 +3,8 @@
 Every figure is a `matplotlib.figure.Figure` built without pyplot, so nothing
 needs a display and nothing leaks from one call to the next; `save_figure`
 writes PNG, SVG or PDF by the file's extension. The attention figure and the
-memory animation of `ntm viz` live in `attention.py` beside this module.
+memory animation of `ntm viz` live beside this module, in `attention.py`,
+`weightings.py` (other models' weightings) and `animation.py`.
 
     >>> from ntm.report import plots
     >>> fig = plots.learning_curves_figure(["runs/copy-ntm-s0", "runs/copy-ntm-s1", "runs/copy-lstm-s0"])
