@@ -44,9 +44,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import textwrap
+
+from peer_timing import TIMING_LOOP, peer_rate
 
 TASK, MODEL = "copy", "dnc"
 
@@ -96,20 +97,8 @@ _PEER_TIMER = textwrap.dedent("""
         torch.nn.utils.clip_grad_norm_(model.parameters(), 50.0)
         optimizer.step()
 
-    for _ in range(3):
-        step()
-    sequences, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds or sequences == 0:
-        step()
-        sequences += batch_size
-    print(json.dumps({"seq_per_s": sequences / (time.perf_counter() - started)}))
-""")
+""") + TIMING_LOOP
 
-
-def peer_rate(python: str, peer_path: str, batch_size: int, seconds: float) -> float:
-    out = subprocess.run([python, "-c", _PEER_TIMER, peer_path, str(batch_size), str(seconds)],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["seq_per_s"]
 
 
 def table(report: dict) -> str:
@@ -144,7 +133,7 @@ def main() -> None:
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
         peer, ours = [], []
         for _ in range(args.rounds):
-            peer.append(peer_rate(args.peer_python, args.peer_path, batch_size, args.seconds))
+            peer.append(peer_rate(args.peer_python, _PEER_TIMER, args.peer_path, batch_size, args.seconds))
             ours.append(train_throughput("reference", batch_size, args.seconds, task_name=TASK,
                                          model_name=MODEL)["seq_per_s"])
             print(f"batch {batch_size}: peer {peer[-1]:,.1f} seq/s, ours {ours[-1]:,.1f} seq/s", file=sys.stderr)

@@ -23,9 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import textwrap
+
+from peer_timing import TIMING_LOOP, peer_rate
 
 # Runs inside the peer's environment: times its train_batch for `seconds`.
 _PEER_TIMER = textwrap.dedent("""
@@ -42,20 +43,8 @@ _PEER_TIMER = textwrap.dedent("""
     def step():
         _, x, y = next(batches)
         train_batch(model.net, model.criterion, model.optimizer, x, y)
-    for _ in range(3):
-        step()
-    sequences, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds or sequences == 0:
-        step()
-        sequences += batch_size
-    print(json.dumps({"seq_per_s": sequences / (time.perf_counter() - started)}))
-""")
+""") + TIMING_LOOP
 
-
-def peer_rate(peer: str, python: str, batch_size: int, seconds: float) -> float:
-    out = subprocess.run([python, "-c", _PEER_TIMER, peer, str(batch_size), str(seconds)],
-                         check=True, capture_output=True, text=True, cwd=peer).stdout
-    return json.loads(out.strip().splitlines()[-1])["seq_per_s"]
 
 
 def main() -> None:
@@ -78,7 +67,7 @@ def main() -> None:
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
         peer, ours = [], []
         for _ in range(args.rounds):
-            peer.append(peer_rate(args.peer, args.peer_python, batch_size, args.seconds))
+            peer.append(peer_rate(args.peer_python, _PEER_TIMER, args.peer, batch_size, args.seconds, cwd=args.peer))
             ours.append(train_throughput("fused", batch_size, args.seconds)["seq_per_s"])
             print(f"batch {batch_size}: peer {peer[-1]:,.1f} seq/s, ours {ours[-1]:,.1f} seq/s", file=sys.stderr)
         peer_median, ours_median = statistics.median(peer), statistics.median(ours)
