@@ -17,6 +17,7 @@ DEFAULT_RUNS = {
     ("copy", "ntm-ff"): "copy-ntm-ff",  # the default model on copy
     ("copy", "ntm"): "copy-ntm",
     ("repeat-copy", "ntm"): "repeat-copy-ntm",
+    ("associative-recall", "ntm-ff"): "bases/associative-recall-ntm-ff-s0",  # the default model there
     ("associative-recall", "ntm"): "associative-recall-ntm",
     ("dynamic-ngrams", "ntm"): "bases/dynamic-ngrams-ntm-s1",
     ("priority-sort", "ntm"): "priority-sort-ntm",
@@ -44,5 +45,7 @@ def test_ntm_train_with_no_model_trains_each_tasks_default_model():
     from ntm.overrides import build_run_config
     from ntm.recipes import default_model
 
-    assert build_run_config("copy").model.name == default_model("copy") == "ntm-ff"
-    assert {build_run_config(task).model.name for task, _ in DEFAULT_RUNS if task != "copy"} == {"ntm"}
+    for task in ("copy", "associative-recall"):
+        assert build_run_config(task).model.name == default_model(task) == "ntm-ff"
+    others = {task for task, _ in DEFAULT_RUNS} - {"copy", "associative-recall"}
+    assert {build_run_config(task).model.name for task in others} == {"ntm"}
