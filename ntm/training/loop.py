@@ -286,7 +286,7 @@ def _validate(model, optimizer, curriculum: Curriculum, check: SolveCheck, stage
         emit("consolidated", dict(progress.consolidated_at))
     if board is not None:
         board.attention(model, config, curriculum.task, progress)
-    if milestones.relapsed(validation, progress, stage, curriculum.final_stage):
+    if milestones.relapsed(validation, progress, stage, curriculum.final_stage, train_cfg):
         milestones.back_to_best(run_dir, model, optimizer, progress, emit)
     return validation
 

@@ -40,8 +40,8 @@ def check_figures(verdict: Verdict) -> dict:
 
 
 def after_validation(result, model, progress: Progress, run_dir: Path, emit, world: World,
-                      stage: int = 0, final_stage: int = 0, advance_below: float = SOLVED_BIT_ERRORS,
-                      verdict: Verdict | None = None, by_mean: bool = False) -> set[str]:
+                     stage: int = 0, final_stage: int = 0, advance_below: float = SOLVED_BIT_ERRORS,
+                     verdict: Verdict | None = None, by_mean: bool = False) -> set[str]:
     """Keep the best weights, and note the passing of a curriculum stage
     (the next stage's best then starts afresh), the first solve of the task
     and its consolidation. The news, of "solved" and "consolidated", whose
@@ -83,8 +83,11 @@ def after_validation(result, model, progress: Progress, run_dir: Path, emit, wor
     return news
 
 
-def relapsed(validation: dict, progress: Progress, stage: int, final_stage: int) -> bool:
-    return (stage == final_stage and progress.solved_at is not None and progress.consolidated_at is None
+def relapsed(validation: dict, progress: Progress, stage: int, final_stage: int, train_cfg) -> bool:
+    """Whether a run solved by the check has fallen back; runs solved by the
+    mean (trained before the check) keep going as they did."""
+    return (train_cfg.solved_by == "check" and stage == final_stage and progress.solved_at is not None
+            and progress.consolidated_at is None
             and progress.solved_at["step"] < progress.step and progress.best_by == "bit_errors"
             and validation["bit_errors"] > RELAPSE_FACTOR * SOLVED_BIT_ERRORS)
 
