@@ -56,8 +56,8 @@ _NTM_FF = {
 # recipe. On copy its best recipe still fails about one length-20 sequence in
 # 500 (every bit of it) after the solve, and some seeds relapse to chance
 # again and again at the lower lr; the feedforward controller copies lengths
-# 1-100 without an error. On associative recall its seeds cost 0.15-1.5 bits
-# at 6 items, the feedforward controller's 0.0002 (checkpoints/README.md,
+# 1-100 without an error. On associative recall its seeds cost a median of
+# 0.33 bits at 6 items, the feedforward controller's 0.033 (checkpoints/README.md,
 # "Default recipes").
 DEFAULT_MODELS = {"copy": "ntm-ff", "associative-recall": "ntm-ff"}
 
