@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import tasks
+
 # The paper's optimiser: RMSProp with momentum 0.9, each gradient element
 # clipped to +-10 (Graves et al. 2014, section 4).
 PAPERS_RMSPROP = {"train.optimizer": "rmsprop", "train.lr": 1e-4, "train.clip_grad_value": 10.0}
@@ -79,8 +81,7 @@ def no_recipe(task_name: str) -> dict[str, Any]:
 # The Transformer: batch 32, as the comparison of positional encodings on
 # copy trained (checkpoints/README.md), the paper's budget of 1M sequences,
 # stopped once consolidated.
-_TRANSFORMER = {task: {"train.batch_size": 32, "train.steps": 31_250}
-                for task in ("copy", "repeat-copy", "associative-recall", "dynamic-ngrams", "priority-sort")}
+_TRANSFORMER = {task: {"train.batch_size": 32, "train.steps": 31_250} for task in tasks.names()}
 
 ntm = table(_NTM)
 transformer = table(_TRANSFORMER)

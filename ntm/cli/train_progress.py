@@ -8,6 +8,7 @@ import datetime
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ntm.metrics import SOLVED_BIT_ERRORS
+from ntm.training.milestones import RELAPSE_FACTOR
 from ntm.training.solve import CONSOLIDATING_CHECKS
 
 UNKNOWN = "—"  # shown until there is a measurement, instead of nan or 0
@@ -33,15 +34,23 @@ def start_line(data: dict) -> str:
     return line
 
 
+def stops_at(data: dict) -> str | None:
+    """The milestone that stops the run before its budget: "solved", "consolidated" or None."""
+    by_check = data.get("solved_by", "check") == "check"
+    if data.get("stop_when_solved"):
+        return "solved"
+    return "consolidated" if data.get("stop_when_consolidated") and by_check else None
+
+
 def stopping_rule(data: dict) -> str:
     """When the run stops before its budget, as the line after the start line says it."""
     maximum = data.get("maximum", "its maximum")
     solve = (f"under {SOLVED_BIT_ERRORS} bit errors per sequence in every band of {data.get('training_range', 'the training range')} "
              f"and at {maximum}" if data.get("solved_by", "check") == "check"
              else f"under {SOLVED_BIT_ERRORS} validation bit errors per sequence")
-    if data.get("stop_when_solved"):
+    if stops_at(data) == "solved":
         return f"it stops once solved: {solve}"
-    if data.get("stop_when_consolidated") and data.get("solved_by", "check") == "check":
+    if stops_at(data) == "consolidated":
         return (f"it stops once consolidated: solved ({solve}), then trained on at the lower lr until "
                 f"every sequence of the check is right at {CONSOLIDATING_CHECKS} checks in a row")
     return ""
@@ -96,7 +105,7 @@ class TrainingProgress:
             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA {task.fields[eta]}"),
             console=console, transient=False, disable=not enabled or self.plain)
         self.bar = self.estimate = None
-        self.phase, self.stops, self.eta_said = "learning", "", False
+        self.phase, self.stops_at, self.eta_said = "learning", None, False
 
     def __enter__(self):
         self.progress.__enter__()
@@ -122,13 +131,13 @@ class TrainingProgress:
             self.say(f"{data['run_dir']} has no checkpoint yet (it stopped before its first one): "
                      "training again from step 0", style="yellow")
         self.say(start_line(data))
-        self.stops = stopping_rule(data)
-        if self.stops:
-            self.say(self.stops)
+        self.stops_at = stops_at(data)
+        if self.stops_at:
+            self.say(stopping_rule(data))
         if data.get("consolidated"):
             self.phase = "consolidated"
         elif data.get("solved"):
-            self.phase = "consolidating" if self.stops.startswith("it stops once consolidated") else "solved"
+            self.phase = "consolidating" if self.stops_at == "consolidated" else "solved"
         self.estimate = Estimate(data["step"], data["sequences"], data["seconds"], data["steps"])
         self.bar = self.progress.add_task("train", total=data["steps"], completed=data["step"], phase=self.phase,
                                           sequences=f"{data['sequences']:,}", cost=UNKNOWN,
@@ -173,8 +182,7 @@ class TrainingProgress:
             return
         self.eta_said = True
         self.say(f"at {self.estimate.rate()} the budget takes {self.estimate.eta()} more"
-                 + (", at most: the run stops sooner once " + ("solved" if "once solved" in self.stops
-                                                                else "consolidated") if self.stops else ""))
+                 + (f", at most: the run stops sooner once {self.stops_at}" if self.stops_at else ""))
 
     def _on_stage_passed(self, data):
         following = "the full task" if data["stage"] + 1 == data["stages"] else f"stage {data['stage'] + 2}"
@@ -182,7 +190,7 @@ class TrainingProgress:
                  f"({data['sequences']:,} sequences): training on {following} from here on")
 
     def _on_solved(self, data):
-        consolidating = self.stops.startswith("it stops once consolidated")
+        consolidating = self.stops_at == "consolidated"
         self.phase = "consolidating" if consolidating else "solved"
         self.progress.update(self.bar, phase=self.phase)
         then = (f"; consolidating until every sequence of the check is right at {CONSOLIDATING_CHECKS} checks "
@@ -199,8 +207,8 @@ class TrainingProgress:
 
     def _on_relapse(self, data):
         self.say(f"relapsed at step {data['step']:,} ({data['sequences']:,} sequences): validation past "
-                 "1 bit error per sequence after the solve; back to the best weights, the optimiser's momentum dropped",
-                 style="yellow")
+                 f"{RELAPSE_FACTOR * SOLVED_BIT_ERRORS:g} bit error per sequence after the solve; back to the best "
+                 "weights, the optimiser's momentum dropped", style="yellow")
 
     def _on_rollback(self, data):
         self.say(f"non-finite steps in a row at step {data['from_step']}: rolled back to the checkpoint "
