@@ -7,8 +7,8 @@ locations of width 20, one read head (and the DNC's one write head), inputs
 of 8 bits and the delimiter, 8 outputs. Each Adam step (lr 3e-4) draws a
 batch of lengths 1-20, each sequence padded to the batch's longest, and
 scores the sigmoid cross-entropy of the output phase only; the gradient norm
-is clipped at 50. Both run on one torch thread, our DNC on its reference
-path (the only one it has) with the fused Adam `ntm train` steps with. The
+is clipped at 50. Both run on one torch thread, ours with the fused Adam
+`ntm train` steps with. The
 two alternate for --rounds rounds and the medians are compared, so a machine
 that speeds up or slows down mid-run moves both.
 
@@ -16,7 +16,8 @@ The peer, through its public API: `DNC(9, 100, rnn_type="lstm",
 num_layers=1, num_hidden_layers=1, nr_cells=128, cell_size=20,
 read_heads=1, batch_first=True, gpu_id=-1)`, hidden state and memory reset
 for every batch (`hx=(None, None, None), reset_experience=True`), torch's
-default Adam. `num_hidden_layers` is the depth of its controller LSTM (2 by
+default Adam. Ours runs on each of --paths (the fused path by default, and
+the reference path, its readable definition). `num_hidden_layers` is the depth of its controller LSTM (2 by
 default); `num_layers` counts whole DNC layers. Its output layer is as wide
 as its input (9 here), with no option for another width: the first 8 are
 scored and the ninth, the delimiter's channel, is left unused. Its batches
@@ -102,12 +103,14 @@ _PEER_TIMER = textwrap.dedent("""
 
 
 def table(report: dict) -> str:
-    lines = ["| DNC copy training | peer (1 thread) | ours (reference, "
-             f"{report['ours_threads']} thread{'s' if report['ours_threads'] > 1 else ''}) | ours / peer |",
-             "|---|---:|---:|---:|"]
+    threads = f"{report['ours_threads']} thread{'s' if report['ours_threads'] > 1 else ''}"
+    paths = report["paths"]
+    lines = ["| DNC copy training | peer (1 thread) | " + " | ".join(f"ours, {p} ({threads}) | {p} / peer"
+                                                          for p in paths) + " |",
+             "|---|---:|" + "---:|---:|" * len(paths)]
     for batch_size, r in report["batches"].items():
-        lines.append(f"| batch {batch_size} | {r['peer_median']:,.1f} seq/s | {r['ours_median']:,.1f} seq/s "
-                     f"| {r['ratio']:.2f}× |")
+        cells = " | ".join(f"{r['ours_median'][p]:,.1f} seq/s | {r['ratio'][p]:.2f}×" for p in paths)
+        lines.append(f"| batch {batch_size} | {r['peer_median']:,.1f} seq/s | {cells} |")
     return "\n".join(lines)
 
 
@@ -117,8 +120,12 @@ def main() -> None:
     parser.add_argument("--peer-path", default="", help="a folder holding the unpacked dnc wheel, if not installed")
     parser.add_argument("--batch-sizes", default="32,1")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of our DNC (the peer runs on one)")
+    parser.add_argument("--paths", default="fused,reference", help="our execution paths to time, each beside the peer")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sort-batch-size", type=int, default=32,
+                        help="also time ours on priority sort at this batch, each path (the peer has no such "
+                             "task; its output is as wide as its input); 0 skips it")
     parser.add_argument("--json", help="also write the report (every round, medians, ratios) to this file")
     args = parser.parse_args()
 
@@ -128,20 +135,34 @@ def main() -> None:
     from ntm.platform_info import machine_description
 
     torch.set_num_threads(args.threads)
+    paths = args.paths.split(",")
     report = {"machine": machine_description(), "task": TASK, "model": MODEL, "ours_threads": args.threads,
-              "peer_threads": 1, "batches": {}}
+              "peer_threads": 1, "paths": paths, "batches": {}}
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
-        peer, ours = [], []
+        peer, ours = [], {path: [] for path in paths}
         for _ in range(args.rounds):
             peer.append(peer_rate(args.peer_python, _PEER_TIMER, args.peer_path, batch_size, args.seconds))
-            ours.append(train_throughput("reference", batch_size, args.seconds, task_name=TASK,
-                                         model_name=MODEL)["seq_per_s"])
-            print(f"batch {batch_size}: peer {peer[-1]:,.1f} seq/s, ours {ours[-1]:,.1f} seq/s", file=sys.stderr)
-        peer_median, ours_median = statistics.median(peer), statistics.median(ours)
+            for path in paths:
+                ours[path].append(train_throughput(path, batch_size, args.seconds, task_name=TASK,
+                                                   model_name=MODEL)["seq_per_s"])
+            print(f"batch {batch_size}: peer {peer[-1]:,.1f} seq/s, "
+                  + ", ".join(f"{path} {ours[path][-1]:,.1f}" for path in paths), file=sys.stderr)
+        peer_median = statistics.median(peer)
+        medians = {path: statistics.median(rates) for path, rates in ours.items()}
         report["batches"][batch_size] = {"peer": peer, "ours": ours, "peer_median": peer_median,
-                                         "ours_median": ours_median, "ratio": ours_median / peer_median}
+                                         "ours_median": medians,
+                                         "ratio": {path: m / peer_median for path, m in medians.items()}}
+    if args.sort_batch_size:
+        rates = {path: statistics.median(
+            train_throughput(path, args.sort_batch_size, args.seconds, task_name="priority-sort",
+                             model_name=MODEL)["seq_per_s"] for _ in range(args.rounds)) for path in paths}
+        report["priority_sort"] = {"batch_size": args.sort_batch_size, "seq_per_s": rates}
     print(report["machine"])
     print(table(report))
+    if "priority_sort" in report:
+        sort = report["priority_sort"]
+        print(f"priority sort, batch {sort['batch_size']}: "
+              + ", ".join(f"{path} {rate:,.1f} seq/s" for path, rate in sort["seq_per_s"].items()))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -157,11 +157,11 @@ def test_an_unknown_products_choice_is_refused_with_the_choices():
 def test_ntm_fused_products_in_the_environment_chooses_the_products(monkeypatch):
     extension = fused.load()
     before = extension.products()
-    monkeypatch.setattr(fused, "_extension", {})
+    monkeypatch.setattr(fused, "_extensions", {})
     monkeypatch.setenv("NTM_FUSED_PRODUCTS", "blas")
     try:
         assert fused.load().products() == "blas"
-        monkeypatch.setattr(fused, "_extension", {})
+        monkeypatch.setattr(fused, "_extensions", {})
         monkeypatch.setenv("NTM_FUSED_PRODUCTS", "fast")
         with pytest.raises(ValueError, match='NTM_FUSED_PRODUCTS=fast: .*"own" or "blas"'):
             fused.load()
@@ -348,11 +348,11 @@ def test_the_same_seed_trains_to_the_same_weights(tmp_path, tiny_copy_config):
 
 
 def test_without_a_compiler_one_line_says_so_and_the_reference_path_runs(monkeypatch, caplog):
-    def no_compiler():
+    def no_compiler(source):
         raise RuntimeError("Error building extension 'fused_ntm': c++: command not found")
 
     monkeypatch.setattr(fused, "_build", no_compiler)
-    monkeypatch.setattr(fused, "_extension", {})
+    monkeypatch.setattr(fused, "_extensions", {})
     model = build_model(small_config(), 4, 3)
     with caplog.at_level(logging.WARNING, logger="ntm"):
         assert model.use_path("fused") == "reference"

@@ -7,7 +7,8 @@ the interface vector xi_t; one write head and R read heads then act on an
 N x W memory through content lookup, dynamic allocation (usage and the free
 list) and the temporal link matrix (`dnc_memory.py`, one function per
 equation of the paper's Methods). This is the reference path:
-`inputs [B,T,in] -> logits [B,T,out]`, one step at a time.
+`inputs [B,T,in] -> logits [B,T,out]`, one step at a time; the fused path
+(`fused_dnc.py`) computes the same in one C++ call.
 
 The controller is the suite's LSTM stack (`controller.py`): the paper's
 also feeds the input to every layer; here the upper layers see only the
@@ -23,8 +24,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ntm.config import ModelConfig
-from ntm.model import dnc_memory
+from ntm.config import EXECUTION_PATHS, ModelConfig
+from ntm.model import dnc_memory, fused_dnc
 from ntm.model.controller import LSTMController
 
 READ_MODES = ("backward", "content", "forward")  # the order of pi^i_t's three entries
@@ -151,12 +152,28 @@ class DNC(nn.Module):
         if config.learned_memory:
             raise ValueError("the DNC starts from a constant memory (model.memory_init); model.learned_memory "
                              "is the NTM's")
-        self.controller = LSTMController(input_width + R * W, config.hidden_size, config.layers)
+        self.input_width, self.output_width = input_width, output_width
+        self.controller_input_width = input_width + R * W  # [x_t; r^1_{t-1}; ...; r^R_{t-1}]
+        self.controller = LSTMController(self.controller_input_width, config.hidden_size, config.layers)
         controller_output = config.hidden_size * config.layers  # [h^1_t; ...; h^L_t]
         self.interface_size = sum(size for _, size in interface_layout(R, W, self.options))
         self.interface = nn.Linear(controller_output, self.interface_size)  # W_xi
         # y_t = W_y [h^1_t; ...; h^L_t] + W_r [r^1_t; ...; r^R_t], as one matrix.
         self.output = nn.Linear(controller_output + R * W, output_width)
+        self.path = "reference"  # set by use_path
+
+    def use_path(self, path: str, inference: bool = True) -> str:
+        """Choose the execution path; returns the one in use. "fused" runs the
+        whole sequence in one C++ call (`fused_dnc.py`) and falls back to
+        "reference", after one line on the log, where its extension cannot be
+        built; the DNC has no "compiled" path of its own and runs the
+        reference one there."""
+        if path not in EXECUTION_PATHS:
+            raise ValueError(f"unknown execution path {path!r}; choose one of {', '.join(EXECUTION_PATHS)}")
+        if path == "fused" and not fused_dnc.available(fallback="reference"):
+            path = "reference"
+        self.path = "fused" if path == "fused" else "reference"
+        return self.path
 
     def initial_state(self, batch_size: int, memory_size: int | None = None, device=None) -> DNCState:
         """M_0 a small constant (as the NTM's); reads, weightings, usage,
@@ -194,9 +211,14 @@ class DNC(nn.Module):
         """inputs [B, T, in] -> logits [B, T, out]; with trace=True also what
         `ntm viz` draws, {name: [B, T, ...]} (`_stack_trace`).
 
-        lengths [B] are accepted and not needed: each step depends only on the
-        steps before it, so padding after a sequence never changes its outputs.
+        lengths [B] (optional) are the samples' real lengths: the fused path
+        skips the steps past them and leaves their logits at zero; the
+        reference path computes those steps as if they were input (each step
+        depends only on the steps before it, so the real steps' outputs are
+        the same).
         """
+        if self.path == "fused" and not trace and inputs.device.type == "cpu":
+            return fused_dnc.forward(self, inputs, lengths, memory_size)
         state = self.initial_state(inputs.shape[0], memory_size, inputs.device)
         outputs, steps = [], []
         for x in inputs.unbind(1):

@@ -39,7 +39,7 @@ from ntm.platform_info import cpu_name
 SOURCE = Path(__file__).with_name("csrc") / "fused_ntm.cpp"
 log = logging.getLogger("ntm")
 
-_extension: dict[str, object] = {}  # "module": the built extension, or None once a build failed
+_extensions: dict[str, object] = {}  # source name: the built extension, or None once its build failed
 
 
 def build_flags() -> list[str]:
@@ -60,44 +60,45 @@ def cache_dir() -> Path:
     return Path(os.environ.get("NTM_EXTENSIONS_DIR", Path.home() / ".cache" / "ntm" / "extensions"))
 
 
-def _build():
-    """Compile (or load the cached build of) the extension. Its name hashes the
-    sources (csrc/), flags, torch version and CPU, so a changed source, target
-    or machine never loads a stale or foreign binary."""
+def _build(source: Path):
+    """Compile (or load the cached build of) the extension of `source`. Its
+    name hashes the sources (csrc/), flags, torch version and CPU, so a
+    changed source, target or machine never loads a stale or foreign binary."""
     from torch.utils.cpp_extension import load as load_cpp
 
     flags = build_flags()
-    sources = [path.read_text() for path in sorted(SOURCE.parent.iterdir()) if path.suffix in (".cpp", ".h")]
-    key = "|".join([*sources, " ".join(flags), torch.__version__, platform.machine(), cpu_name()])
-    name = "fused_ntm_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+    sources = [path.read_text() for path in sorted(source.parent.iterdir()) if path.suffix in (".cpp", ".h")]
+    key = "|".join([source.name, *sources, " ".join(flags), torch.__version__, platform.machine(), cpu_name()])
+    name = source.stem + "_" + hashlib.sha256(key.encode()).hexdigest()[:12]
     build_dir = cache_dir() / name
     build_dir.mkdir(parents=True, exist_ok=True)
     if not (build_dir / f"{name}.so").exists():  # a first run would otherwise sit silent while it compiles
-        log.warning("ntm: building the fused kernel for this CPU, once (about 20 s); later runs load it from %s",
-                    build_dir)
-    return load_cpp(name=name, sources=[str(SOURCE)], extra_cflags=flags, extra_ldflags=["-fopenmp"],
+        log.warning("ntm: building the fused kernel %s for this CPU, once (about 20 s); later runs load it from %s",
+                    source.stem, build_dir)
+    return load_cpp(name=name, sources=[str(source)], extra_cflags=flags, extra_ldflags=["-fopenmp"],
                     build_directory=str(build_dir), verbose=False)
 
 
-def load(fallback: str = "reference"):
-    """The compiled extension, or None if it cannot be built: then one line on
-    the log says why and that the `fallback` path is used instead."""
-    if "module" not in _extension:
+def load(fallback: str = "reference", source: Path = SOURCE):
+    """The compiled extension of `source` (the NTM's by default), or None if
+    it cannot be built: then one line on the log says why and that the
+    `fallback` path is used instead."""
+    if source.name not in _extensions:
         try:
-            _extension["module"] = _build()
+            _extensions[source.name] = _build(source)
         except Exception as error:  # no compiler, no headers, a failed build: all mean "use another path"
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0].split(":")[0]
             log.warning("ntm: the fused path could not be built (%s); using the %s path instead", reason, fallback)
-            _extension["module"] = None
-        if _extension["module"] is not None:
+            _extensions[source.name] = None
+        if _extensions[source.name] is not None:
             keep_freed_memory()  # the per-call buffers would otherwise be faulted in afresh each step
             products = os.environ.get("NTM_FUSED_PRODUCTS")
-            if products:
+            if products and source == SOURCE:
                 try:
-                    _extension["module"].set_products(products)
+                    _extensions[source.name].set_products(products)
                 except RuntimeError as error:
                     raise ValueError(f"NTM_FUSED_PRODUCTS={products}: {str(error).splitlines()[0]}") from None
-    return _extension["module"]
+    return _extensions[source.name]
 
 
 def available(fallback: str = "reference") -> bool:

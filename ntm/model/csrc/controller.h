@@ -63,9 +63,8 @@ void lstm_cell_backward(int64_t n, int64_t H, const T* gates, const T* c, const 
 // rows already hold [x_t, reads_{t-1}]; rp is the step before's first row,
 // -1 at the first step. Each layer's h goes where Buffers::h says.
 // ff_gates [n, H] holds a feedforward layer's pre-activations.
-template <typename T>
-void controller_forward(const Dims& d, Buffers<T>& buf, const Weights& wt, int64_t n, int64_t r, int64_t rp,
-                        T* ff_gates) {
+template <typename T, typename D, typename Buf>
+void controller_forward(const D& d, Buf& buf, const Weights& wt, int64_t n, int64_t r, int64_t rp, T* ff_gates) {
   for (int64_t l = 0; l < d.L; ++l) {
     T* al = buf.A[l].template data_ptr<T>();
     const T* a = al + r * d.A(l);
@@ -77,6 +76,7 @@ void controller_forward(const Dims& d, Buffers<T>& buf, const Weights& wt, int64
         std::copy(ff_gates + b * d.H, ff_gates + (b + 1) * d.H, h);
         tanh_(h, d.H);
       }
+      buf.layer_done(d, l, n, r);
       continue;
     }
     for (int64_t b = 0; b < n; ++b) {  // the input's h_prev part
@@ -94,6 +94,7 @@ void controller_forward(const Dims& d, Buffers<T>& buf, const Weights& wt, int64
         lstm_cell(gp + b * 4 * d.H, rp >= 0 ? cl + (rp + b) * d.H : nullptr, cl + (r + b) * d.H, buf.h(d, l, r + b),
                   d.H);
     });
+    buf.layer_done(d, l, n, r);
   }
 }
 
@@ -105,7 +106,8 @@ struct ControllerGradients {
   std::vector<at::Tensor> dG;      // per layer [rows, gates]: dL/d pre-activations of every step
   std::vector<T> tanh_cell, grad_a;
 
-  ControllerGradients(const Dims& d, int64_t rows, const at::TensorOptions& opt)
+  template <typename D>
+  ControllerGradients(const D& d, int64_t rows, const at::TensorOptions& opt)
       : tanh_cell(d.B * d.H), grad_a(d.B * std::max(d.A(0), d.A(d.L - 1))) {
     for (int64_t l = 0; l < d.L; ++l) {
       gh.push_back(at::zeros({d.B, d.H}, opt));
@@ -118,10 +120,13 @@ struct ControllerGradients {
 // controller_forward's backward at one step: from dL/dh of the top layer
 // (ghl [n, H], then used for each layer below), the pre-activation
 // gradients of every layer into cg.dG, the recurrence's into cg.gh and cg.gc,
-// and dL/d the reads of the step before into greads [n, R M].
-template <typename T>
-void controller_backward(const Dims& d, Buffers<T>& buf, const Weights& wt, int64_t n, int64_t r, int64_t rp,
-                         T* ghl, ControllerGradients<T>& cg, T* greads) {
+// and dL/d the reads of the step before into greads [n, R M]. A machine that
+// reads every layer's h (the DNC) passes their gradients from outside the
+// stack in gh_outside [n, ld_outside], layer l's at column l H.
+template <typename T, typename D, typename Buf>
+void controller_backward(const D& d, Buf& buf, const Weights& wt, int64_t n, int64_t r, int64_t rp, T* ghl,
+                         ControllerGradients<T>& cg, T* greads, const T* gh_outside = nullptr,
+                         int64_t ld_outside = 0) {
   const int64_t H = d.H;
   for (int64_t l = d.L - 1; l >= 0; --l) {
     T* dg = cg.dG[l].template data_ptr<T>() + r * d.gates();
@@ -144,6 +149,9 @@ void controller_backward(const Dims& d, Buffers<T>& buf, const Weights& wt, int6
     }
     if (l > 0) {
       for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(l), ga + b * d.A(l) + H, ghl + b * H);
+      if (gh_outside != nullptr)
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t k = 0; k < H; ++k) ghl[b * H + k] += gh_outside[b * ld_outside + (l - 1) * H + k];
     } else {
       const int64_t RM = d.R * d.M;
       for (int64_t b = 0; b < n; ++b) std::copy(ga + b * d.A(0) + d.I, ga + b * d.A(0) + d.I + RM, greads + b * RM);

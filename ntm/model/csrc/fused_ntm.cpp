@@ -13,7 +13,8 @@
 //   heads.h       one sample's step of the heads: write heads, write, read heads, reads
 //   controller.h  the LSTM or feedforward controller at one step
 //   sequence.h    the forward over time and the backward through time
-//   this file     the batch split across threads, and the Python bindings
+//   shares.h      the batch split across threads
+//   this file     the Python bindings
 //
 // Equation numbers are those of Graves et al. 2014, as in addressing.py.
 
@@ -30,61 +31,9 @@
 #include "layout.h"
 #include "products.h"
 #include "sequence.h"
+#include "shares.h"
 #include "small_products.h"
 #include "weights.h"
-
-namespace {
-
-// With more than one torch thread, the batch is cut into one share per
-// thread and each share runs the whole sequence, forward and backward, on
-// its own thread, instead of every thread meeting the others at each time
-// step (a loop over samples, then a multithreaded product). Products nested
-// inside the parallel region run on their thread alone. The shares' weight
-// gradients are summed in share order, so a run stays deterministic for a
-// given thread count.
-int64_t shares_of(int64_t B) {
-  const int64_t threads = at::get_num_threads();
-  return threads > 1 && B >= 2 * threads ? threads : 1;
-}
-
-// Where each share of the batch starts (shares + 1 entries, the last B): contiguous
-// slices with about equal total length, since a share's time is the sum of its
-// samples' steps and the slowest share holds up the others. Each share keeps at
-// least one sample.
-std::vector<int64_t> share_starts(const at::Tensor& lengths, int64_t T, int64_t shares) {
-  const int64_t B = lengths.size(0);
-  std::vector<int64_t> starts(shares + 1, B);
-  starts[0] = 0;
-  const at::Tensor l = lengths.to(at::kLong).clamp_max(T).contiguous();
-  const int64_t* len = l.data_ptr<int64_t>();
-  std::vector<int64_t> before(B + 1, 0);  // total length of samples [0, b)
-  for (int64_t b = 0; b < B; ++b) before[b + 1] = before[b] + len[b];
-  for (int64_t k = 1; k < shares; ++k) {
-    // The first start whose prefix reaches k/shares of the total, or the one
-    // before it if that comes closer.
-    const int64_t lo = starts[k - 1] + 1, hi = B - (shares - k);
-    int64_t at = lo;
-    while (at < hi && before[at] * shares < before[B] * k) ++at;
-    if (at > lo && before[B] * k - before[at - 1] * shares < before[at] * shares - before[B] * k) --at;
-    starts[k] = at;
-  }
-  return starts;
-}
-
-// f(share, first sample, sample count) for each share, in parallel.
-template <typename F>
-void over_shares(const std::vector<int64_t>& starts, const F& f) {
-  const int64_t shares = int64_t(starts.size()) - 1;
-  if (shares == 1) {
-    f(0, 0, starts[1]);
-    return;
-  }
-  at::parallel_for(0, shares, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t k = lo; k < hi; ++k) f(k, starts[k], starts[k + 1] - starts[k]);
-  });
-}
-
-}  // namespace
 
 // inputs [B, T, I], lengths [B], initial memory [N, M] -> {logits [B, T, O]}
 // and, with save, what backward needs (share by share).

@@ -109,6 +109,7 @@ struct Buffers {
     if (l == d.L - 1) return Z.data_ptr<T>() + row * d.Z();
     return A[l + 1].data_ptr<T>() + row * d.A(l + 1);
   }
+  void layer_done(const Dims&, int64_t, int64_t, int64_t) {}  // h is already where the next layer reads it
 };
 
 template <typename T>
