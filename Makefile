@@ -131,6 +131,11 @@ checkpoints/seeds/associative-recall-ntm-s%:
 checkpoints/seeds/associative-recall-ntm-ff-s%: | checkpoints/bases/associative-recall-ntm-ff-s%
 	$(call fine_tune,3e-5) --seed $* --out $@
 	$(BEST_ONLY)
+# The default command's runs (`ntm train associative-recall`: NTM-FF, its
+# recipe in ntm/recipes.py), which tests/test_recipes.py holds to the recipe.
+checkpoints/seeds/associative-recall-ntm-ff-default-s%:
+	$(NTM) train associative-recall --threads 1 --seed $* --out $@
+	$(BEST_ONLY)
 
 # Repeat copy at batch 1, as the paper trained, with its RMSProp (lr 1e-4,
 # elements clipped to +-10): every seed solved from scratch after 20-30k
