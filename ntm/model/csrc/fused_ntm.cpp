@@ -87,16 +87,7 @@ std::vector<at::Tensor> fused_backward(at::Tensor grad_out, at::Tensor inputs, a
       parts[k] = backward_through_time<scalar_t>(d, s, g, mem0_t, share_saved, wt, input_grad);
     });
   });
-  std::vector<at::Tensor> out = parts[0];
-  const size_t summed = out.size() - (input_grad ? 1 : 0);
-  for (int64_t k = 1; k < shares; ++k)
-    for (size_t i = 0; i < summed; ++i) out[i] = out[i] + parts[k][i];
-  if (input_grad && shares > 1) {
-    std::vector<at::Tensor> gx;
-    for (const auto& part : parts) gx.push_back(part.back());
-    out.back() = at::cat(gx, 0);
-  }
-  return out;
+  return combine_shares(parts, input_grad);
 }
 
 // "own" (small_products.h) or "blas" for the products.

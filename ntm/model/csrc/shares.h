@@ -58,4 +58,19 @@ void over_shares(const std::vector<int64_t>& starts, const F& f) {
   });
 }
 
+// Each share's gradients (the weights', then the inputs' if asked) as one
+// batch's: the weights' summed in share order, the inputs' put back together.
+inline std::vector<at::Tensor> combine_shares(const std::vector<std::vector<at::Tensor>>& parts, bool input_grad) {
+  std::vector<at::Tensor> out = parts[0];
+  const size_t summed = out.size() - (input_grad ? 1 : 0);
+  for (size_t k = 1; k < parts.size(); ++k)
+    for (size_t i = 0; i < summed; ++i) out[i] = out[i] + parts[k][i];
+  if (input_grad && parts.size() > 1) {
+    std::vector<at::Tensor> gx;
+    for (const auto& part : parts) gx.push_back(part.back());
+    out.back() = at::cat(gx, 0);
+  }
+  return out;
+}
+
 }  // namespace
