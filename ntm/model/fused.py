@@ -136,13 +136,14 @@ def expected_parameters(model) -> list[tuple[str, tuple[int, ...]]]:
     return expected
 
 
-def kernel_parameters(model) -> list[torch.Tensor]:
-    """The model's parameters by name in the kernel's order, each checked to
-    exist with its expected shape, so a module laid out otherwise is refused
-    instead of being computed with the wrong weights."""
+def kernel_parameters(model, expected: list[tuple[str, tuple[int, ...]]] | None = None) -> list[torch.Tensor]:
+    """The model's parameters by name in the kernel's order (`expected`, the
+    NTM's by default), each checked to exist with its expected shape, so a
+    module laid out otherwise is refused instead of being computed with the
+    wrong weights."""
     present = dict(model.named_parameters())
     params = []
-    for name, shape in expected_parameters(model):
+    for name, shape in expected_parameters(model) if expected is None else expected:
         if name not in present:
             raise ValueError(f"the fused path needs the parameter {name!r}, which this model lacks; "
                              f"use the reference path for it (use_path('reference'))")

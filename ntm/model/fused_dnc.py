@@ -45,14 +45,7 @@ def expected_parameters(model) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def kernel_parameters(model) -> list[torch.Tensor]:
-    present = dict(model.named_parameters())
-    params = []
-    for name, shape in expected_parameters(model):
-        if name not in present or tuple(present[name].shape) != shape:
-            raise ValueError(f"the fused DNC expects {name} of shape {list(shape)}; use the reference path for "
-                             f"this model")
-        params.append(present[name])
-    return params
+    return fused.kernel_parameters(model, expected_parameters(model))
 
 
 def forward(model, inputs: torch.Tensor, lengths: torch.Tensor | None = None,
