@@ -159,4 +159,26 @@ void controller_backward(const D& d, Buf& buf, const Weights& wt, int64_t n, int
   }
 }
 
+// Every layer's weight gradients from every step's at once, in the order
+// the parameters come: LSTM weight_ih, weight_hh, bias_ih, bias_hh (the two
+// biases share one gradient); feedforward weight, bias.
+template <typename T, typename D, typename Buf>
+std::vector<at::Tensor> controller_weight_gradients(const D& d, const Buf& buf, const ControllerGradients<T>& cg) {
+  std::vector<at::Tensor> grads;
+  for (int64_t l = 0; l < d.L; ++l) {
+    at::Tensor gW = product_tn<T>(cg.dG[l], buf.A[l]);
+    at::Tensor gb = cg.dG[l].sum(0);
+    if (d.lstm) {
+      grads.push_back(gW.narrow(1, 0, d.in(l)).contiguous());
+      grads.push_back(gW.narrow(1, d.in(l), d.H).contiguous());
+      grads.push_back(gb);
+      grads.push_back(gb.clone());
+    } else {
+      grads.push_back(gW);
+      grads.push_back(gb);
+    }
+  }
+  return grads;
+}
+
 }  // namespace

@@ -25,7 +25,7 @@ struct Work {
   std::vector<T> own;
   // The backward's: gradients of the activations, of the step's
   // intermediates and of the previous read weightings.
-  std::vector<T> gact, gpsi, galloc, gcw, gf, gb, gcr, gwr_prev;
+  std::vector<T> gact, gpsi, galloc, gcw, gf, gb, gcr, gwr_prev, content_scratch;
 
   // Values kept per row: the activations, 7 per location, 7 per read head and location.
   static int64_t kept_size(const DncDims& d, const Fields& fields) { return fields.size + 7 * d.N + 7 * d.R * d.N; }
@@ -37,7 +37,7 @@ struct Work {
       return;
     }
     gact.resize(fields.size);
-    for (auto* v : {&gpsi, &galloc, &gcw}) v->resize(d.N);
+    for (auto* v : {&gpsi, &galloc, &gcw, &content_scratch}) v->resize(d.N);
     for (auto* v : {&gf, &gb, &gcr, &gwr_prev}) v->resize(d.R * d.N);
   }
 
@@ -192,7 +192,7 @@ void access_step_backward(const DncDims& d, const Fields& fl, const T* raw, cons
     ga[fl.read_strengths + r] = content_backward(
         mem, N, M, a + fl.read_keys + r * M, mask_r, a[fl.read_strengths + r], w.Kr + r * N,
         w.mnr + r * N, w.cr + r * N, gcr + r * N, g.mem, ga + fl.read_keys + r * M,
-        d.masked ? ga + fl.read_masks + r * M : nullptr);
+        d.masked ? ga + fl.read_masks + r * M : nullptr, w.content_scratch.data());
     if (d.sharpened) {
       ga[fl.forward_sharpness + r] =
           sharpen_backward(w.fraw + r * N, f + r * N, N, a[fl.forward_sharpness + r], gf + r * N);
@@ -278,7 +278,8 @@ void access_step_backward(const DncDims& d, const Fields& fl, const T* raw, cons
   const T* mask_w = d.masked ? a + fl.write_mask : nullptr;
   ga[fl.write_strength] = content_backward(mem_prev, N, M, a + fl.write_key, mask_w, a[fl.write_strength],
                                            w.Kw, w.mnw, w.cw, gcw, g.mem, ga + fl.write_key,
-                                           d.masked ? ga + fl.write_mask : nullptr);
+                                           d.masked ? ga + fl.write_mask : nullptr,
+                                           w.content_scratch.data());
   // a_t from u_t; u_t = (u_{t-1} + w^w_{t-1} - u_{t-1} o w^w_{t-1}) o psi
   T* gu = g.usage;  // dL/du_t from step t+1, plus the allocation's
   for (int64_t j = 0; j < N; ++j) w.order[j] = int64_t(w.order_kept[j]);

@@ -160,10 +160,11 @@ void content(const T* mem, int64_t N, int64_t M, const T* key, const T* mask, T 
 }
 
 // content's backward: from gc (overwritten), dL/dM added to gmem, dL/dkey
-// to gkey, dL/dmask to gmask (with a mask); returns dL/dbeta.
+// to gkey, dL/dmask to gmask (with a mask); returns dL/dbeta. scratch holds
+// N values.
 template <typename T>
 T content_backward(const T* mem, int64_t N, int64_t M, const T* key, const T* mask, T beta, const T* K, const T* mn,
-                   const T* c, T* gc, T* gmem, T* gkey, T* gmask) {
+                   const T* c, T* gc, T* gmem, T* gkey, T* gmask, T* scratch) {
   T dot = 0;
   for (int64_t i = 0; i < N; ++i) dot += gc[i] * c[i];
   T kn = 0;
@@ -171,7 +172,7 @@ T content_backward(const T* mem, int64_t N, int64_t M, const T* key, const T* ma
   kn = std::sqrt(kn);
   T gbeta = 0, gkn = 0;
   T* gdot = gc;  // dL/d (k o s).(M_i o s), in place
-  std::vector<T> gmn_scaled(N);  // dL/d|M_i o s| / |M_i o s|
+  T* gmn_scaled = scratch;  // [N]: dL/d|M_i o s| / |M_i o s|
   for (int64_t i = 0; i < N; ++i) {
     const T gz = c[i] * (gc[i] - dot);
     gbeta += gz * K[i];

@@ -184,15 +184,7 @@ std::vector<at::Tensor> dnc_backward_through_time(const DncDims& d, const Schedu
     controller_backward(d, buf, wt, n, r, rp, gt, cg, gr, gh, LH);
   }
 
-  std::vector<at::Tensor> grads;
-  for (int64_t l = 0; l < d.L; ++l) {
-    at::Tensor gW = product_tn<T>(cg.dG[l], buf.A[l]);
-    at::Tensor gb = cg.dG[l].sum(0);
-    grads.push_back(gW.narrow(1, 0, d.in(l)).contiguous());
-    grads.push_back(gW.narrow(1, d.in(l), d.H).contiguous());
-    grads.push_back(gb);
-    grads.push_back(gb.clone());
-  }
+  std::vector<at::Tensor> grads = controller_weight_gradients(d, buf, cg);
   grads.push_back(product_tn<T>(graw, buf.Z.narrow(1, 0, LH)));
   grads.push_back(graw.sum(0));
   grads.push_back(gWo);

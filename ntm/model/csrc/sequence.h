@@ -109,20 +109,7 @@ template <typename T>
 std::vector<at::Tensor> weight_gradients(const Dims& d, const Buffers<T>& buf, ControllerGradients<T>& cg,
                                          const at::Tensor& graw, const at::Tensor& gmem, const at::Tensor& greads,
                                          at::Tensor gWo, at::Tensor gbo) {
-  std::vector<at::Tensor> grads;
-  for (int64_t l = 0; l < d.L; ++l) {
-    at::Tensor gW = product_tn<T>(cg.dG[l], buf.A[l]);
-    at::Tensor gb = cg.dG[l].sum(0);
-    if (d.lstm) {
-      grads.push_back(gW.narrow(1, 0, d.in(l)).contiguous());
-      grads.push_back(gW.narrow(1, d.in(l), d.H).contiguous());
-      grads.push_back(gb);
-      grads.push_back(gb.clone());
-    } else {
-      grads.push_back(gW);
-      grads.push_back(gb);
-    }
-  }
+  std::vector<at::Tensor> grads = controller_weight_gradients(d, buf, cg);
   grads.push_back(product_tn<T>(graw, buf.Z.narrow(1, 0, d.H)));
   grads.push_back(graw.sum(0));
   grads.push_back(gWo);
