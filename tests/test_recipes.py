@@ -12,13 +12,12 @@ from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING, RunConfig, default_co
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
 # A run of each model's default recipe, by task and model. Dynamic N-grams
-# ships a fine-tune of such a run (checkpoints/bases/); associative recall's
-# NTM-FF is its recipe's median seed, not shipped (checkpoints/README.md).
+# ships a fine-tune of such a run (checkpoints/bases/).
 DEFAULT_RUNS = {
     ("copy", "ntm-ff"): "copy-ntm-ff",  # the default model on copy
     ("copy", "ntm"): "copy-ntm",
     ("repeat-copy", "ntm"): "repeat-copy-ntm",
-    ("associative-recall", "ntm-ff"): "seeds/associative-recall-ntm-ff-default-s1",  # the default model there
+    ("associative-recall", "ntm-ff"): "associative-recall-ntm-ff",  # the default model there
     ("associative-recall", "ntm"): "associative-recall-ntm",
     ("dynamic-ngrams", "ntm"): "bases/dynamic-ngrams-ntm-s1",
     ("priority-sort", "ntm"): "priority-sort-ntm",
