@@ -154,10 +154,10 @@ _ENTRIES = [
                recipe=recipes.transformer,
                model_class=Transformer),
     ModelEntry("dnc", _dnc, "the Differentiable Neural Computer with an LSTM controller", has_memory=True,
-               sizes=dnc_sizes(), model_class=DNC, paths=("reference", "fused")),
+               sizes=dnc_sizes(), recipe=recipes.dnc, model_class=DNC, paths=("reference", "fused")),
     ModelEntry("dnc-mds", _dnc, "the DNC with masked lookup, de-allocation wipe and link sharpness (Csordás)",
                has_memory=True, sizes=dnc_sizes(masked_lookup=True, deallocation_wipe=True, link_sharpness=True),
-               model_class=DNC, paths=("reference", "fused")),
+               recipe=recipes.dnc, model_class=DNC, paths=("reference", "fused")),
 ]
 _REGISTRY: dict[str, ModelEntry] = {entry.name: entry for entry in _ENTRIES}
 
