@@ -7,7 +7,6 @@
 #pragma once
 
 #include <algorithm>
-#include <numeric>
 #include <vector>
 
 #include "dnc_equations.h"
@@ -90,27 +89,42 @@ void access_step(const DncDims& d, const Fields& fl, const T* raw, const T* mem_
   }
   // L_t[i,j] = (1 - w^w[i] - w^w[j]) L_{t-1}[i,j] + w^w[i] p_{t-1}[j], L_t[i,i] = 0;
   // in the same pass f^r = L_t w^r_{t-1} and b^r = L_t^T w^r_{t-1}.
+  // The row is written, and read by the first head, in one pass; the
+  // diagonal is chosen in the loop, so the sums never hold its term.
   T *fraw = w.fraw, *braw = w.braw;
-  std::fill(fraw, fraw + R * N, T(0));
   std::fill(braw, braw + R * N, T(0));
+  const T* p = prev.precedence;
   for (int64_t i = 0; i < N; ++i) {
     const T wi = ww[i];
     const T* lp = prev.link + i * N;
     T* l = next.link + i * N;
-#pragma omp simd
-    for (int64_t j = 0; j < N; ++j) l[j] = (T(1) - wi - ww[j]) * lp[j] + wi * prev.precedence[j];
-    l[i] = 0;
-    for (int64_t r = 0; r < R; ++r) {
+    const T* wp0 = prev.read;
+    T* br0 = braw;
+    const T wp0i = wp0[i];
+    T f0 = 0;
+#pragma omp simd reduction(+ : f0)
+    for (int64_t j = 0; j < N; ++j) {
+      const T lij = j == i ? T(0) : (T(1) - wi - ww[j]) * lp[j] + wi * p[j];
+      l[j] = lij;
+      f0 += lij * wp0[j];
+      br0[j] += wp0i * lij;
+    }
+    fraw[i] = f0;
+    for (int64_t r = 1; r < R; ++r) {
       const T* wp = prev.read + r * N;
       T* br = braw + r * N;
       const T wpi = wp[i];
-      fraw[r * N + i] = dot(l, wp, N);
-#pragma omp simd
-      for (int64_t j = 0; j < N; ++j) br[j] += wpi * l[j];
+      T fr = 0;
+#pragma omp simd reduction(+ : fr)
+      for (int64_t j = 0; j < N; ++j) {
+        fr += l[j] * wp[j];
+        br[j] += wpi * l[j];
+      }
+      fraw[r * N + i] = fr;
     }
   }
   // p_t = (1 - sum_i w^w[i]) p_{t-1} + w^w
-  const T written = std::accumulate(ww, ww + N, T(0));
+  const T written = sum_of(ww, N);
   for (int64_t i = 0; i < N; ++i) next.precedence[i] = (T(1) - written) * prev.precedence[i] + ww[i];
   T *f = fraw, *b = braw;
   if (d.sharpened) {
@@ -178,16 +192,17 @@ void access_step_backward(const DncDims& d, const Fields& fl, const T* raw, cons
       }
     }
     const T* pi = a + fl.read_modes + 3 * r;
-    T gpi[3] = {0, 0, 0};
+    T gpi0 = 0, gpi1 = 0, gpi2 = 0;
+#pragma omp simd reduction(+ : gpi0, gpi1, gpi2)
     for (int64_t i = 0; i < N; ++i) {
-      gpi[0] += gwr[i] * b[r * N + i];
-      gpi[1] += gwr[i] * w.cr[r * N + i];
-      gpi[2] += gwr[i] * f[r * N + i];
+      gpi0 += gwr[i] * b[r * N + i];
+      gpi1 += gwr[i] * w.cr[r * N + i];
+      gpi2 += gwr[i] * f[r * N + i];
       gb[r * N + i] = pi[0] * gwr[i];
       gcr[r * N + i] = pi[1] * gwr[i];
       gf[r * N + i] = pi[2] * gwr[i];
     }
-    for (int k = 0; k < 3; ++k) ga[fl.read_modes + 3 * r + k] = gpi[k];
+    ga[fl.read_modes + 3 * r] = gpi0, ga[fl.read_modes + 3 * r + 1] = gpi1, ga[fl.read_modes + 3 * r + 2] = gpi2;
     const T* mask_r = d.masked ? a + fl.read_masks + r * M : nullptr;
     ga[fl.read_strengths + r] = content_backward(
         mem, N, M, a + fl.read_keys + r * M, mask_r, a[fl.read_strengths + r], w.Kr + r * N,
@@ -204,8 +219,9 @@ void access_step_backward(const DncDims& d, const Fields& fl, const T* raw, cons
   // p_t = (1 - sum w^w) p_{t-1} + w^w
   const T* ww = next.write;
   T* gww = g.write;  // dL/dw^w_t: what step t+1's usage sent, and this step's shares below
-  const T written = std::accumulate(ww, ww + N, T(0));
+  const T written = sum_of(ww, N);
   T gp_dot_p = 0;
+#pragma omp simd reduction(+ : gp_dot_p)
   for (int64_t i = 0; i < N; ++i) gp_dot_p += g.precedence[i] * prev.precedence[i];
   for (int64_t i = 0; i < N; ++i) {
     gww[i] += g.precedence[i] - gp_dot_p;
@@ -213,8 +229,12 @@ void access_step_backward(const DncDims& d, const Fields& fl, const T* raw, cons
   }
   // The links, f = L_t w^r_{t-1} and b = L_t^T w^r_{t-1}, in one pass over
   // each row i of L_t, L_{t-1} and dL/dL_t (G, turned into dL/dL_{t-1}).
+  // Two passes over each row: the reads' shares into G, then G's into
+  // w^w, p and dL/dL_{t-1}.
   T* gwp = w.gwr_prev.data();
   std::fill(gwp, gwp + R * N, T(0));
+  const T* p = prev.precedence;
+  T* gp = g.precedence;
   for (int64_t i = 0; i < N; ++i) {
     const T wi = ww[i];
     const T *l = next.link + i * N, *lp = prev.link + i * N;
@@ -224,20 +244,24 @@ void access_step_backward(const DncDims& d, const Fields& fl, const T* raw, cons
       const T gfi = gf[r * N + i], wpi = wp[i];
       const T* gbr = gb + r * N;
       T* gw_r = gwp + r * N;
-#pragma omp simd
+      T lgb = 0;
+#pragma omp simd reduction(+ : lgb)
       for (int64_t j = 0; j < N; ++j) {
         G[j] += gfi * wp[j] + wpi * gbr[j];  // f^r[i] = sum_j L[i,j] w[j]; b^r[j] = sum_i L[i,j] w[i]
         gw_r[j] += l[j] * gfi;
+        lgb += l[j] * gbr[j];
       }
-      gw_r[i] += dot(l, gbr, N);
+      gw_r[i] += lgb;
     }
     G[i] = 0;  // L_t[i,i] is 0 whatever came before
-    const T row = dot(G, prev.precedence, N) - dot(G, lp, N);
-#pragma omp simd
+    T row = 0;  // dL/dw^w[i] through the row: sum_j G[i,j] (p[j] - L_{t-1}[i,j])
+#pragma omp simd reduction(+ : row)
     for (int64_t j = 0; j < N; ++j) {
-      gww[j] -= G[j] * lp[j];
-      g.precedence[j] += G[j] * wi;
-      G[j] *= T(1) - wi - ww[j];
+      const T Gj = G[j];
+      row += Gj * (p[j] - lp[j]);
+      gww[j] -= Gj * lp[j];
+      gp[j] += Gj * wi;
+      G[j] = Gj * (T(1) - wi - ww[j]);
     }
     gww[i] += row;
   }
@@ -251,13 +275,25 @@ void access_step_backward(const DncDims& d, const Fields& fl, const T* raw, cons
     T* gcol = g.mem + j * N;
     T ge = 0, gv = 0;
     const T ej = e[j], vj = v[j];
-    for (int64_t i = 0; i < N; ++i) {
-      const T gm = gcol[i], keep = T(1) - ww[i] * ej, k = d.wipe ? psi[i] : T(1);
-      gww[i] += gm * (vj - col[i] * k * ej);
-      ge -= gm * col[i] * k * ww[i];
-      gv += gm * ww[i];
-      if (d.wipe) gpsi[i] += gm * col[i] * keep;
-      gcol[i] = gm * k * keep;
+    if (d.wipe) {
+#pragma omp simd reduction(+ : ge, gv)
+      for (int64_t i = 0; i < N; ++i) {
+        const T gm = gcol[i], keep = T(1) - ww[i] * ej, k = psi[i];
+        gww[i] += gm * (vj - col[i] * k * ej);
+        ge -= gm * col[i] * k * ww[i];
+        gv += gm * ww[i];
+        gpsi[i] += gm * col[i] * keep;
+        gcol[i] = gm * k * keep;
+      }
+    } else {
+#pragma omp simd reduction(+ : ge, gv)
+      for (int64_t i = 0; i < N; ++i) {
+        const T gm = gcol[i], keep = T(1) - ww[i] * ej;
+        gww[i] += gm * (vj - col[i] * ej);
+        ge -= gm * col[i] * ww[i];
+        gv += gm * ww[i];
+        gcol[i] = gm * keep;
+      }
     }
     ga[fl.erase + j] = ge;
     ga[fl.write_vector + j] = gv;
@@ -267,6 +303,7 @@ void access_step_backward(const DncDims& d, const Fields& fl, const T* raw, cons
   T* galloc = w.galloc.data();
   T* gcw = w.gcw.data();
   T gga = 0, ggw = 0;
+#pragma omp simd reduction(+ : gga, ggw)
   for (int64_t i = 0; i < N; ++i) {
     ggw += gww[i] * (g_a * w.alloc[i] + (T(1) - g_a) * w.cw[i]);
     gga += gww[i] * g_w * (w.alloc[i] - w.cw[i]);

@@ -1,13 +1,15 @@
 // The parts of the DNC's memory access that are more than a line (Graves et
 // al. 2016, Methods; dnc_memory.py), each forward beside its backward: the
 // interface's activations, content lookup (with Csordás & Schmidhuber's
-// mask), the sharpening of the link distributions, allocation; and the dot
-// products the link matrix needs. dnc_access.h puts them together. Memory
+// mask), the sharpening of the link distributions, allocation; and vectorised
+// sums. dnc_access.h puts them together. Memory
 // is [W, N] (dnc_layout.h); weightings are [N] per head.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
@@ -16,41 +18,20 @@
 
 namespace {
 
-// The halves of a 64-byte vector added until one lane is left: a tree, so a
-// row's dot product does not end in 16 dependent scalar additions.
+// sum_i x[i] and sum_i x[i] y[i], vectorised (the order of the additions is
+// the vector's, not the loop's).
 template <typename T>
-inline T horizontal_sum(typename Vec<T>::type v) {
-  typedef T half __attribute__((vector_size(32)));
-  typedef T quarter __attribute__((vector_size(16)));
-  constexpr int h = 32 / sizeof(T), q = 16 / sizeof(T);
-  half lo, hi;
-  for (int k = 0; k < h; ++k) lo[k] = v[k], hi[k] = v[k + h];
-  lo += hi;
-  quarter a, b;
-  for (int k = 0; k < q; ++k) a[k] = lo[k], b[k] = lo[k + q];
-  a += b;
+inline T sum_of(const T* x, int64_t n) {
   T sum = 0;
-  for (int k = 0; k < int(16 / sizeof(T)); ++k) sum += a[k];
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
   return sum;
 }
-
-// sum_j x[j] y[j], in four independent sums so that the additions do not
-// wait on each other (a row of 128 floats is eight vectors).
 template <typename T>
-inline T dot(const T* x, const T* y, int64_t n) {
-  using V = typename Vec<T>::type;
-  constexpr int lanes = Vec<T>::lanes;
-  V acc0{}, acc1{}, acc2{}, acc3{};
-  int64_t j = 0;
-  for (; j + 4 * lanes <= n; j += 4 * lanes) {
-    acc0 += Vec<T>::load(x + j) * Vec<T>::load(y + j);
-    acc1 += Vec<T>::load(x + j + lanes) * Vec<T>::load(y + j + lanes);
-    acc2 += Vec<T>::load(x + j + 2 * lanes) * Vec<T>::load(y + j + 2 * lanes);
-    acc3 += Vec<T>::load(x + j + 3 * lanes) * Vec<T>::load(y + j + 3 * lanes);
-  }
-  for (; j + lanes <= n; j += lanes) acc0 += Vec<T>::load(x + j) * Vec<T>::load(y + j);
-  T sum = horizontal_sum<T>((acc0 + acc1) + (acc2 + acc3));
-  for (; j < n; ++j) sum += x[j] * y[j];
+inline T dot_of(const T* x, const T* y, int64_t n) {
+  T sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) sum += x[i] * y[i];
   return sum;
 }
 
@@ -144,6 +125,7 @@ void content(const T* mem, int64_t N, int64_t M, const T* key, const T* mask, T 
   }
   kn = std::sqrt(kn);
   T top = -INFINITY;
+#pragma omp simd reduction(max : top)
   for (int64_t i = 0; i < N; ++i) {
     mn[i] = std::sqrt(mn[i]);
     K[i] /= kn * mn[i] + T(DNC_COSINE_EPS);
@@ -152,9 +134,7 @@ void content(const T* mem, int64_t N, int64_t M, const T* key, const T* mask, T 
   }
   for (int64_t i = 0; i < N; ++i) c[i] -= top;
   exp_(c, N);
-  T sum = 0;
-  for (int64_t i = 0; i < N; ++i) sum += c[i];
-  const T inv = T(1) / sum;
+  const T inv = T(1) / sum_of(c, N);
 #pragma omp simd
   for (int64_t i = 0; i < N; ++i) c[i] *= inv;
 }
@@ -165,14 +145,14 @@ void content(const T* mem, int64_t N, int64_t M, const T* key, const T* mask, T 
 template <typename T>
 T content_backward(const T* mem, int64_t N, int64_t M, const T* key, const T* mask, T beta, const T* K, const T* mn,
                    const T* c, T* gc, T* gmem, T* gkey, T* gmask, T* scratch) {
-  T dot = 0;
-  for (int64_t i = 0; i < N; ++i) dot += gc[i] * c[i];
+  const T dot = dot_of(gc, c, N);
   T kn = 0;
   for (int64_t j = 0; j < M; ++j) kn += key[j] * key[j] * (mask ? mask[j] * mask[j] : T(1));
   kn = std::sqrt(kn);
   T gbeta = 0, gkn = 0;
   T* gdot = gc;  // dL/d (k o s).(M_i o s), in place
   T* gmn_scaled = scratch;  // [N]: dL/d|M_i o s| / |M_i o s|
+#pragma omp simd reduction(+ : gbeta, gkn)
   for (int64_t i = 0; i < N; ++i) {
     const T gz = c[i] * (gc[i] - dot);
     gbeta += gz * K[i];
@@ -226,13 +206,32 @@ T sharpen_backward(const T* d, const T* out, int64_t N, T s, T* g) {
   return gs;
 }
 
+// phi: the locations by usage, ties lowest index first. A float usage
+// (never negative, so its bits order as the values do) and its index are
+// one 64-bit key, and integers sort without the comparisons' branches.
+template <typename T>
+void sort_by_usage(const T* u, int64_t N, int64_t* order) {
+  if constexpr (sizeof(T) == 4) {
+    uint64_t* key = reinterpret_cast<uint64_t*>(order);
+    for (int64_t i = 0; i < N; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, u + i, 4);
+      key[i] = (uint64_t(bits) << 32) | uint64_t(i);
+    }
+    std::sort(key, key + N);
+    for (int64_t i = 0; i < N; ++i) order[i] = int64_t(key[i] & 0xffffffffu);
+  } else {
+    std::iota(order, order + N, int64_t(0));
+    std::stable_sort(order, order + N, [&](int64_t x, int64_t y) { return u[x] < u[y]; });
+  }
+}
+
 // a_t[phi[j]] = (1 - u[phi[j]]) prod_{i<j} u[phi[i]], phi the locations
 // sorted by usage, ties lowest index first (dnc_memory.allocation_weighting).
 // Out: the order phi, the products before each (prefix) and a.
 template <typename T>
 void allocation(const T* u, int64_t N, int64_t* order, T* prefix, T* a) {
-  std::iota(order, order + N, int64_t(0));
-  std::stable_sort(order, order + N, [&](int64_t x, int64_t y) { return u[x] < u[y]; });
+  sort_by_usage(u, N, order);
   T product = 1;
   for (int64_t j = 0; j < N; ++j) {
     prefix[j] = product;
