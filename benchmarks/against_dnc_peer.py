@@ -2,7 +2,8 @@
 
 The peer is ixaxaar/pytorch-dnc (PyPI `dnc` 1.1.0), a public PyTorch DNC.
 Both sides train the same machine on copy at the sizes `ntm train copy
---model dnc` uses: an LSTM controller of 100 units in one layer, 128 memory
+--model dnc` uses but the memory's (its recipe evaluates with 256
+locations): an LSTM controller of 100 units in one layer, 128 memory
 locations of width 20, one read head (and the DNC's one write head), inputs
 of 8 bits and the delimiter, 8 outputs. Each Adam step (lr 3e-4) draws a
 batch of lengths 1-20, each sequence padded to the batch's longest, and
@@ -51,6 +52,7 @@ import textwrap
 from peer_timing import TIMING_LOOP, peer_rate
 
 TASK, MODEL = "copy", "dnc"
+PEER_CELLS = 128  # nr_cells below: our DNC is timed with as many locations
 
 # Runs inside the peer's environment: times its training step for `seconds`.
 # argv: peer path ("" if installed), batch size, seconds.
@@ -143,8 +145,8 @@ def main() -> None:
         for _ in range(args.rounds):
             peer.append(peer_rate(args.peer_python, _PEER_TIMER, args.peer_path, batch_size, args.seconds))
             for path in paths:
-                ours[path].append(train_throughput(path, batch_size, args.seconds, task_name=TASK,
-                                                   model_name=MODEL)["seq_per_s"])
+                ours[path].append(train_throughput(path, batch_size, args.seconds, task_name=TASK, model_name=MODEL,
+                                                   memory_size=PEER_CELLS, optimizer="adam")["seq_per_s"])
             print(f"batch {batch_size}: peer {peer[-1]:,.1f} seq/s, "
                   + ", ".join(f"{path} {ours[path][-1]:,.1f}" for path in paths), file=sys.stderr)
         peer_median = statistics.median(peer)
@@ -155,7 +157,7 @@ def main() -> None:
     if args.sort_batch_size:
         rates = {path: statistics.median(
             train_throughput(path, args.sort_batch_size, args.seconds, task_name="priority-sort",
-                             model_name=MODEL)["seq_per_s"] for _ in range(args.rounds)) for path in paths}
+                             model_name=MODEL, optimizer="adam")["seq_per_s"] for _ in range(args.rounds)) for path in paths}
         report["priority_sort"] = {"batch_size": args.sort_batch_size, "seq_per_s": rates}
     print(report["machine"])
     print(table(report))

@@ -31,8 +31,11 @@ PATHS = EXECUTION_PATHS
 PRIORITY_SORT_MODELS = ("ntm", "ntm-ff")
 
 
-def _model(path: str, task_name: str = BENCH_TASK, model_name: str = "ntm", seed: int = 0):
+def _model(path: str, task_name: str = BENCH_TASK, model_name: str = "ntm", seed: int = 0,
+           memory_size: int | None = None):
     config = default_config(task_name, model_name)
+    if memory_size:  # a size other than the recipe's, e.g. a peer's
+        config.model.memory_size = memory_size
     torch.manual_seed(seed)
     task = tasks.get(task_name)
     model = build_model(config.model, task.input_width, task.output_width)
@@ -46,12 +49,16 @@ def _model(path: str, task_name: str = BENCH_TASK, model_name: str = "ntm", seed
 
 
 def train_throughput(path: str, batch_size: int, seconds: float = 10.0, warmup_steps: int = 3,
-                     task_name: str = BENCH_TASK, model_name: str = "ntm") -> dict:
+                     task_name: str = BENCH_TASK, model_name: str = "ntm", memory_size: int | None = None,
+                     optimizer: str | None = None) -> dict:
     """Sequences per second of full training steps (forward, backward,
-    clipping, Adam) with the paper's sizes, sequences drawn as in training
-    (copy: lengths 1-20, padded per batch)."""
-    config, task, model = _model(path, task_name, model_name)
+    clipping, the optimiser's step) with the paper's sizes (or memory_size
+    locations) and the recipe's optimiser (or `optimizer`), sequences drawn
+    as in training (copy: lengths 1-20, padded per batch)."""
+    config, task, model = _model(path, task_name, model_name, memory_size=memory_size)
     config.train.batch_size = batch_size
+    if optimizer:
+        config.train.optimizer = optimizer
     optimizer = build_optimizer(config, model)  # what `ntm train` steps with: the fused Adam where it builds
     rng = np.random.default_rng(0)
 
