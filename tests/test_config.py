@@ -84,11 +84,16 @@ def test_repeat_copy_lstm_is_three_layers_of_512():
     assert (model.layers, model.hidden_size) == (3, 512)
 
 
+# The DNC copies with twice the NTM's memory: as its memory fills, allocation
+# fades (checkpoints/README.md, "The DNC on copy").
+LARGER_MEMORY = {("copy", "dnc"): 256, ("copy", "dnc-mds"): 256}
+
+
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("name", model_names())
 def test_memory_is_128_by_20_throughout(task, name):
     model = default_config(task, name).model
-    assert (model.memory_size, model.memory_width) == (128, 20)
+    assert (model.memory_size, model.memory_width) == (LARGER_MEMORY.get((task, name), 128), 20)
 
 
 def test_default_config_records_the_task_and_has_no_task_options():
