@@ -57,17 +57,17 @@ _NTM_FF = {
 
 # The DNC (plain, and with Csordás & Schmidhuber's changes) is trained with
 # the NTM's recipe on each task, so the two compare on equal terms, but for
-# two things. It has no learned initial memory. On copy, a memory of 64-160
-# locations is drawn per batch while training and it evaluates with 256 of
-# its own: trained with a fixed N its copies broke down past length 50, and
-# with 128 locations even the varied training copies only up to length 80,
-# since the allocation weighting fades as the used locations' usage product
-# shrinks; with 256 it copies length 100. Validation runs at the smallest
-# drawn size, where 32 locations (the NTM's) are so full at length 20 that
-# it reported relapses the check at 256 did not see (checkpoints/README.md).
+# two things. It has no learned initial memory. On copy, a memory of 32-160
+# locations is drawn per batch while training, as for the NTM, and it
+# evaluates with 256 of its own: trained with a fixed N its copies broke down
+# past length 50, and with 128 locations even the varied training copies
+# only up to length 80, since the allocation weighting fades as the used
+# locations' usage product shrinks; with 256 it copies length 100. Drawn
+# from 64-160 instead, every seed of three made more than 1 bit error at
+# length 100 (checkpoints/README.md, "The DNC on copy").
 _DNC = {task: {key: value for key, value in recipe.items() if key != "model.learned_memory"}
         for task, recipe in _NTM.items()}
-_DNC["copy"] = {**_DNC["copy"], "train.memory_size": 64, "model.memory_size": 256}
+_DNC["copy"] = {**_DNC["copy"], "model.memory_size": 256}
 
 
 # The model `ntm train TASK` trains when no --model is given: the paper's NTM

@@ -16,6 +16,7 @@ CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_RUNS = {
     ("copy", "ntm-ff"): "copy-ntm-ff",  # the default model on copy
     ("copy", "ntm"): "copy-ntm",
+    ("copy", "dnc"): "copy-dnc",
     ("repeat-copy", "ntm"): "repeat-copy-ntm",
     ("associative-recall", "ntm-ff"): "associative-recall-ntm-ff",  # the default model there
     ("associative-recall", "ntm"): "associative-recall-ntm",

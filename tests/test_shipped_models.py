@@ -113,7 +113,8 @@ STILL_SOLVED = [
     ("copy-ntm", {"length": 20}, 1.0),
     ("copy-ntm-ff", {"length": 20}, 0.1),  # 0.000 bit errors
     ("repeat-copy-ntm", {"length": 10, "repeats": 10}, 0.1),  # 0.090 (500 sequences)
-    ("associative-recall-ntm-ff", {"items": 6}, 0.1),  # 0.000
+    ("associative-recall-ntm-ff", {"items": 6}, 0.1),  # 0.028
+    ("copy-dnc", {"length": 100}, 1.0),  # 0.002: past the training lengths, with its memory of 256
 ]
 
 
