@@ -275,25 +275,14 @@ void access_step_backward(const DncDims& d, const Fields& fl, const T* raw, cons
     T* gcol = g.mem + j * N;
     T ge = 0, gv = 0;
     const T ej = e[j], vj = v[j];
-    if (d.wipe) {
 #pragma omp simd reduction(+ : ge, gv)
-      for (int64_t i = 0; i < N; ++i) {
-        const T gm = gcol[i], keep = T(1) - ww[i] * ej, k = psi[i];
-        gww[i] += gm * (vj - col[i] * k * ej);
-        ge -= gm * col[i] * k * ww[i];
-        gv += gm * ww[i];
-        gpsi[i] += gm * col[i] * keep;
-        gcol[i] = gm * k * keep;
-      }
-    } else {
-#pragma omp simd reduction(+ : ge, gv)
-      for (int64_t i = 0; i < N; ++i) {
-        const T gm = gcol[i], keep = T(1) - ww[i] * ej;
-        gww[i] += gm * (vj - col[i] * ej);
-        ge -= gm * col[i] * ww[i];
-        gv += gm * ww[i];
-        gcol[i] = gm * keep;
-      }
+    for (int64_t i = 0; i < N; ++i) {
+      const T gm = gcol[i], keep = T(1) - ww[i] * ej, k = d.wipe ? psi[i] : T(1);
+      gww[i] += gm * (vj - col[i] * k * ej);
+      ge -= gm * col[i] * k * ww[i];
+      gv += gm * ww[i];
+      if (d.wipe) gpsi[i] += gm * col[i] * keep;
+      gcol[i] = gm * k * keep;
     }
     ga[fl.erase + j] = ge;
     ga[fl.write_vector + j] = gv;
