@@ -178,3 +178,28 @@ def test_bilstm_runs_its_padding_because_its_backward_direction_reads_it():
     model = small_baseline("bilstm").double()
     x, lengths, scored = mixed_length_batch()
     assert torch.equal(model(x, lengths=lengths), model(x))
+
+
+@pytest.mark.parametrize("name", ["lstm", "bilstm"])
+def test_forget_bias_shifts_only_the_forget_gates_bias_in_every_layer(name):
+    plain = small_baseline(name)
+    biased = small_baseline(name, options={"forget_bias": 1.0})
+    hidden = plain.config.hidden_size
+    for (key, before), (_, after) in zip(plain.rnn.named_parameters(), biased.rnn.named_parameters()):
+        shift = after - before
+        if key.startswith("bias_ih"):  # torch's gate order: input, forget, cell, output
+            assert torch.allclose(shift[hidden:2 * hidden], torch.ones(hidden))
+            assert torch.equal(torch.cat([shift[:hidden], shift[2 * hidden:]]), torch.zeros(3 * hidden))
+        else:
+            assert torch.equal(shift, torch.zeros_like(shift)), key
+
+
+@pytest.mark.parametrize("name", ["gru", "rnn"])
+def test_forget_bias_is_refused_by_cells_without_a_forget_gate(name):
+    with pytest.raises(ValueError, match="no forget gate"):
+        small_baseline(name, options={"forget_bias": 1.0})
+
+
+def test_an_unknown_baseline_option_is_named_with_the_known_ones():
+    with pytest.raises(ValueError, match="forget_bias"):
+        small_baseline("lstm", options={"forget_gate_bias": 1.0})

@@ -8,6 +8,8 @@ recurrent network on tasks whose targets are never later inputs.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -20,19 +22,43 @@ ROWS_PER_GROUP = 16
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
+@dataclasses.dataclass(frozen=True)
+class RecurrentOptions:
+    # Added to the LSTM's forget-gate bias at initialisation, in every layer
+    # (and direction). 1 starts each cell remembering rather than forgetting
+    # (Gers et al. 2000; Jozefowicz et al. 2015); 0 keeps torch's init.
+    forget_bias: float = 0.0
+
+
 class RecurrentBaseline(nn.Module):
+    Options = RecurrentOptions
+
     def __init__(self, input_width: int, output_width: int, config: ModelConfig, cell: str = "lstm",
-                 bidirectional: bool = False):
+                 bidirectional: bool = False, options: RecurrentOptions = RecurrentOptions()):
         super().__init__()
         if config.hidden_size < 1 or config.layers < 1:
             raise ValueError("baseline hidden_size and layers must be at least 1")
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+        if options.forget_bias and cell != "lstm":
+            raise ValueError(f"forget_bias is an LSTM option: a {cell} cell has no forget gate")
         self.config = config
         self.input_width, self.output_width = input_width, output_width
         self.rnn = CELLS[cell](input_width, config.hidden_size, config.layers, batch_first=True,
                                        bidirectional=bidirectional)
         self.output = nn.Linear(config.hidden_size * (2 if bidirectional else 1), output_width)
+        if options.forget_bias:
+            self._add_forget_bias(options.forget_bias)
+
+    @torch.no_grad()
+    def _add_forget_bias(self, value: float) -> None:
+        """torch orders an LSTM's gates input, forget, cell, output, so the
+        forget gate's bias is the second quarter of bias_ih (bias_hh adds to
+        it; one of the two is enough)."""
+        hidden = self.config.hidden_size
+        for name, bias in self.rnn.named_parameters():
+            if name.startswith("bias_ih"):
+                bias[hidden:2 * hidden] += value
 
     def forward(self, inputs: torch.Tensor, memory_size: int | None = None, trace: bool = False,
                 lengths: torch.Tensor | None = None) -> torch.Tensor:

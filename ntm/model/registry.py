@@ -24,7 +24,7 @@ from ntm.checks import unknown_name
 from ntm.config import EXECUTION_PATHS, ModelConfig, RunConfig
 from ntm import recipes
 from ntm.model import external
-from ntm.model.baselines import RecurrentBaseline
+from ntm.model.baselines import RecurrentBaseline, RecurrentOptions
 from ntm.model.dnc import DNC, DNCOptions
 from ntm.model.ntm import NTM
 from ntm.model.transformer import Transformer, TransformerOptions
@@ -136,7 +136,12 @@ def _dnc(input_width: int, output_width: int, config: ModelConfig) -> nn.Module:
 
 
 def _recurrent(cell: str, bidirectional: bool = False) -> Builder:
-    return lambda i, o, config: RecurrentBaseline(i, o, config, cell=cell, bidirectional=bidirectional)
+    def build(input_width: int, output_width: int, config: ModelConfig) -> nn.Module:
+        options = {key: external.check_option(config.name, RecurrentBaseline, key, value)
+                   for key, value in config.options.items()}
+        return RecurrentBaseline(input_width, output_width, config, cell=cell, bidirectional=bidirectional,
+                                 options=RecurrentOptions(**options))
+    return build
 
 
 _ENTRIES = [
@@ -144,11 +149,14 @@ _ENTRIES = [
                sizes=paper_sizes("ntm"), recipe=recipes.ntm, paths=EXECUTION_PATHS),
     ModelEntry("ntm-ff", _ntm(True), "the NTM with a feedforward controller", has_memory=True,
                sizes=paper_sizes("ntm-ff"), recipe=recipes.ntm_ff, paths=EXECUTION_PATHS),
-    ModelEntry("lstm", _recurrent("lstm"), "a stack of LSTM layers, the paper's baseline", sizes=paper_sizes("lstm")),
-    ModelEntry("gru", _recurrent("gru"), "a stack of GRU layers at the LSTM's sizes", sizes=paper_sizes("lstm")),
-    ModelEntry("rnn", _recurrent("rnn"), "a stack of tanh RNN layers at the LSTM's sizes", sizes=paper_sizes("lstm")),
+    ModelEntry("lstm", _recurrent("lstm"), "a stack of LSTM layers, the paper's baseline", sizes=paper_sizes("lstm"),
+               model_class=RecurrentBaseline),
+    ModelEntry("gru", _recurrent("gru"), "a stack of GRU layers at the LSTM's sizes", sizes=paper_sizes("lstm"),
+               model_class=RecurrentBaseline),
+    ModelEntry("rnn", _recurrent("rnn"), "a stack of tanh RNN layers at the LSTM's sizes", sizes=paper_sizes("lstm"),
+               model_class=RecurrentBaseline),
     ModelEntry("bilstm", _recurrent("lstm", bidirectional=True), "a bidirectional LSTM stack at the LSTM's sizes",
-               sizes=paper_sizes("lstm"), bidirectional=True),
+               sizes=paper_sizes("lstm"), bidirectional=True, model_class=RecurrentBaseline),
     ModelEntry("transformer", external.builder_of(Transformer, "transformer"),
                "a causal decoder-only Transformer near the LSTM's parameter count", sizes=transformer_sizes,
                recipe=recipes.transformer,
