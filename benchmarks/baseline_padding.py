@@ -1,11 +1,11 @@
-"""Forward and backward of the recurrent baselines on a mixed-length training
-batch, with and without skipping padding: the padded batch (what a baseline
-ran before lengths were passed to it) against the length groups of
-`RecurrentBaseline._by_length`. CPU time on one thread, medians of 5
-alternating calls, the default model of each task's recipe (`ntm train TASK
---model lstm`):
+"""Forward and backward of the baselines that skip padding (the one-way
+recurrent networks and the causal Transformer) on a mixed-length training
+batch: the padded batch (what they ran before lengths were passed to them)
+against the length groups of `ntm.model.padding`. CPU time on one thread,
+medians of 5 alternating calls, each model at its default sizes on each task
+(`ntm train TASK --model MODEL`):
 
-    python benchmarks/baseline_padding.py [--batch-sizes 32,64]
+    python benchmarks/baseline_padding.py [--models lstm,transformer] [--batch-sizes 32,64]
 """
 
 import argparse
@@ -29,13 +29,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", default="32,64")
     parser.add_argument("--tasks", default="copy,repeat-copy")
+    parser.add_argument("--models", default="lstm,transformer")
     parser.add_argument("--calls", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print("| task, LSTM | batch | padded steps | real steps | padded (s) | skipping padding (s) | speed-up |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name in args.tasks.split(","):
-        config = default_config(name, "lstm")
+    print("| task | model | batch | padded steps | real steps | padded (s) | skipping padding (s) | speed-up |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for name, model_name in ((name, model) for name in args.tasks.split(",") for model in args.models.split(",")):
+        config = default_config(name, model_name)
         task = tasks.get(name)
         torch.manual_seed(0)
         model = build_model(config.model, task.input_width, task.output_width)
@@ -53,7 +54,7 @@ def main() -> None:
                 times["padded"].append(cpu_seconds(lambda: step(None)))
                 times["grouped"].append(cpu_seconds(lambda: step(batch.lengths)))
             padded, grouped = (float(np.median(times[key])) for key in ("padded", "grouped"))
-            print(f"| {name} | {batch_size} | {batch_size * batch.steps:,} | {int(batch.lengths.sum()):,} | "
+            print(f"| {name} | {model_name} | {batch_size} | {batch_size * batch.steps:,} | {int(batch.lengths.sum()):,} | "
                   f"{padded:.3f} | {grouped:.3f} | {padded / grouped:.2f}x |")
 
 

@@ -7,7 +7,8 @@ import torch
 from conftest import assert_batch_matches_each_sample
 from torch import nn
 
-from ntm.model.baselines import ROWS_PER_GROUP, RecurrentBaseline
+from ntm.model.baselines import RecurrentBaseline
+from ntm.model.padding import ROWS_PER_GROUP
 from ntm.config import ModelConfig, default_config
 from ntm.model.registry import names as model_names
 from ntm.model.registry import build_model

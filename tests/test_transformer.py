@@ -123,3 +123,39 @@ def test_it_trains_and_viz_draws_each_layer_and_head(tmp_path):
     drawn = CliRunner().invoke(app, ["viz", str(run), "--length", "5", "--out", str(picture)])
     assert drawn.exit_code == 0, drawn.output
     assert picture.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("positional", POSITIONALS)
+def test_skipping_padding_leaves_the_scored_outputs_and_every_gradient_alone(positional):
+    model = tiny(positional).double()
+    if positional == "randomised":
+        model.eval()  # while training its positions are drawn afresh each call
+    generator = torch.Generator().manual_seed(3)
+    batch, steps = 40, 12
+    inputs = torch.rand(batch, steps, 9, generator=generator, dtype=torch.float64)
+    lengths = torch.randint(1, steps + 1, (batch,), generator=generator)
+    lengths[0] = steps
+    scored = (torch.arange(steps) < lengths[:, None]).unsqueeze(-1)
+
+    def outputs_and_gradients(lengths_given):
+        model.zero_grad()
+        out = model(inputs, lengths=lengths_given)
+        (out * scored).pow(2).sum().backward()
+        return out * scored, [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    padded, padded_grads = outputs_and_gradients(None)
+    grouped, grouped_grads = outputs_and_gradients(lengths)
+    torch.testing.assert_close(grouped, padded)
+    assert len(grouped_grads) == len(padded_grads)
+    for a, b in zip(grouped_grads, padded_grads):
+        torch.testing.assert_close(a, b)
+
+
+def test_skipping_padding_runs_fewer_steps_than_the_padded_batch():
+    model = tiny("rope")
+    shapes = []
+    model.blocks[0].register_forward_hook(lambda module, args, output: shapes.append(args[0].shape))
+    lengths = torch.tensor([12] + [3] * 39)
+    model(torch.rand(40, 12, 9), lengths=lengths)
+    assert sum(shape[0] for shape in shapes) == 40
+    assert sum(shape[0] * shape[1] for shape in shapes) < 40 * 12

@@ -12,12 +12,9 @@ import dataclasses
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ntm.config import ModelConfig
-
-# Groups smaller than this lose more to thin matrix products than they save in padding.
-ROWS_PER_GROUP = 16
+from ntm.model.padding import run_by_length, saves_steps
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -64,29 +61,12 @@ class RecurrentBaseline(nn.Module):
                 lengths: torch.Tensor | None = None) -> torch.Tensor:
         """memory_size and trace exist for the shared interface: a baseline has no
         memory to size or trace. lengths, where given, let a one-way network skip
-        most of a mixed-length batch's padding (see _by_length)."""
+        most of a mixed-length batch's padding (ntm.model.padding)."""
         if trace:
             raise ValueError(f"a {self.config.name} baseline has no memory to trace; only NTM models do")
-        groups = inputs.shape[0] // ROWS_PER_GROUP
-        if lengths is not None and not self.rnn.bidirectional and groups > 1 and int(lengths.min()) < inputs.shape[1]:
-            return self.output(self._by_length(inputs, lengths, groups))
+        if not self.rnn.bidirectional and saves_steps(inputs, lengths):
+            # BiLSTM runs its padding: its backward direction reads it, so
+            # skipping it would change the function its runs learnt.
+            return self.output(run_by_length(lambda x: self.rnn(x)[0], inputs, lengths))
         hidden, _ = self.rnn(inputs)  # [B, T, hidden] (bilstm: [B, T, 2 * hidden])
         return self.output(hidden)
-
-    def _by_length(self, inputs: torch.Tensor, lengths: torch.Tensor, groups: int) -> torch.Tensor:
-        """The hidden states of a mixed-length batch, run as groups of similar
-        length, each only as far as its longest sample. The steps skipped are
-        padding: never scored, and no earlier step of a one-way network depends on
-        them. torch's packed sequences skip all of it, but ran slower than the
-        padded batch on CPU (BENCHMARKS.md). BiLSTM runs its padding: its
-        backward direction reads it, so skipping it would change the function
-        its runs learnt."""
-        lengths = lengths.cpu()
-        order = torch.argsort(lengths, stable=True)
-        steps = inputs.shape[1]
-        pieces = []
-        for group in order.chunk(groups):
-            longest = int(lengths[group].max())
-            hidden, _ = self.rnn(inputs[group.to(inputs.device), :longest])
-            pieces.append(F.pad(hidden, (0, 0, 0, steps - longest)))  # zeros on the skipped steps
-        return torch.cat(pieces)[torch.argsort(order).to(inputs.device)]

@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ntm.model.padding import run_by_length, saves_steps
+
 POSITIONALS = ("sinusoidal", "learned", "rope", "alibi", "none", "randomised")
 
 
@@ -156,9 +158,16 @@ class Transformer(nn.Module):
             return drawn.sort(dim=1).values
         return torch.arange(steps, device=device).unsqueeze(0)
 
-    def forward(self, inputs: torch.Tensor, trace: bool = False):
+    def forward(self, inputs: torch.Tensor, trace: bool = False, lengths: torch.Tensor | None = None):
         """inputs [B, T, in] -> logits [B, T, out]; with trace=True also
-        {"layer L": [B, T, H, T]}: each head's weights over the key steps."""
+        {"layer L": [B, T, H, T]}: each head's weights over the key steps.
+        lengths, where given, let it skip most of a mixed-length batch's
+        padding: no step attends to a later one (ntm.model.padding)."""
+        if not trace and saves_steps(inputs, lengths):
+            return run_by_length(self._run, inputs, lengths)
+        return self._run(inputs, trace)
+
+    def _run(self, inputs: torch.Tensor, trace: bool = False):
         B, T, _ = inputs.shape
         positions = self.positions(B, T, inputs.device)
         x = self.embed(inputs)
