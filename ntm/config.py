@@ -83,8 +83,9 @@ class TrainConfig:
     solved_by: str = "check"  # "check": under 0.1 bit errors in every band of the training range and at its maximum, on a larger fixed set; "mean": the running validation's mean alone, as before
     threads: int = 1  # torch CPU threads; 0: one per core. One is fastest for these small matrices (BENCHMARKS.md, threads)
     path: str = "fused"  # one of EXECUTION_PATHS, where the model offers it; else its reference path
-    memory_size: int = 0  # memory locations while training and validating; 0: model.memory_size, which evaluation keeps
+    memory_size: int = 0  # memory locations while training (and validating); 0: model.memory_size, which evaluation keeps
     memory_size_max: int = 0  # 0: off; else each batch draws its memory size from memory_size up to this, so the model leans less on N
+    validation_memory_size: int = 0  # memory locations the running validation uses (best weights, relapses); 0: memory_size's
 
 
 @dataclasses.dataclass
@@ -124,6 +125,11 @@ class RunConfig:
             raise ValueError(f"train.memory_size must be 0 (the model's) or positive, got {t.memory_size}")
         if t.memory_size and not entry.has_memory:
             raise ValueError(f"train.memory_size applies to a model's memory; a {m.name} has none")
+        if t.validation_memory_size < 0:
+            raise ValueError("train.validation_memory_size must be 0 (the training memory size) or positive, "
+                             f"got {t.validation_memory_size}")
+        if t.validation_memory_size and not entry.has_memory:
+            raise ValueError(f"train.validation_memory_size applies to a model's memory; a {m.name} has none")
         if t.memory_size_max and not entry.has_memory:
             raise ValueError(f"train.memory_size_max applies to a model's memory; a {m.name} has none")
         if t.memory_size_max and t.memory_size_max < self.training_memory_floor:

@@ -99,6 +99,8 @@ def test_a_memory_size_range_leaves_the_training_data_as_it_was(tiny_copy_config
     (["train.memory_size=-1"], "train.memory_size must be 0"),
     (["model.name=lstm", "train.memory_size=32"], "lstm has none"),
     (["model.name=lstm", "train.memory_size_max=32"], "lstm has none"),
+    (["train.validation_memory_size=-1"], "train.validation_memory_size must be 0"),
+    (["model.name=lstm", "train.validation_memory_size=32"], "lstm has none"),
     (["train.memory_size_max=100"], "at least the training memory size 128"),
     (["train.memory_size=64", "train.memory_size_max=32"], "at least the training memory size 64"),
 ])
@@ -125,3 +127,38 @@ def test_the_start_line_gives_the_range_of_memory_sizes(tmp_path):
     assert result.exit_code == 0, result.output
     start = next(line for line in result.output.splitlines() if line.startswith("training "))
     assert "a memory of 6-12 locations while training, drawn per batch (6 for validation" in " ".join(start.split())
+
+
+def test_validation_can_run_at_another_memory_size_than_training(tmp_path, tiny_copy_config, monkeypatch):
+    tiny_copy_config.train.path = "reference"
+    tiny_copy_config.model.memory_size = 16
+    tiny_copy_config.train.memory_size = 5
+    tiny_copy_config.train.memory_size_max = 9
+    tiny_copy_config.train.validation_memory_size = 12
+    trained_with, validated_with = [], []
+    optimiser_step, validate = loop._optimiser_step, loop.validate
+
+    def recording_step(model, optimizer, batch, memory_size, *rest):
+        trained_with.append(memory_size)
+        return optimiser_step(model, optimizer, batch, memory_size, *rest)
+
+    def recording_validate(model, batches, memory_size=None):
+        validated_with.append(memory_size)
+        return validate(model, batches, memory_size)
+
+    monkeypatch.setattr(loop, "_optimiser_step", recording_step)
+    monkeypatch.setattr(loop, "validate", recording_validate)
+    run(tiny_copy_config, tmp_path / "run")
+    assert set(validated_with) == {12}
+    assert set(trained_with) <= set(range(5, 10))
+
+
+def test_the_start_line_gives_the_validation_memory_size_where_it_is_set(tmp_path):
+    result = CliRunner().invoke(app, [
+        "train", "copy", "--steps", "2", "--out", str(tmp_path / "run"), "--set", "model.hidden_size=8",
+        "--set", "model.memory_width=4", "--set", "train.validation_samples=4", "--set", "task.max_length=3",
+        "--set", "train.memory_size=6", "--set", "train.memory_size_max=12",
+        "--set", "train.validation_memory_size=20"])
+    assert result.exit_code == 0, result.output
+    start = next(line for line in result.output.splitlines() if line.startswith("training "))
+    assert "drawn per batch (20 for validation" in " ".join(start.split())

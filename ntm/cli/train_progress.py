@@ -24,9 +24,12 @@ def start_line(data: dict) -> str:
     if data.get("memory_size_range"):
         low, high = data["memory_size_range"]
         line += (f"; a memory of {low}-{high} locations while training, drawn per batch "
-                 f"({low} for validation, the model's own at evaluation)")
+                 f"({data.get('validation_memory_size', low)} for validation, the model's own at evaluation)")
     elif data.get("memory_size"):
-        line += f"; a memory of {data['memory_size']} locations while training (the model's own at evaluation)"
+        validation = data.get("validation_memory_size", data["memory_size"])
+        line += (f"; a memory of {data['memory_size']} locations while training"
+                 + (f", {validation} for validation" if validation != data["memory_size"] else "")
+                 + " (the model's own at evaluation)")
     if data["step"]:
         line += f"; resuming at step {data['step']:,}"
     elif data.get("init_from"):

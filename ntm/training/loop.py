@@ -92,9 +92,16 @@ def validate(model, batches, memory_size=None) -> dict[str, float]:
     return evaluate_batches(model, batches, memory_size=memory_size)
 
 
+def validation_memory_size(train_cfg) -> int | None:
+    """The memory size the running validation runs with: `train.validation_memory_size`,
+    or the training one (`training_memory_size`)."""
+    return train_cfg.validation_memory_size or training_memory_size(train_cfg)
+
+
 def training_memory_size(train_cfg) -> int | None:
-    """The NTM memory size training and validation run with: `train.memory_size`,
-    or None for the model's own, the one evaluation uses."""
+    """The memory size training runs with (and validation, unless told
+    otherwise): `train.memory_size`, or None for the model's own, the one
+    evaluation uses."""
     return train_cfg.memory_size or None
 
 
@@ -198,7 +205,7 @@ def _train_locked(config: RunConfig, run_dir: Path, resume: bool, emit, world: W
     changes = _check_run_directory(config, run_dir, resume, world)
     curriculum = Curriculum(config, device)
     check = SolveCheck(curriculum.task, train_cfg, device)
-    memory = training_memory_size(train_cfg)
+    memory = validation_memory_size(train_cfg)
     model, optimizer, path = _model_and_optimizer(config, curriculum.task, device)
     progress, resumed = Progress(best_by=curriculum.task.best_by), resume and last_path.exists()
     if resumed:
@@ -345,7 +352,9 @@ def _start_report(config: RunConfig, run_dir: Path, model, progress, world: Worl
             "batch_size": config.train.batch_size * world.size, "threads": torch.get_num_threads(),
             "device": str(next(model.parameters()).device), "path": path,
             "no_checkpoint": no_checkpoint, "init_from": config.train.init_from,
-            "memory_size": config.train.memory_size, "stop_when_solved": config.train.stop_when_solved,
+            "memory_size": config.train.memory_size,
+            "validation_memory_size": validation_memory_size(config.train) or config.model.memory_size,
+            "stop_when_solved": config.train.stop_when_solved,
             "stop_when_consolidated": config.train.stop_when_consolidated, "solved_by": config.train.solved_by,
             "maximum": task.size_label(task.largest_trained_size()),
             "training_range": "{} {}-{}".format(task.size_names[0], *task.training_range()[task.size_names[0]]),
