@@ -20,6 +20,7 @@ DEFAULT_RUNS = {
     ("repeat-copy", "ntm"): "repeat-copy-ntm",
     ("associative-recall", "ntm-ff"): "associative-recall-ntm-ff",  # the default model there
     ("associative-recall", "ntm"): "associative-recall-ntm",
+    ("associative-recall", "dnc"): "associative-recall-dnc",
     ("dynamic-ngrams", "ntm"): "bases/dynamic-ngrams-ntm-s1",
     ("priority-sort", "ntm"): "priority-sort-ntm",
 }

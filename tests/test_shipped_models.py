@@ -115,6 +115,7 @@ STILL_SOLVED = [
     ("repeat-copy-ntm", {"length": 10, "repeats": 10}, 0.1),  # 0.090 (500 sequences)
     ("associative-recall-ntm-ff", {"items": 6}, 0.1),  # 0.028
     ("copy-dnc", {"length": 100}, 1.0),  # 0.002: past the training lengths, with its memory of 256
+    ("associative-recall-dnc", {"items": 6}, 0.1),  # 0.036
 ]
 
 
