@@ -18,6 +18,7 @@ DEFAULT_RUNS = {
     ("copy", "ntm"): "copy-ntm",
     ("copy", "dnc"): "copy-dnc",
     ("repeat-copy", "ntm"): "repeat-copy-ntm",
+    ("repeat-copy", "dnc-mds"): "repeat-copy-dnc-mds",
     ("associative-recall", "ntm-ff"): "associative-recall-ntm-ff",  # the default model there
     ("associative-recall", "ntm"): "associative-recall-ntm",
     ("associative-recall", "dnc"): "associative-recall-dnc",
