@@ -110,6 +110,7 @@ checkpoints/seeds/copy-lstm-s%:
 # (seed 2) is shipped.
 checkpoints/copy-dnc:
 	$(NTM) train copy --model dnc --threads 1 --seed 2 --out $@
+	$(BEST_ONLY)
 checkpoints/seeds/copy-dnc-s%:
 	$(NTM) train copy --model dnc --threads 1 --seed $* --out $@
 	$(BEST_ONLY)
@@ -137,6 +138,7 @@ checkpoints/seeds/associative-recall-ntm-ff-s%:
 # items (seed 2) is shipped.
 checkpoints/associative-recall-dnc:
 	$(NTM) train associative-recall --model dnc --threads 1 --seed 2 --out $@
+	$(BEST_ONLY)
 checkpoints/seeds/associative-recall-dnc-s%:
 	$(NTM) train associative-recall --model dnc --threads 1 --seed $* --out $@
 	$(BEST_ONLY)
@@ -173,6 +175,7 @@ checkpoints/seeds/repeat-copy-ntm-ff-s%:
 # 0-2 by bit errors at 20 x 10 (seed 1) is shipped.
 checkpoints/repeat-copy-dnc-mds:
 	$(NTM) train repeat-copy --model dnc-mds --threads 1 --seed 1 --out $@
+	$(BEST_ONLY)
 checkpoints/seeds/repeat-copy-dnc-mds-s%:
 	$(NTM) train repeat-copy --model dnc-mds --threads 1 --seed $* --out $@
 	$(BEST_ONLY)
