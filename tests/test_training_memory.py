@@ -28,6 +28,24 @@ def run(config, out):
     return weights, validations
 
 
+def record_memory_sizes(monkeypatch):
+    """Lists that fill, as training runs, with each step's and each validation's memory size."""
+    trained_with, validated_with = [], []
+    optimiser_step, validate = loop._optimiser_step, loop.validate
+
+    def recording_step(model, optimizer, batch, memory_size, *rest):
+        trained_with.append(memory_size)
+        return optimiser_step(model, optimizer, batch, memory_size, *rest)
+
+    def recording_validate(model, batches, memory_size=None):
+        validated_with.append(memory_size)
+        return validate(model, batches, memory_size)
+
+    monkeypatch.setattr(loop, "_optimiser_step", recording_step)
+    monkeypatch.setattr(loop, "validate", recording_validate)
+    return trained_with, validated_with
+
+
 def test_training_with_a_smaller_memory_learns_what_that_model_would_and_keeps_its_own(tmp_path, tiny_copy_config):
     tiny_copy_config.train.path = "reference"
     small = copy.deepcopy(tiny_copy_config)
@@ -57,19 +75,7 @@ def test_a_memory_size_range_draws_each_batch_its_own_size_and_validates_at_the_
     tiny_copy_config.model.memory_size = 16
     tiny_copy_config.train.memory_size = 5
     tiny_copy_config.train.memory_size_max = 9
-    trained_with, validated_with = [], []
-    optimiser_step, validate = loop._optimiser_step, loop.validate
-
-    def recording_step(model, optimizer, batch, memory_size, *rest):
-        trained_with.append(memory_size)
-        return optimiser_step(model, optimizer, batch, memory_size, *rest)
-
-    def recording_validate(model, batches, memory_size=None):
-        validated_with.append(memory_size)
-        return validate(model, batches, memory_size)
-
-    monkeypatch.setattr(loop, "_optimiser_step", recording_step)
-    monkeypatch.setattr(loop, "validate", recording_validate)
+    trained_with, validated_with = record_memory_sizes(monkeypatch)
     first, _ = run(tiny_copy_config, tmp_path / "first")
     assert len(trained_with) == tiny_copy_config.train.steps
     assert set(trained_with) <= set(range(5, 10)) and len(set(trained_with)) > 2  # per batch, inside the range
@@ -135,19 +141,7 @@ def test_validation_can_run_at_another_memory_size_than_training(tmp_path, tiny_
     tiny_copy_config.train.memory_size = 5
     tiny_copy_config.train.memory_size_max = 9
     tiny_copy_config.train.validation_memory_size = 12
-    trained_with, validated_with = [], []
-    optimiser_step, validate = loop._optimiser_step, loop.validate
-
-    def recording_step(model, optimizer, batch, memory_size, *rest):
-        trained_with.append(memory_size)
-        return optimiser_step(model, optimizer, batch, memory_size, *rest)
-
-    def recording_validate(model, batches, memory_size=None):
-        validated_with.append(memory_size)
-        return validate(model, batches, memory_size)
-
-    monkeypatch.setattr(loop, "_optimiser_step", recording_step)
-    monkeypatch.setattr(loop, "validate", recording_validate)
+    trained_with, validated_with = record_memory_sizes(monkeypatch)
     run(tiny_copy_config, tmp_path / "run")
     assert set(validated_with) == {12}
     assert set(trained_with) <= set(range(5, 10))
