@@ -129,19 +129,18 @@ def _ntm(feedforward: bool) -> Builder:
     return lambda i, o, config: NTM(i, o, config, feedforward=feedforward)
 
 
+def _checked_options(config: ModelConfig, model_class: type) -> dict:
+    """config.options, each checked against `model_class`'s options and of its default's type."""
+    return {key: external.check_option(config.name, model_class, key, value) for key, value in config.options.items()}
+
+
 def _dnc(input_width: int, output_width: int, config: ModelConfig) -> nn.Module:
-    for key, value in config.options.items():
-        external.check_option(config.name, DNC, key, value)
-    return DNC(input_width, output_width, config, DNCOptions(**config.options))
+    return DNC(input_width, output_width, config, DNCOptions(**_checked_options(config, DNC)))
 
 
 def _recurrent(cell: str, bidirectional: bool = False) -> Builder:
-    def build(input_width: int, output_width: int, config: ModelConfig) -> nn.Module:
-        options = {key: external.check_option(config.name, RecurrentBaseline, key, value)
-                   for key, value in config.options.items()}
-        return RecurrentBaseline(input_width, output_width, config, cell=cell, bidirectional=bidirectional,
-                                 options=RecurrentOptions(**options))
-    return build
+    return lambda i, o, config: RecurrentBaseline(i, o, config, cell=cell, bidirectional=bidirectional,
+                                                  options=RecurrentOptions(**_checked_options(config, RecurrentBaseline)))
 
 
 _ENTRIES = [
