@@ -284,6 +284,19 @@ def test_the_headline_table_takes_any_set_of_models(report):
     assert all(row.split(" | ")[2] == "—" for row in table[2:])
 
 
+def test_a_column_shows_a_variant_of_its_model_that_has_no_column_of_its_own(report):
+    entries, _ = report
+    ntm = next(e for e in entries if e["model"] == "ntm")
+    variant = {**ntm, "model": "ntm-variant", "name": "copy-ntm-variant"}
+    others = [e for e in entries if e["model"] != "ntm"]
+    cells = headline.headline_table(others + [variant], models=["ntm", "lstm"])[2].split(" | ")
+    assert cells[1].endswith(" (ntm-variant)")
+    figure = cells[1].removesuffix(" (ntm-variant)")
+    # A variant with a column of its own stays in it.
+    cells = headline.headline_table(others + [variant], models=["ntm", "ntm-variant", "lstm"])[2].split(" | ")
+    assert cells[1] == "—" and cells[2] == figure
+
+
 def test_a_readme_without_the_markers_is_left_alone(report, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n")

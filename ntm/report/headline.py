@@ -33,8 +33,8 @@ def headline_table(entries: list[dict], models: list[str] | None = None) -> list
         label = f"{task_name}, {tasks.get(task_name).size_label(size)}: {measure}"
         cells = [label]
         for model in models:
-            entry = next((entry for entry in members if entry["model"] == model), None)
-            cells.append(_figure(entry, size, measure) + _memory_note(entry) if entry else "—")
+            entry, variant = _entry_for(model, members, models)
+            cells.append(_figure(entry, size, measure) + _memory_note(entry) + variant if entry else "—")
         cells.append(_paper_figure(task_name, size))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -50,6 +50,17 @@ def default_columns(entries: list[dict]) -> list[str]:
     order = registry.names()
     chosen = [model for model, count in counts.items() if 2 * count >= len(headlined)]
     return sorted(chosen, key=lambda model: order.index(model) if model in order else len(order))
+
+
+def _entry_for(model: str, members: list[dict], columns: list[str]) -> tuple[dict | None, str]:
+    """The task's entry of `model`; where it has none, that of a variant
+    named `model-...` with no column of its own (the repeat-copy DNC is
+    dnc-mds), and a note naming it, so the model's column is not empty."""
+    entry = next((entry for entry in members if entry["model"] == model), None)
+    if entry is not None:
+        return entry, ""
+    variants = [entry for entry in members if entry["model"].startswith(f"{model}-") and entry["model"] not in columns]
+    return (variants[0], f" ({variants[0]['model']})") if variants else (None, "")
 
 
 def _memory_note(entry: dict) -> str:
