@@ -54,6 +54,8 @@ NTM := $(BIN)/ntm
 TRAIN := $(NTM) train --set train.threads=1 --batch-size 32 --set train.lr_after_solve=0.1 \
 	--set train.solved_by=mean --set train.stop_when_consolidated=false
 SHIPPED := $(patsubst %,checkpoints/%,$(shell cat checkpoints/MODELS 2>/dev/null))
+# The paper's optimiser: RMSProp with momentum 0.9, lr 1e-4, each gradient element clipped to +-10.
+PAPERS_RMSPROP := --set train.optimizer=rmsprop --lr 1e-4 --set train.clip_grad_value=10
 # Seeds that are not shipped keep their best weights only (last.safetensors,
 # weights and Adam's state, is three times the size); so do the large LSTMs.
 BEST_ONLY = rm -f $@/last.safetensors
@@ -86,9 +88,7 @@ checkpoints/seeds/copy-ntm-s%:
 # (checkpoints/README.md). The median of seeds 0-2 by bit errors at length
 # 100, then at 120 (seed 1), is shipped.
 COPY_NTM_FF_SHIPPED_SEED := 1
-COPY_NTM_FF := $(TRAIN) copy --model ntm-ff --steps 20000 \
-	--set train.optimizer=rmsprop --lr 1e-4 --set train.clip_grad_value=10 \
-	--set train.memory_size=32
+COPY_NTM_FF := $(TRAIN) copy --model ntm-ff --steps 20000 $(PAPERS_RMSPROP) --set train.memory_size=32
 checkpoints/copy-ntm-ff:
 	$(COPY_NTM_FF) --seed $(COPY_NTM_FF_SHIPPED_SEED) --out $@
 checkpoints/seeds/copy-ntm-ff-s%:
@@ -148,9 +148,8 @@ checkpoints/seeds/associative-recall-dnc-s%:
 # sequences (80 s), like the paper's NTM at about 50k. At batch 32 it needed a
 # warm-up on 1-2 repeats and 568k sequences, and 1 seed of 3 never solved.
 # Validation every 10,000 sequences; 300,000 in all (14 minutes on one thread).
-REPEAT_COPY_AT_BATCH_1 := --lr 1e-4 --batch-size 1 --steps 300000 --set train.optimizer=rmsprop \
-	--set train.clip_grad_value=10 --set train.log_every=2000 --set train.validate_every=10000 \
-	--set train.checkpoint_every=20000
+REPEAT_COPY_AT_BATCH_1 := --batch-size 1 --steps 300000 $(PAPERS_RMSPROP) --set train.log_every=2000 \
+	--set train.validate_every=10000 --set train.checkpoint_every=20000
 REPEAT_COPY_NTM := $(TRAIN) repeat-copy --model ntm $(REPEAT_COPY_AT_BATCH_1)
 checkpoints/repeat-copy-ntm:
 	$(REPEAT_COPY_NTM) --seed 0 --out $@
@@ -208,7 +207,7 @@ checkpoints/seeds/dynamic-ngrams-ntm-s%: | checkpoints/bases/dynamic-ngrams-ntm-
 PRIORITY_SORT_NTM_SHIPPED_SEED := 0
 PRIORITY_SORT_NTM := $(TRAIN) priority-sort --model ntm --steps 250000 --batch-size 4 \
 	--set train.validate_every=1000 --set train.log_every=500 --set train.checkpoint_every=2000 \
-	--set train.optimizer=rmsprop --lr 1e-4 --set train.clip_grad_value=10 --set model.learned_memory=true
+	$(PAPERS_RMSPROP) --set model.learned_memory=true
 checkpoints/priority-sort-ntm:
 	$(PRIORITY_SORT_NTM) --seed $(PRIORITY_SORT_NTM_SHIPPED_SEED) --out $@
 checkpoints/seeds/priority-sort-ntm-s%:
@@ -290,7 +289,6 @@ checkpoints/repeat-copy-lstm: | checkpoints/bases/repeat-copy-lstm
 # sequences): Adam at 3e-4 (the recipe the LSTMs shipped with before) against
 # the paper's RMSProp and a forget-gate bias of 1 (checkpoints/README.md).
 LSTM_PROBE := $(NTM) train copy --model lstm --threads 1 --batch-size 32 --steps 8000
-PAPERS_RMSPROP := --set train.optimizer=rmsprop --lr 1e-4 --set train.clip_grad_value=10
 docs/lab/copy-lstm-recipes.png: install
 	$(LSTM_PROBE) --out runs/lstm-recipes/adam
 	$(LSTM_PROBE) --set model.forget_bias=1 --out runs/lstm-recipes/adam-forget-bias-1
