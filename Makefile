@@ -56,6 +56,9 @@ TRAIN := $(NTM) train --set train.threads=1 --batch-size 32 --set train.lr_after
 SHIPPED := $(patsubst %,checkpoints/%,$(shell cat checkpoints/MODELS 2>/dev/null))
 # The paper's optimiser: RMSProp with momentum 0.9, lr 1e-4, each gradient element clipped to +-10.
 PAPERS_RMSPROP := --set train.optimizer=rmsprop --lr 1e-4 --set train.clip_grad_value=10
+# The recipe the LSTM rows shipped with before their own (ntm/recipes.py): Adam at 3e-4, no element
+# clipping, no forget-gate bias.
+ADAM_LSTM := --set train.optimizer=adam --lr 3e-4 --set train.clip_grad_value=0 --set model.forget_bias=0
 # Seeds that are not shipped keep their best weights only (last.safetensors,
 # weights and Adam's state, is three times the size); so do the large LSTMs.
 BEST_ONLY = rm -f $@/last.safetensors
@@ -98,10 +101,10 @@ checkpoints/seeds/copy-ntm-ff-s%:
 # 100 (seed 2) is shipped, trained on to the paper's budget of 1M sequences;
 # seeds 0 and 1 in seeds/ are still at 6,000 steps.
 checkpoints/copy-lstm:
-	$(TRAIN) copy --model lstm --seed 2 --steps 31250 --out $@
+	$(TRAIN) copy --model lstm $(ADAM_LSTM) --seed 2 --steps 31250 --out $@
 	$(BEST_ONLY)
 checkpoints/seeds/copy-lstm-s%:
-	$(TRAIN) copy --model lstm --seed $* --steps 6000 --out $@
+	$(TRAIN) copy --model lstm $(ADAM_LSTM) --seed $* --steps 6000 --out $@
 	$(BEST_ONLY)
 
 # The DNC, trained by its default command (`ntm train copy --model dnc`, its
@@ -235,16 +238,16 @@ checkpoints/seeds/priority-sort-ntm-ff-s%:
 # The LSTM baselines (docs/tasks.md section 5 sizes), one seed each.
 # The median of seeds 0-2 by cost at 12 items, seed 2, is shipped with its best weights only.
 checkpoints/associative-recall-lstm:
-	$(TRAIN) associative-recall --model lstm --seed 2 --steps 31250 --out $@
+	$(TRAIN) associative-recall --model lstm $(ADAM_LSTM) --seed 2 --steps 31250 --out $@
 	$(BEST_ONLY)
 checkpoints/seeds/associative-recall-lstm-s%:
-	$(TRAIN) associative-recall --model lstm --seed $* --steps 8000 --out $@
+	$(TRAIN) associative-recall --model lstm $(ADAM_LSTM) --seed $* --steps 8000 --out $@
 	$(BEST_ONLY)
 checkpoints/priority-sort-lstm:
-	$(TRAIN) priority-sort --model lstm --seed 0 --steps 31250 --out $@
+	$(TRAIN) priority-sort --model lstm $(ADAM_LSTM) --seed 0 --steps 31250 --out $@
 	$(BEST_ONLY)
 checkpoints/dynamic-ngrams-lstm:
-	$(TRAIN) dynamic-ngrams --model lstm --seed 0 --steps 31250 --out $@
+	$(TRAIN) dynamic-ngrams --model lstm $(ADAM_LSTM) --seed 0 --steps 31250 --out $@
 	$(BEST_ONLY)
 # GRU, plain RNN and BiLSTM baselines (the LSTM's sizes), seed 0, at the
 # budget of the LSTM seeds: 192k sequences of copy, 256k episodes of
@@ -278,7 +281,7 @@ checkpoints/associative-recall-bilstm:
 # ~0 and this one was far from it), kept in bases/; then continued from those
 # weights with Adam afresh for 26,550 steps, to 1M sequences in all.
 checkpoints/bases/repeat-copy-lstm:
-	$(TRAIN) repeat-copy --model lstm --seed 0 --steps 4700 --out $@
+	$(TRAIN) repeat-copy --model lstm $(ADAM_LSTM) --seed 0 --steps 4700 --out $@
 	$(BEST_ONLY)
 .PRECIOUS: checkpoints/bases/repeat-copy-lstm
 checkpoints/repeat-copy-lstm: | checkpoints/bases/repeat-copy-lstm
@@ -287,13 +290,14 @@ checkpoints/repeat-copy-lstm: | checkpoints/bases/repeat-copy-lstm
 
 # The LSTM's recipe on copy, one seed each, 8,000 steps of 32 (256k
 # sequences): Adam at 3e-4 (the recipe the LSTMs shipped with before) against
-# the paper's RMSProp and a forget-gate bias of 1 (checkpoints/README.md).
-LSTM_PROBE := $(NTM) train copy --model lstm --threads 1 --batch-size 32 --steps 8000
+# the paper's RMSProp and a forget-gate bias of 1, the LSTM's recipe now
+# (checkpoints/README.md).
+LSTM_PROBE := $(NTM) train copy --model lstm --threads 1 --steps 8000
 docs/lab/copy-lstm-recipes.png: install
-	$(LSTM_PROBE) --out runs/lstm-recipes/adam
-	$(LSTM_PROBE) --set model.forget_bias=1 --out runs/lstm-recipes/adam-forget-bias-1
-	$(LSTM_PROBE) $(PAPERS_RMSPROP) --out runs/lstm-recipes/rmsprop
-	$(LSTM_PROBE) $(PAPERS_RMSPROP) --set model.forget_bias=1 --out runs/lstm-recipes/rmsprop-forget-bias-1
+	$(LSTM_PROBE) $(ADAM_LSTM) --out runs/lstm-recipes/adam
+	$(LSTM_PROBE) $(ADAM_LSTM) --set model.forget_bias=1 --out runs/lstm-recipes/adam-forget-bias-1
+	$(LSTM_PROBE) --set model.forget_bias=0 --out runs/lstm-recipes/rmsprop
+	$(LSTM_PROBE) --out runs/lstm-recipes/rmsprop-forget-bias-1
 	$(NTM) plot curves runs/lstm-recipes/adam runs/lstm-recipes/adam-forget-bias-1 runs/lstm-recipes/rmsprop \
 		runs/lstm-recipes/rmsprop-forget-bias-1 --validation --out $@
 

@@ -149,7 +149,7 @@ _ENTRIES = [
     ModelEntry("ntm-ff", _ntm(True), "the NTM with a feedforward controller", has_memory=True,
                sizes=paper_sizes("ntm-ff"), recipe=recipes.ntm_ff, paths=EXECUTION_PATHS),
     ModelEntry("lstm", _recurrent("lstm"), "a stack of LSTM layers, the paper's baseline", sizes=paper_sizes("lstm"),
-               model_class=RecurrentBaseline),
+               recipe=recipes.lstm, model_class=RecurrentBaseline),
     ModelEntry("gru", _recurrent("gru"), "a stack of GRU layers at the LSTM's sizes", sizes=paper_sizes("lstm"),
                model_class=RecurrentBaseline),
     ModelEntry("rnn", _recurrent("rnn"), "a stack of tanh RNN layers at the LSTM's sizes", sizes=paper_sizes("lstm"),
