@@ -62,6 +62,9 @@ ADAM_LSTM := --set train.optimizer=adam --lr 3e-4 --set train.clip_grad_value=0 
 # Seeds that are not shipped keep their best weights only (last.safetensors,
 # weights and Adam's state, is three times the size); so do the large LSTMs.
 BEST_ONLY = rm -f $@/last.safetensors
+# Seeds of large models keep, in place of their weights, their evaluation at the task's generalisation
+# sizes (500 sequences each, evaluation seed 0), from which RESULTS.md reports them.
+RECORD_ONLY = $(NTM) eval $@ --threads 1 --json > $@/eval.json && rm -f $@/*.safetensors
 # Fine-tuning (checkpoints/bases/ holds the runs it starts from): the base
 # run's config and best weights, a fresh optimiser, 6,000 steps with the lr
 # falling along a half cosine from $(1) to 0. The base is an order-only

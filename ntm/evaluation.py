@@ -160,7 +160,8 @@ def evaluate_checkpoint(
     on_size: Callable[[dict], None] | None = None,
     execution_path: str = "fused",
 ) -> dict:
-    """The object `ntm eval --json` prints: task, model, checkpoint, results, warnings."""
+    """The object `ntm eval --json` prints: task, model, checkpoint, memory_size
+    (and memory_size_given, whether it was asked for), seed, results, warnings."""
     loaded = load_model(path, which, device, execution_path)
     if sizes is None:
         sizes = [loaded.task.complete_size()]
@@ -181,6 +182,8 @@ def evaluate_checkpoint(
         "model": loaded.config.model.name,
         "checkpoint": str(loaded.checkpoint),
         "memory_size": (memory_size or loaded.config.model.memory_size) if loaded.config.model.has_memory else None,
+        "memory_size_given": memory_size is not None,
+        "seed": seed,
         "results": results,
         "warnings": warnings,
     }

@@ -233,6 +233,36 @@ def test_seeds_are_reported_beside_the_shipped_run_with_their_median(report):
     assert [e["name"] for e in entries] == ["copy-ntm", "copy-lstm"]  # seeds are not shipped models
 
 
+def test_a_seed_without_weights_is_reported_from_its_recorded_evaluation(report, shipped, tmp_path):
+    import json
+    import shutil
+
+    from ntm.evaluation import evaluate_checkpoint
+
+    entries, _ = report
+    seed_2 = next(row for row in next(e for e in entries if e["name"] == "copy-ntm")["seeds"] if row["seed"] == 2)
+    root = tmp_path / "checkpoints"
+    shutil.copytree(shipped, root)
+    record = root / "seeds" / "copy-ntm-s2"
+    with _one_thread():
+        recorded = evaluate_checkpoint(record, [{"length": 100}], samples=SAMPLES, seed=0)
+    (record / collect.SEED_RECORD).write_text(json.dumps(recorded))
+    for weights in record.glob("*.safetensors"):
+        weights.unlink()
+    with _one_thread():
+        again = collect.collect(root, samples=SAMPLES, seed=0)
+    rows = next(e for e in again if e["name"] == "copy-ntm")["seeds"]
+    assert next(row for row in rows if row["seed"] == 2) == seed_2
+    size, evaluation = {"length": 100}, {"samples": SAMPLES, "seed": 0}
+    with pytest.raises(ValueError, match="evaluation seed 0"):
+        collect.recorded_result(record, size, {"samples": SAMPLES, "seed": 1})
+    with pytest.raises(ValueError, match="no result at"):
+        collect.recorded_result(record, {"length": 50}, evaluation)
+    (record / collect.SEED_RECORD).unlink()
+    with pytest.raises(ValueError, match="neither best.safetensors nor eval.json"):
+        collect.recorded_result(record, size, evaluation)
+
+
 def test_seed_summary_counts_solved_seeds_and_takes_medians():
     rows = [{"solved_at": 100, "headline": 0.5}, {"solved_at": None, "headline": 9.0},
             {"solved_at": 300, "headline": 0.1}]

@@ -10,6 +10,7 @@ budget from `curve.jsonl`.
 
 from __future__ import annotations
 
+import json
 import statistics
 from pathlib import Path
 from typing import Callable
@@ -39,6 +40,12 @@ NOT_RECORDED = "not recorded"
 # the same way, reported beside it (median, how many solved) but not shipped
 # as models of their own.
 SEEDS_DIR = "seeds"
+# A seed there may keep, in place of its weights, what `ntm eval RUN --json`
+# printed for its best weights at the task's generalisation sizes: where the
+# seeds of a large model would not fit the repository's size limit, the
+# others keep their config, curve and this evaluation, and their Makefile
+# rule trains the weights again.
+SEED_RECORD = "eval.json"
 
 # (done, total, what is being evaluated), called before and after every evaluation.
 ProgressCallback = Callable[[int, int, str], None]
@@ -187,12 +194,35 @@ def _seed_results(entry: dict, runs: list[Path], evaluation: dict, device: str, 
     shipped = result_at(entry["results"], **size)
     rows = [_seed_row(Path(entry["run_dir"]), entry["budget"], shipped[measure], shipped=True)]
     for run_dir in runs:
-        loaded = load_model(run_dir, "best", device)
-        result = evaluate_size(loaded.model, loaded.task, size, evaluation["samples"], evaluation["seed"],
-                               batch_size=100, device=device)
+        if (run_dir / ckpt.BEST_FILE).is_file():
+            loaded = load_model(run_dir, "best", device)
+            result = evaluate_size(loaded.model, loaded.task, size, evaluation["samples"], evaluation["seed"],
+                                   batch_size=100, device=device)
+        else:
+            result = recorded_result(run_dir, size, evaluation)
         rows.append(_seed_row(run_dir, run_budget(run_dir), result[measure], shipped=False))
-        advance(f"{run_dir.name} {loaded.task.size_label(size)}")
+        advance(f"{run_dir.name} {tasks.get(entry['task']).size_label(size)}")
     return sorted(rows, key=lambda row: row["seed"])
+
+
+def recorded_result(run_dir: Path, size: dict[str, int], evaluation: dict) -> dict:
+    """The result at `size` that a seed without weights keeps in SEED_RECORD,
+    if it was measured as `evaluation` measures (its samples and set seed)."""
+    record_file = run_dir / SEED_RECORD
+    if not record_file.is_file():
+        raise ValueError(f"{run_dir} holds neither {ckpt.BEST_FILE} nor {SEED_RECORD}; "
+                         f"its Makefile rule trains it again")
+    record = json.loads(record_file.read_text())
+    found = [result for result in record["results"] if all(result.get(key) == value for key, value in size.items())]
+    if not found or record.get("memory_size_given"):
+        raise ValueError(f"{record_file} has no result at {size} with the memory it trained with; "
+                         f"write it with `ntm eval {run_dir} --json > {record_file}`")
+    result = found[0]
+    if (result["samples"], record.get("seed")) != (evaluation["samples"], evaluation["seed"]):
+        raise ValueError(f"{record_file} was measured on {result['samples']} sequences of evaluation seed "
+                         f"{record.get('seed')}, this report on {evaluation['samples']} of seed "
+                         f"{evaluation['seed']}; evaluate with those, or train the seed again")
+    return result
 
 
 def _seed_row(run_dir: Path, budget: dict, value: float, shipped: bool) -> dict:
