@@ -84,9 +84,12 @@ def test_each_listed_run_has_a_recipe_with_its_seed_and_steps(name):
         steps = [default_config(task, config.model.name).train.steps]
     assert steps[-1] == config.train.steps, f"{name}: recipe steps {steps}, config {config.train.steps}"
     curve = ckpt.read_curve(ROOT / "checkpoints" / name)
-    consolidated = training_budget(curve)["consolidated_at"]
+    budget = training_budget(curve)
+    consolidated, solved = budget["consolidated_at"], budget["solved_at"]
     last = curve[-1]["step"]
-    if config.train.stop_when_consolidated and consolidated:  # stopped there, before its budget
+    if config.train.stop_when_solved and solved:  # stopped at the solve
+        assert last == solved["step"], f"{name}: the curve ends at step {last}, solved at {solved}"
+    elif config.train.stop_when_consolidated and consolidated:  # stopped there, before its budget
         assert last == consolidated["step"], f"{name}: the curve ends at step {last}, consolidated at {consolidated}"
     else:
         assert last == config.train.steps, f"{name}: the curve ends at step {last}, the config says {config.train.steps}"

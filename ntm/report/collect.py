@@ -213,7 +213,10 @@ def recorded_result(run_dir: Path, size: dict[str, int], evaluation: dict) -> di
         raise ValueError(f"{run_dir} holds neither {ckpt.BEST_FILE} nor {SEED_RECORD}; "
                          f"its Makefile rule trains it again")
     record = json.loads(record_file.read_text())
-    found = [result for result in record["results"] if all(result.get(key) == value for key, value in size.items())]
+    task = tasks.get(record["task"])
+    # a result names the task's first size field "length" (ntm.evaluation.evaluate_size)
+    wanted = {("length" if key == task.size_names[0] else key): value for key, value in task.check_size(**size).items()}
+    found = [result for result in record["results"] if all(result.get(key) == value for key, value in wanted.items())]
     if not found or record.get("memory_size_given"):
         raise ValueError(f"{record_file} has no result at {size} with the memory it trained with; "
                          f"write it with `ntm eval {run_dir} --json > {record_file}`")
