@@ -305,6 +305,20 @@ def test_legends_leave_out_settings_that_do_not_change_what_a_run_learns(runs, t
     assert not any(word in label for label in labels for word in ("fast", "threads", "log_every", "checkpoint_every"))
 
 
+def test_a_run_without_an_option_its_recipe_sets_is_labelled_with_the_options_default(runs, tmp_path):
+    import json
+    import shutil
+
+    assert default_config("copy", "lstm").model.options == {"forget_bias": 1.0}  # the LSTM's recipe
+    before = shutil.copytree(runs["lstm"], tmp_path / "copy-lstm-before")
+    config = json.loads((before / "config.json").read_text())
+    config["model"]["options"] = {}  # trained before the recipe set it: the class default, 0
+    (before / "config.json").write_text(json.dumps(config))
+    labels = [label for label in plots.learning_curves_figure([runs["lstm"], before]).axes[0]
+              .get_legend_handles_labels()[1] if label.startswith("lstm")]
+    assert len(labels) == 2 and "forget_bias" not in labels[0] and "forget_bias=0.0" in labels[1]
+
+
 def test_curves_and_sweeps_share_one_list_of_settings_that_do_not_change_learning():
     from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING
 

@@ -26,6 +26,7 @@ import tasks
 from ntm import checkpoint as ckpt
 from ntm.config import FIELDS_THAT_DO_NOT_CHANGE_LEARNING, RunConfig, default_config, flatten_config
 from ntm.metrics import SOLVED_BIT_ERRORS
+from ntm.model import external, registry
 from ntm.paper import PAPER
 from ntm.report.collect import training_budget
 
@@ -167,8 +168,8 @@ def _group_by_setup(runs: list[Run]) -> dict[str, list[Run]]:
     which names the model and whatever the setup changed from its defaults."""
     groups: dict[str, list[Run]] = {}
     for run in runs:
-        config = dataclasses.asdict(run.config)
-        defaults = dataclasses.asdict(default_config(run.config.task, run.config.model.name))
+        config = _with_option_defaults(dataclasses.asdict(run.config))
+        defaults = _with_option_defaults(dataclasses.asdict(default_config(run.config.task, run.config.model.name)))
         ignored = _NOT_THE_SETUP if run.config.model.has_memory else _NOT_THE_SETUP | _NTM_ONLY
         changed = {k: v for k, v in flatten_config(config).items()
                    if k not in ignored and flatten_config(defaults).get(k) != v}
@@ -181,11 +182,22 @@ def _group_by_setup(runs: list[Run]) -> dict[str, list[Run]]:
     return labels
 
 
+def _with_option_defaults(config: dict) -> dict:
+    """A config dict whose model options name every option of the model,
+    a missing one at its class default: a run without an option then differs
+    from a recipe that sets it."""
+    entry = registry.get(config["model"]["name"]) if config["model"]["name"] in registry.names() else None
+    if entry is None or entry.model_class is None:
+        return config
+    options = {**external.options_of(entry.model_class), **config["model"]["options"]}
+    return {**config, "model": {**config["model"], "options": options}}
+
+
 def _setting_name(key: str) -> str:
     """A flattened config key as a legend shows it: the field, and for the
     curriculum's task options that they are the curriculum's."""
     section, field = key.split(".", 1)
-    return f"curriculum {field}" if section == "curriculum" else field
+    return f"curriculum {field}" if section == "curriculum" else field.removeprefix("options.")
 
 
 def _mark_stage_ends(ax, run: Run, colour: str) -> None:
