@@ -23,6 +23,7 @@ DEFAULT_RUNS = {
     ("associative-recall", "ntm-ff"): "associative-recall-ntm-ff",  # the default model there
     ("associative-recall", "ntm"): "associative-recall-ntm",
     ("associative-recall", "dnc"): "associative-recall-dnc",
+    ("associative-recall", "transformer"): "associative-recall-transformer",
     ("dynamic-ngrams", "ntm"): "bases/dynamic-ngrams-ntm-s1",
     ("priority-sort", "ntm"): "priority-sort-ntm",
     ("priority-sort", "dnc"): "priority-sort-dnc",
