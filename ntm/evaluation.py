@@ -77,6 +77,12 @@ def evaluate_batches(model, batches: Iterable, memory_size: int | None = None) -
 
 
 @torch.inference_mode()
+def result_size(task: tasks.Task, size: dict[str, int]) -> dict[str, int]:
+    """A size as a result names it: the task's first size field as "length"."""
+    size = task.check_size(**size)
+    return {("length" if key == task.size_names[0] else key): value for key, value in size.items()}
+
+
 def evaluate_size(
     model,
     task: tasks.Task,
@@ -102,8 +108,7 @@ def evaluate_size(
         optimal.append(task.optimal_cost_bits(batch.targets, batch.mask))
     cost, error = torch.cat(costs), torch.cat(errors)
     result = {
-        "length": size[task.size_names[0]],
-        **{k: v for k, v in size.items() if k != task.size_names[0]},
+        **result_size(task, size),
         "samples": samples,
         "cost_bits": cost.mean().item(),
         "bit_errors": error.mean().item(),

@@ -23,7 +23,7 @@ from ntm import checkpoint as ckpt
 from ntm.config import ModelConfig
 from ntm.model import registry
 from ntm.devices import check_device
-from ntm.evaluation import evaluate_size, generalisation_sizes, load_model, memory_warning
+from ntm.evaluation import evaluate_size, generalisation_sizes, load_model, memory_warning, result_size
 from ntm.metrics import SOLVED_BIT_ERRORS
 from ntm.training.solve import CONSOLIDATED_ACCURACY, CONSOLIDATING_CHECKS
 from ntm.paper import paper_key
@@ -213,9 +213,7 @@ def recorded_result(run_dir: Path, size: dict[str, int], evaluation: dict) -> di
         raise ValueError(f"{run_dir} holds neither {ckpt.BEST_FILE} nor {SEED_RECORD}; "
                          f"its Makefile rule trains it again")
     record = json.loads(record_file.read_text())
-    task = tasks.get(record["task"])
-    # a result names the task's first size field "length" (ntm.evaluation.evaluate_size)
-    wanted = {("length" if key == task.size_names[0] else key): value for key, value in task.check_size(**size).items()}
+    wanted = result_size(tasks.get(record["task"]), size)
     found = [result for result in record["results"] if all(result.get(key) == value for key, value in wanted.items())]
     if not found or record.get("memory_size_given"):
         raise ValueError(f"{record_file} has no result at {size} with the memory it trained with; "
