@@ -32,6 +32,7 @@ RANK_SCRIPT = textwrap.dedent("""
     config = apply_overrides(default_config("copy"), sys.argv[3:])
     config.train.steps, config.train.batch_size = 8, 4
     train(config, sys.argv[1])
+    assert not torch.distributed.is_initialized()  # the group train() made is closed: no gloo threads at exit
     save_file({k: v.contiguous() for k, v in captured["model"].state_dict().items()}, sys.argv[2])
 """)
 
@@ -87,6 +88,19 @@ def test_two_ranks_end_with_identical_weights_and_only_rank_0_writes(tmp_path):
     assert points[-1]["sequences"] == 8 * 4 * 2  # both ranks' sequences count
     assert sorted(p.name for p in run.iterdir() if not p.name.startswith(".")) == [
         "best.safetensors", "config.json", "curve.jsonl", "last.safetensors", "machine.txt"]
+
+
+def test_a_process_group_the_caller_made_is_left_open(tmp_path, monkeypatch):
+    import torch.distributed as dist
+    from ntm.training.distributed import World
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        monkeypatch.setenv("WORLD_SIZE", "2")  # as under torchrun: the world is read from the group
+        world = World.from_environment(torch.device("cpu"))
+        world.close()
+        assert dist.is_initialized()
+    finally:
+        dist.destroy_process_group()
 
 
 def test_torchrun_runs_the_cli(tmp_path):

@@ -16,9 +16,10 @@ import torch.distributed as dist
 
 
 class World:
-    def __init__(self, rank: int = 0, size: int = 1, device: torch.device | None = None):
+    def __init__(self, rank: int = 0, size: int = 1, device: torch.device | None = None, owns_group: bool = False):
         self.rank, self.size = rank, size
         self.device = device or torch.device("cpu")  # NCCL only reduces tensors on the GPU
+        self.owns_group = owns_group
 
     @property
     def is_main(self) -> bool:
@@ -37,9 +38,18 @@ class World:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
-        if not dist.is_initialized():
+        owns_group = not dist.is_initialized()  # a group the caller made is the caller's to close
+        if owns_group:
             dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-        return cls(dist.get_rank(), dist.get_world_size(), device)
+        return cls(dist.get_rank(), dist.get_world_size(), device, owns_group)
+
+    def close(self) -> None:
+        """Destroy the process group this world made. A process that exits with
+        it still open lets gloo's worker threads outlive the interpreter's
+        teardown, and it may then die of SIGABRT after training succeeded."""
+        if self.owns_group and dist.is_initialized():
+            dist.destroy_process_group()
+            self.owns_group = False
 
     def average_gradients(self, parameters) -> None:
         """All-reduce every gradient as one flat buffer: one message per step, not one per tensor."""

@@ -123,6 +123,14 @@ def train(
     run_dir = Path(run_dir)
     device = torch.device(check_device(config.train.device))  # before the run directory is made
     world = World.from_environment(device)
+    try:
+        return _train_in(config, run_dir, resume, on_event, tensorboard, attention_figure, world, device)
+    finally:
+        world.close()
+
+
+def _train_in(config: RunConfig, run_dir: Path, resume: bool, on_event, tensorboard: bool, attention_figure,
+              world: World, device) -> TrainResult:
     if world.size > 1:
         device = world.device  # under torchrun each rank takes the GPU of its LOCAL_RANK
     if not world.is_main:
