@@ -271,9 +271,22 @@ def test_plot_curves_writes_a_png_with_the_paper_levels(runs, cli, tmp_path):
 
 def test_plot_generalisation_writes_a_png_for_ntm_against_lstm(runs, cli, tmp_path):
     out = tmp_path / "generalisation.png"
-    result = cli("plot", "generalisation", runs["ntm0"], runs["lstm"], "--lengths", "2,4", "--samples", 4, "--out", out)
+    before = torch.get_num_threads()
+    try:
+        result = cli("plot", "generalisation", runs["ntm0"], runs["lstm"], "--lengths", "2,4", "--samples", 4,
+                     "--threads", 1, "--out", out)
+        assert torch.get_num_threads() == 1  # it evaluates, so it takes --threads as `ntm eval` does
+    finally:
+        torch.set_num_threads(before)
     assert result.exit_code == 0, result.output
     assert _sensible(*_png_size(out))
+
+
+def test_plot_generalisation_refuses_zero_threads_before_evaluating(runs, cli, tmp_path):
+    result = cli("plot", "generalisation", runs["ntm0"], "--threads", 0, "--out", tmp_path / "g.png")
+    assert result.exit_code != 0
+    assert "--threads must be at least 1" in result.output
+    assert not (tmp_path / "g.png").exists()
 
 
 def test_generalisation_figure_draws_one_line_per_model_and_the_training_range(runs):

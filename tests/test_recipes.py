@@ -17,6 +17,7 @@ DEFAULT_RUNS = {
     ("copy", "ntm-ff"): "copy-ntm-ff",  # the default model on copy
     ("copy", "ntm"): "copy-ntm",
     ("copy", "dnc"): "copy-dnc",
+    ("copy", "lstm"): "copy-lstm",
     ("copy", "transformer"): "copy-transformer",
     ("repeat-copy", "ntm"): "repeat-copy-ntm",
     ("repeat-copy", "dnc-mds"): "repeat-copy-dnc-mds",

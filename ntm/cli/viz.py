@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ntm.cli.app import app, console, friendly_errors
-from ntm.cli.options import SIZE_HELP, parse_ints, parse_size_fields
+from ntm.cli.options import SIZE_HELP, THREADS_FOR_EVALUATION_HELP, parse_ints, parse_size_fields, set_threads
 
 
 @app.command()
@@ -109,6 +109,7 @@ def generalisation(
     weights: str = typer.Option("best", help="best (by validation, default) or last weights of run directories."),
     out: Path = typer.Option(Path("generalisation.png"), "--out", "-o", help="Figure file; .png, .svg or .pdf by its extension."),
     scale: str = typer.Option("symlog", "--scale", help="Y axes: symlog (default; logarithmic, linear near 0, so near-zero errors are told apart), linear or log."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_FOR_EVALUATION_HELP),
 ):
     """Cost and bit errors against size, one line per model, the training range shaded."""
     from ntm import checkpoint as ckpt
@@ -120,6 +121,7 @@ def generalisation(
         raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
     if samples < 1:
         raise ValueError(f"--samples must be a positive integer, got {samples}")
+    set_threads(threads)
     saved = [path for path in checkpoints if path.suffix.lower() == ".json"]
     configs = {path: ckpt.load_config(ckpt.resolve_weights(path, weights)[0])
                for path in checkpoints if path not in saved}
