@@ -266,7 +266,7 @@ def test_the_ntm_has_a_recipe_for_every_task_and_tasks_differ():
     assert set(recipes._NTM) == set(TASKS)
     batches = {task: default_config(task).train.batch_size for task in TASKS}
     assert batches["repeat-copy"] == 1 and batches["copy"] == 32 and batches["priority-sort"] == 4
-    assert default_config("copy", "gru").train.batch_size == TrainConfig().batch_size  # no recipe: the defaults
+    assert default_config("copy", "rnn").train.batch_size == TrainConfig().batch_size  # no recipe: the defaults
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -275,4 +275,10 @@ def test_the_lstm_trains_with_the_papers_rmsprop_and_its_forget_gates_open(task)
     assert (config.train.optimizer, config.train.lr, config.train.clip_grad_value) == ("rmsprop", 1e-4, 10.0)
     assert config.model.options["forget_bias"] == 1.0
     assert config.train.steps * config.train.batch_size == 2_000_000
-    assert "forget_bias" not in default_config(task, "gru").model.options  # a GRU has no forget gate
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_the_gru_trains_with_the_lstms_recipe_less_the_forget_gate(task):
+    gru, lstm = default_config(task, "gru"), default_config(task, "lstm")
+    assert "forget_bias" not in gru.model.options  # a GRU has no forget gate
+    assert gru.train == lstm.train

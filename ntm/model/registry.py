@@ -151,7 +151,7 @@ _ENTRIES = [
     ModelEntry("lstm", _recurrent("lstm"), "a stack of LSTM layers, the paper's baseline", sizes=paper_sizes("lstm"),
                recipe=recipes.lstm, model_class=RecurrentBaseline),
     ModelEntry("gru", _recurrent("gru"), "a stack of GRU layers at the LSTM's sizes", sizes=paper_sizes("lstm"),
-               model_class=RecurrentBaseline),
+               recipe=recipes.gru, model_class=RecurrentBaseline),
     ModelEntry("rnn", _recurrent("rnn"), "a stack of tanh RNN layers at the LSTM's sizes", sizes=paper_sizes("lstm"),
                model_class=RecurrentBaseline),
     ModelEntry("bilstm", _recurrent("lstm", bidirectional=True), "a bidirectional LSTM stack at the LSTM's sizes",
