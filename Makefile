@@ -332,6 +332,14 @@ checkpoints/seeds/associative-recall-transformer-s%:
 	$(NTM) train associative-recall --model transformer --threads 1 --seed $* --out $@
 	$(RECORD_ONLY)
 
+# Priority sort: the median of seeds 0-2 by cost at 20 -> 16.
+checkpoints/priority-sort-transformer:
+	$(NTM) train priority-sort --model transformer --threads 1 --seed 0 --out $@
+	$(BEST_ONLY)
+checkpoints/seeds/priority-sort-transformer-s%:
+	$(NTM) train priority-sort --model transformer --threads 1 --seed $* --out $@
+	$(RECORD_ONLY)
+
 # The Transformer's positional encodings on copy, one seed each, trained alike
 # (the default size, batch 32, 3,000 steps: 96k sequences), then bit errors
 # against length 1-200 (BENCHMARKS.md or checkpoints/README.md quotes the table).

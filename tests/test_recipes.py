@@ -28,6 +28,7 @@ DEFAULT_RUNS = {
     ("dynamic-ngrams", "ntm"): "bases/dynamic-ngrams-ntm-s1",
     ("priority-sort", "ntm"): "priority-sort-ntm",
     ("priority-sort", "dnc"): "priority-sort-dnc",
+    ("priority-sort", "transformer"): "priority-sort-transformer",
 }
 # Trained before the solve check: solved by the validation's mean, and on to the last step.
 BEFORE_THE_CHECK = {"train.solved_by": "mean", "train.stop_when_consolidated": False}
