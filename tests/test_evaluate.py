@@ -99,3 +99,15 @@ def test_evaluate_size_counts_every_scored_bit_an_even_guess_gets_wrong():
     # The task completes the size with answer=2: 4 bits, each costing 1 bit and read as a 0.
     assert (result["cost_bits"], result["bit_errors"], result["seq_accuracy"]) == (4.0, 4.0, 0.0)
     assert result["answer"] == 2
+
+
+def test_evaluate_size_builds_no_autograd_graph():
+    seen = []
+
+    class Recording(ConstantLogits):
+        def forward(self, x, *args, **kwargs):
+            seen.append(torch.is_inference_mode_enabled())
+            return super().forward(x, *args, **kwargs)
+
+    evaluate_size(Recording(0.0, 2), OnesTask(), {"length": 3}, samples=2, batch_size=2)
+    assert seen and all(seen)  # a graph of 500 long sequences through an LSTM takes tens of GB
